@@ -3,12 +3,13 @@
 // (github.com/samply/golang-fhir-models), OperationOutcome errors, and Bundles.
 //
 // Data moves through it like this: the HTTP edge hands raw JSON to
-// [ParseResource], which checks it strictly and returns a [Resource] or an
-// [*Error] naming every problem; the store persists the resource's JSON form;
+// validate.Resource (sub-package validate), which checks it strictly against
+// the R4 model and returns a [Resource] or an [*Error] naming every problem; the store persists the resource's JSON form;
 // responses are assembled as [Bundle] values or single resources. Every
 // failure that reaches a client is an [*Error], rendered as an
 // OperationOutcome by the gateway's single error renderer.
 //
-// Sub-packages: search (search parameters, their parsing and MongoDB
-// filters) and store (the MongoDB persistence of versions and history).
+// Sub-packages: validate (strict R4 validation), search (search parameters,
+// their parsing and MongoDB filters), store (the MongoDB persistence of
+// versions and history) and socialcare (translation of social care records).
 package fhir

@@ -30,6 +30,12 @@ type Server struct {
 // missing) and returns once it accepts connections. The server's own logs
 // go to logger at warning level and above; pass nil to discard them.
 func Start(ctx context.Context, dir string, logger *slog.Logger) (*Server, error) {
+	return StartAt(ctx, dir, "", logger)
+}
+
+// StartAt is Start listening on addr (host:port); an empty addr picks a
+// free loopback port.
+func StartAt(ctx context.Context, dir, addr string, logger *slog.Logger) (*Server, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("embedded database directory: %w", err)
@@ -42,9 +48,10 @@ func Start(ctx context.Context, dir string, logger *slog.Logger) (*Server, error
 	} else {
 		logger = slog.New(levelFloor{logger.Handler(), slog.LevelWarn}).With("component", "embedded-db")
 	}
-	addr, err := freeLoopbackAddr()
-	if err != nil {
-		return nil, err
+	if addr == "" {
+		if addr, err = freeLoopbackAddr(); err != nil {
+			return nil, err
+		}
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: addr},

@@ -1,0 +1,98 @@
+package auth
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Verifier checks bearer tokens against the trusted issuers. It is safe for
+// concurrent use.
+type Verifier struct {
+	issuers map[string]*trustedIssuer
+	skew    time.Duration
+	now     func() time.Time
+}
+
+type trustedIssuer struct {
+	cfg  Issuer
+	keys *keySource
+}
+
+// NewVerifier loads every issuer's key set (ctx bounds the fetches) and
+// returns a Verifier. It fails if the configuration is invalid, a key set
+// cannot be loaded, or Production is set and the development issuer or key
+// is configured.
+func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	v := &Verifier{issuers: make(map[string]*trustedIssuer, len(cfg.Issuers)), skew: cfg.ClockSkew, now: cfg.Now}
+	for _, iss := range cfg.Issuers {
+		ks, err := newKeySource(ctx, iss, &cfg)
+		if err != nil {
+			return nil, err
+		}
+		iss.Audience = slices.Clone(iss.Audience)
+		v.issuers[iss.Issuer] = &trustedIssuer{cfg: iss, keys: ks}
+	}
+	return v, nil
+}
+
+// Verify checks the bearer token and returns the Identity. Errors are
+// [*TokenError] values wrapping [ErrUnauthenticated], with a message a person
+// can act on (expired, not yet valid, unknown issuer, bad signature, wrong
+// audience, missing purpose, break glass without reason, malformed) that
+// never echoes the token or its claims.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) {
+	t, err := parseJWS(token)
+	if err != nil {
+		return nil, err
+	}
+	c, err := decodeClaims(t.payload)
+	if err != nil {
+		return nil, err
+	}
+	iss, ok := v.issuers[c.Iss]
+	if !ok {
+		return nil, tokenErr(ReasonUnknownIssuer, "the token's issuer (iss) is not trusted by this gateway")
+	}
+	key, err := iss.keys.key(ctx, t.header.Kid)
+	if err != nil {
+		return nil, err
+	}
+	if !t.verify(key) {
+		return nil, tokenErr(ReasonBadSignature, "the token's signature does not verify with its issuer's key")
+	}
+	if err := v.checkTimes(c); err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(c.Aud, func(a string) bool { return slices.Contains(iss.cfg.Audience, a) }) {
+		return nil, tokenErr(ReasonWrongAudience, "the token's audience (aud) does not name this gateway")
+	}
+	id, err := c.identity(iss.cfg.Kind)
+	if err != nil {
+		return nil, err
+	}
+	id.Issuer = c.Iss
+	id.TokenID = c.Jti
+	return id, nil
+}
+
+func (v *Verifier) checkTimes(c *claims) error {
+	now := v.now()
+	if c.Exp == nil {
+		return tokenErr(ReasonMalformed, "the token has no expiry (exp)")
+	}
+	if !now.Before(c.Exp.add(v.skew)) {
+		return tokenErr(ReasonExpired, "the token has expired: get a new one")
+	}
+	if c.Nbf != nil && now.Add(v.skew).Before(c.Nbf.time()) {
+		return tokenErr(ReasonNotYetValid, "the token is not valid yet (nbf): check the client's clock")
+	}
+	if c.Iat != nil && now.Add(v.skew).Before(c.Iat.time()) {
+		return tokenErr(ReasonNotYetValid, "the token was issued in the future (iat): check the issuer's clock")
+	}
+	return nil
+}

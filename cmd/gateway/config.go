@@ -1,0 +1,132 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// config is every setting of `gateway serve`. Each flag has an environment
+// variable; a flag given on the command line wins over the environment.
+type config struct {
+	Addr           string
+	MongoURI       string
+	Database       string
+	DataDir        string
+	BaseURL        string
+	Mode           string
+	Demo           bool
+	MaxBodyBytes   int64
+	RequestTimeout time.Duration
+	ShutdownGrace  time.Duration
+	DefaultCount   int
+	MaxCount       int
+	LogLevel       string
+	LogFormat      string
+}
+
+type setting struct {
+	flag, env, usage string
+	bind             func(fs *flag.FlagSet, name, usage string)
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("gateway serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	settings := []setting{
+		{"addr", "GATEWAY_ADDR", "listen address", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.Addr, n, "127.0.0.1:8080", u) }},
+		{"mongodb-uri", "MONGODB_URI", "MongoDB connection string; empty starts the embedded database", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.MongoURI, n, "", u) }},
+		{"database", "GATEWAY_DATABASE", "database name", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.Database, n, "fhir", u) }},
+		{"data-dir", "GATEWAY_DATA_DIR", "directory of the embedded database (used without a MongoDB URI)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.DataDir, n, "./data", u) }},
+		{"base-url", "GATEWAY_BASE_URL", "public base URL of the FHIR API (default: from each request's Host)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.BaseURL, n, "", u) }},
+		{"mode", "GATEWAY_MODE", "development or production (production refuses demo data and development keys)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.Mode, n, "development", u) }},
+		{"demo", "GATEWAY_DEMO", "load the synthetic demo records at start-up (development mode only)", func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.Demo, n, false, u) }},
+		{"max-body-bytes", "GATEWAY_MAX_BODY_BYTES", "largest request body accepted", func(fs *flag.FlagSet, n, u string) { fs.Int64Var(&c.MaxBodyBytes, n, 4<<20, u) }},
+		{"request-timeout", "GATEWAY_REQUEST_TIMEOUT", "time limit for one request", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.RequestTimeout, n, 30*time.Second, u) }},
+		{"shutdown-grace", "GATEWAY_SHUTDOWN_GRACE", "time in-flight requests get to finish on SIGTERM", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.ShutdownGrace, n, 20*time.Second, u) }},
+		{"default-count", "GATEWAY_DEFAULT_COUNT", "search page size when _count is absent", func(fs *flag.FlagSet, n, u string) { fs.IntVar(&c.DefaultCount, n, 50, u) }},
+		{"max-count", "GATEWAY_MAX_COUNT", "largest search page size (_count is capped to it)", func(fs *flag.FlagSet, n, u string) { fs.IntVar(&c.MaxCount, n, 1000, u) }},
+		{"log-level", "GATEWAY_LOG_LEVEL", "debug, info, warn or error", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.LogLevel, n, "info", u) }},
+		{"log-format", "GATEWAY_LOG_FORMAT", "json or text", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.LogFormat, n, "json", u) }},
+	}
+	for _, s := range settings {
+		s.bind(fs, s.flag, s.usage+" (env "+s.env+")")
+	}
+	// Environment first, so that flags given on the command line win.
+	for _, s := range settings {
+		if v, ok := lookup(getenv, s.env); ok {
+			if err := fs.Set(s.flag, v); err != nil {
+				return nil, fmt.Errorf("environment variable %s: %w", s.env, err)
+			}
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errUsage
+		}
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, c.check()
+}
+
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+func (c *config) check() error {
+	var problems []string
+	switch c.Mode {
+	case "development", "production":
+	default:
+		problems = append(problems, fmt.Sprintf("mode must be development or production, not %q", c.Mode))
+	}
+	if c.Mode == "production" && c.Demo {
+		problems = append(problems, "demo data is a development convenience and is refused in production mode")
+	}
+	if c.MaxBodyBytes < 1024 {
+		problems = append(problems, "max-body-bytes must be at least 1024")
+	}
+	if c.RequestTimeout <= 0 || c.ShutdownGrace < 0 {
+		problems = append(problems, "request-timeout must be positive and shutdown-grace not negative")
+	}
+	if c.DefaultCount < 1 || c.MaxCount < c.DefaultCount {
+		problems = append(problems, "default-count must be at least 1 and max-count at least default-count")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		problems = append(problems, "log-format must be json or text")
+	}
+	if len(problems) > 0 {
+		return errors.New("invalid configuration: " + strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log-level must be debug, info, warn or error, not %q", s)
+	}
+	return l, nil
+}
+
+func (c *config) logger() *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}

@@ -1,0 +1,47 @@
+// Command gateway is the FHIR gateway for sharing adult social care records
+// with the NHS. It serves FHIR R4 REST over MongoDB, starting an embedded
+// MongoDB-compatible server when no MONGODB_URI is given.
+//
+// Usage:
+//
+//	gateway [serve] [flags]    run the gateway (the default)
+//
+// Every flag has an environment variable equivalent; see the README.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "gateway:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args)
+	case "help":
+		fmt.Println("gateway [serve] [flags]: run the FHIR gateway; gateway serve -h lists the flags")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q; try: gateway help", cmd)
+}

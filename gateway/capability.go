@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/search"
+)
+
+// capabilities answers GET /metadata with a CapabilityStatement built from
+// the same tables the handlers use, so it cannot claim what is not served.
+func (s *Server) capabilities(c *gin.Context) {
+	type code struct {
+		Code string `json:"code"`
+	}
+	type param struct {
+		Name          string `json:"name"`
+		Type          string `json:"type"`
+		Documentation string `json:"documentation,omitempty"`
+	}
+	type resource struct {
+		Type              string   `json:"type"`
+		Interaction       []code   `json:"interaction"`
+		Versioning        string   `json:"versioning"`
+		ReadHistory       bool     `json:"readHistory"`
+		UpdateCreate      bool     `json:"updateCreate"`
+		ConditionalCreate bool     `json:"conditionalCreate"`
+		ConditionalRead   string   `json:"conditionalRead"`
+		ConditionalUpdate bool     `json:"conditionalUpdate"`
+		ConditionalDelete string   `json:"conditionalDelete"`
+		SearchInclude     []string `json:"searchInclude,omitempty"`
+		SearchRevInclude  []string `json:"searchRevInclude,omitempty"`
+		SearchParam       []param  `json:"searchParam"`
+	}
+	interactions := []code{{"read"}, {"vread"}, {"update"}, {"delete"}, {"history-instance"}, {"history-type"}, {"create"}, {"search-type"}}
+	// Which types reference which, for _revinclude.
+	revs := map[string][]string{}
+	for _, t := range fhir.ResourceTypes {
+		for _, p := range search.Params(t) {
+			if p.Type != "reference" {
+				continue
+			}
+			for _, target := range p.Targets {
+				revs[target] = append(revs[target], t+":"+p.Name)
+			}
+		}
+	}
+	var resources []resource
+	for _, t := range fhir.ResourceTypes {
+		r := resource{Type: t, Interaction: interactions, Versioning: "versioned-update", ReadHistory: true, UpdateCreate: true,
+			ConditionalCreate: true, ConditionalRead: "not-supported", ConditionalDelete: "not-supported", SearchRevInclude: revs[t]}
+		for _, p := range search.Params(t) {
+			r.SearchParam = append(r.SearchParam, param{Name: p.Name, Type: p.Type, Documentation: p.Documentation})
+			if p.Type == "reference" {
+				r.SearchInclude = append(r.SearchInclude, t+":"+p.Name)
+			}
+		}
+		resources = append(resources, r)
+	}
+	cs := map[string]any{
+		"resourceType": "CapabilityStatement",
+		"status":       "active",
+		"date":         time.Now().UTC().Format("2006-01-02"),
+		"kind":         "instance",
+		"publisher":    "socialcare-fhir gateway",
+		"software":     map[string]any{"name": "socialcare-fhir gateway", "version": s.cfg.Version},
+		"implementation": map[string]any{
+			"description": "FHIR R4 gateway for adult social care records shared with the NHS",
+			"url":         s.base(c),
+		},
+		"fhirVersion": "4.0.1",
+		"format":      []string{"application/fhir+json", "json"},
+		"rest": []any{map[string]any{
+			"mode":        "server",
+			"resource":    resources,
+			"interaction": []code{{"batch"}},
+			"searchParam": []param{
+				{Name: "_count", Type: "number", Documentation: "page size (default and cap are configured)"},
+				{Name: "_sort", Type: "string", Documentation: "_id, _lastUpdated and date parameters; '-' for descending"},
+				{Name: "_total", Type: "token", Documentation: "none (default) or accurate"},
+				{Name: "_summary", Type: "token", Documentation: "count"},
+				{Name: "_elements", Type: "string", Documentation: "top-level elements to return"},
+				{Name: "_include", Type: "string"},
+				{Name: "_revinclude", Type: "string"},
+			},
+		}},
+	}
+	writeJSON(c, http.StatusOK, cs)
+}

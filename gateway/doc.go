@@ -1,0 +1,11 @@
+// Package gateway is the HTTP edge of the FHIR gateway: routes, middleware
+// and handlers, built on Gin.
+//
+// A request passes the middleware (request id, structured log line, panic
+// recovery, body limit, timeout, content negotiation), then a handler that
+// parses and validates its input, calls the store, and renders a resource
+// or Bundle. Handlers never write errors themselves: they return them with
+// c.Error, and [renderErrors] turns every error into a FHIR
+// OperationOutcome with the right status, in one place. MongoDB and Rego
+// details stay behind the small interfaces declared here.
+package gateway

@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+)
+
+// retryAfterSeconds is what a client is told to wait while the database is
+// unreachable.
+const retryAfterSeconds = "5"
+
+// toFHIRError maps any error to the *fhir.Error the client sees. Internal
+// details are never exposed: unknown errors become a generic 500.
+func toFHIRError(err error, requestID string) *fhir.Error {
+	var fe *fhir.Error
+	switch {
+	case errors.As(err, &fe):
+		return fe
+	case errors.Is(err, fhir.ErrNotFound):
+		return &fhir.Error{Status: http.StatusNotFound, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "not-found", Diagnostics: publicMessage(err)}}}
+	case errors.Is(err, fhir.ErrGone):
+		return &fhir.Error{Status: http.StatusGone, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "deleted", Diagnostics: publicMessage(err)}}}
+	case errors.Is(err, fhir.ErrVersionConflict):
+		return &fhir.Error{Status: http.StatusPreconditionFailed, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "conflict", Diagnostics: publicMessage(err) + "; read the resource again and retry with its current ETag in If-Match"}}}
+	case errors.Is(err, fhir.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return &fhir.Error{Status: http.StatusServiceUnavailable, Err: err,
+			Header: http.Header{"Retry-After": {retryAfterSeconds}},
+			Issues: []fhir.Issue{{Severity: "error", Code: "transient", Diagnostics: "the record store is temporarily unavailable; retry after " + retryAfterSeconds + " seconds"}}}
+	}
+	return &fhir.Error{Status: http.StatusInternalServerError, Err: err, Issues: []fhir.Issue{{Severity: "fatal", Code: "exception",
+		Diagnostics: "an internal error occurred; quote request id " + requestID + " to the gateway's operators"}}}
+}
+
+// publicMessage is the text of a store error wrapping one of the
+// sentinels: "<what happened>: <Type/id and detail>", all of which the
+// client named itself, so it is safe to show.
+func publicMessage(err error) string { return err.Error() }
+
+// renderErrors is the one place where errors become responses.
+func renderErrors(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		if len(c.Errors) == 0 {
+			return
+		}
+		fe := toFHIRError(c.Errors.Last().Err, requestID(c))
+		if fe.Status >= 500 {
+			logger.LogAttrs(c.Request.Context(), slog.LevelError, "request failed",
+				slog.String("request_id", requestID(c)), slog.Int("status", fe.Status), slog.String("error", errorForLog(fe)))
+		}
+		if c.Writer.Written() {
+			return
+		}
+		writeOutcome(c, fe)
+	}
+}
+
+func writeOutcome(c *gin.Context, fe *fhir.Error) {
+	for k, vs := range fe.Header {
+		for _, v := range vs {
+			c.Writer.Header().Add(k, v)
+		}
+	}
+	issues := fe.Issues
+	if len(issues) == 0 {
+		issues = []fhir.Issue{{Severity: "error", Code: "processing", Diagnostics: http.StatusText(fe.Status)}}
+	}
+	writeJSON(c, fe.Status, fhir.Outcome(issues...))
+}
+
+// errorForLog keeps the cause of a 5xx for operators. Store and driver
+// errors carry no resource content.
+func errorForLog(fe *fhir.Error) string {
+	if fe.Err != nil {
+		return fe.Err.Error()
+	}
+	return fe.Error()
+}
+
+func writeJSON(c *gin.Context, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.Status(http.StatusInternalServerError)
+		return
+	}
+	writeBody(c, status, b)
+}
+
+func writeBody(c *gin.Context, status int, body []byte) {
+	c.Data(status, fhirJSON, body)
+}
+
+const fhirJSON = "application/fhir+json; charset=utf-8"

@@ -1,0 +1,122 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
+	"github.com/socialcare-fhir/gateway/gateway"
+)
+
+// env is a gateway over a real embedded database.
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	store *store.Store
+}
+
+func newEnv(t *testing.T, cfg gateway.Config) *env {
+	t.Helper()
+	uri := storetest.Server(t, "")
+	return newEnvAt(t, uri, cfg)
+}
+
+func newEnvAt(t *testing.T, uri string, cfg gateway.Config) *env {
+	t.Helper()
+	st, err := store.Open(context.Background(), uri, store.Options{})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	h := gateway.New(cfg, st, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, store: st}
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r *response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not JSON (%d): %s", r.Status, r.Body)
+	}
+	return m
+}
+
+// do sends a request; body may be a string or nil. headers are pairs.
+func (e *env) do(method, path string, body string, headers ...string) *response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+func (e *env) mustStatus(r *response, want int) {
+	e.t.Helper()
+	if r.Status != want {
+		e.t.Fatalf("status %d, want %d: %s", r.Status, want, r.Body)
+	}
+}
+
+// outcome checks that r is an OperationOutcome and returns its issues.
+func outcome(t *testing.T, r *response) []map[string]any {
+	t.Helper()
+	m := r.json(t)
+	if m["resourceType"] != "OperationOutcome" {
+		t.Fatalf("want OperationOutcome, got %s", r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/fhir+json") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	var issues []map[string]any
+	for _, i := range m["issue"].([]any) {
+		issues = append(issues, i.(map[string]any))
+	}
+	if len(issues) == 0 {
+		t.Fatal("OperationOutcome without issues")
+	}
+	return issues
+}
+
+func compact(s string) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(s)); err != nil {
+		panic(err)
+	}
+	return b.String()
+}
+
+const patientAda = `{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990010005"}],
+ "name":[{"family":"Lovelace","given":["Ada"]}],"gender":"female","birthDate":"1936-12-10"}`

@@ -1,0 +1,187 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+)
+
+
+const requestIDKey = "gateway.request_id"
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// withRequestID accepts a safe X-Request-ID from the client or makes one,
+// and echoes it on the response.
+func withRequestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-ID")
+		if !validRequestID.MatchString(id) {
+			b := make([]byte, 12)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		c.Set(requestIDKey, id)
+		c.Header("X-Request-ID", id)
+		c.Next()
+	}
+}
+
+func requestID(c *gin.Context) string { return c.GetString(requestIDKey) }
+
+// logRequests writes one line per request. It never logs the query string
+// or bodies (they carry names and NHS numbers), only the route shape.
+func logRequests(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		switch {
+		case status >= 500:
+			level = slog.LevelError
+		case status >= 400:
+			level = slog.LevelWarn
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", requestID(c)),
+			slog.String("method", c.Request.Method),
+			slog.String("route", routeShape(c)),
+			slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)),
+			slog.Int("bytes", c.Writer.Size()),
+		}
+		logger.LogAttrs(c.Request.Context(), level, "request", attrs...)
+	}
+}
+
+// routeShape is the request path with ids replaced: /Patient/{id}/_history/{vid}.
+func routeShape(c *gin.Context) string {
+	if r := c.FullPath(); r != "" {
+		return r
+	}
+	segs := strings.Split(strings.Trim(c.Request.URL.Path, "/"), "/")
+	for i, s := range segs {
+		switch {
+		case i == 0 && fhir.Supported(s), s == "_history", s == "_search", strings.HasPrefix(s, "$"):
+		case i == 0 && s == "":
+		default:
+			if i == 0 {
+				segs[i] = "{unknown}"
+			} else {
+				segs[i] = "{id}"
+			}
+		}
+	}
+	return "/" + strings.Join(segs, "/")
+}
+
+// recoverPanics turns a panic into a 500 OperationOutcome that reveals
+// nothing, and logs it with the request id.
+func recoverPanics(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				logger.Error("panic", "request_id", requestID(c), "panic", fmt.Sprint(r))
+				c.Errors = c.Errors[:0]
+				_ = c.Error(errors.New("panic"))
+				writeOutcome(c, toFHIRError(errors.New("panic"), requestID(c)))
+				c.Abort()
+			}
+		}()
+		c.Next()
+	}
+}
+
+// limitBody caps request bodies; reading past the cap fails with
+// *http.MaxBytesError, which readBody turns into 413.
+func limitBody(max int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > max {
+			_ = c.Error(tooLarge(max))
+			c.Abort()
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		c.Next()
+	}
+}
+
+func tooLarge(max int64) *fhir.Error {
+	return fhir.Errorf(http.StatusRequestEntityTooLarge, "too-long", "the request body is larger than the gateway's limit of %d bytes; split the request or send a bulk import", max)
+}
+
+// withTimeout bounds the time a request may spend, so that deadlines reach
+// MongoDB and OPA through c.Request.Context().
+func withTimeout(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+// negotiate enforces that the client accepts FHIR JSON (406 otherwise) and
+// honours _format.
+func negotiate() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if f, ok := c.GetQuery("_format"); ok {
+			switch strings.TrimSpace(f) {
+			case "json", "application/json", "application/fhir+json", "fhir+json":
+			default:
+				_ = c.Error(fhir.Errorf(http.StatusNotAcceptable, "not-supported", "_format %q is not supported; this server speaks JSON only (_format=json or application/fhir+json)", f).At("_format"))
+				c.Abort()
+				return
+			}
+		} else if accept := c.GetHeader("Accept"); accept != "" && !acceptsJSON(accept) {
+			_ = c.Error(fhir.Errorf(http.StatusNotAcceptable, "not-supported", "this server answers in application/fhir+json only; send Accept: application/fhir+json"))
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
+
+func acceptsJSON(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "*/*", "application/*", "application/json", "application/fhir+json", "application/json+fhir":
+			return true
+		}
+	}
+	return false
+}
+
+// requireJSONBody checks the Content-Type of a request with a resource body.
+func requireJSONBody(c *gin.Context) error {
+	ct := c.GetHeader("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil {
+		return fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported", "send the resource with Content-Type: application/fhir+json")
+	}
+	switch mt {
+	case "application/fhir+json", "application/json", "application/json+fhir":
+		return nil
+	}
+	return fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported", "Content-Type %s is not supported; send application/fhir+json", mt)
+}

@@ -1,0 +1,276 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/validate"
+)
+
+var validID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+func pathID(c *gin.Context) (string, error) {
+	id := segment(c, 1)
+	if !validID.MatchString(id) {
+		return "", fhir.Errorf(http.StatusBadRequest, "invalid", "%q is not a valid FHIR id (1-64 letters, digits, '-' or '.')", id)
+	}
+	return id, nil
+}
+
+func (s *Server) read(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	v, err := s.store.Read(c.Request.Context(), segment(c, 0), id)
+	if err != nil {
+		_ = c.Error(goneWithHeaders(c, v, err))
+		return
+	}
+	s.writeVersion(c, http.StatusOK, v)
+}
+
+func (s *Server) vread(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	vid, err := strconv.ParseInt(segment(c, 3), 10, 64)
+	if err != nil || vid < 1 {
+		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "invalid", "version id %q is not a positive integer", segment(c, 3)))
+		return
+	}
+	v, err := s.store.VRead(c.Request.Context(), segment(c, 0), id, vid)
+	if err != nil {
+		_ = c.Error(goneWithHeaders(c, v, err))
+		return
+	}
+	s.writeVersion(c, http.StatusOK, v)
+}
+
+// goneWithHeaders adds the deletion's ETag to a 410 answer.
+func goneWithHeaders(c *gin.Context, v *store.Version, err error) error {
+	if errors.Is(err, fhir.ErrGone) && v != nil {
+		c.Header("ETag", v.ETag())
+		c.Header("Last-Modified", v.LastUpdated.UTC().Format(http.TimeFormat))
+	}
+	return err
+}
+
+func (s *Server) create(c *gin.Context) {
+	res, err := s.readResource(c, segment(c, 0), "")
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	ctx := c.Request.Context()
+	if cond := c.GetHeader("If-None-Exist"); cond != "" {
+		existing, err := s.conditionalMatch(c, res.Type, cond)
+		if err != nil {
+			_ = c.Error(err)
+			return
+		}
+		if existing != nil {
+			s.writeWrite(c, http.StatusOK, existing)
+			return
+		}
+	}
+	res.ID = ""
+	v, err := s.store.Create(ctx, res)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.Header("Location", s.base(c)+"/"+v.Type+"/"+v.ID+"/_history/"+strconv.FormatInt(v.VersionID, 10))
+	s.writeWrite(c, http.StatusCreated, v)
+}
+
+// conditionalMatch runs an If-None-Exist search: nil when nothing matches,
+// the match when one does, 412 when several do.
+func (s *Server) conditionalMatch(c *gin.Context, resourceType, cond string) (*store.Version, error) {
+	params, err := url.ParseQuery(strings.TrimPrefix(cond, "?"))
+	if err != nil {
+		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "If-None-Exist must be a search query such as identifier=system|value").At("If-None-Exist")
+	}
+	q, err := search.Parse(resourceType, params, search.Options{DefaultCount: 2, MaxCount: 2})
+	if err != nil {
+		return nil, err
+	}
+	q.Count, q.Total, q.Summary, q.Include, q.RevInclude = 2, "", "", nil, nil
+	page, err := s.store.Search(c.Request.Context(), q, nil)
+	if err != nil {
+		return nil, err
+	}
+	switch len(page.Matches) {
+	case 0:
+		return nil, nil
+	case 1:
+		return page.Matches[0], nil
+	}
+	return nil, fhir.Errorf(http.StatusPreconditionFailed, "duplicate", "the If-None-Exist criteria match more than one %s; make them more specific", resourceType).At("If-None-Exist")
+}
+
+func (s *Server) update(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	ifMatch, err := parseIfMatch(c.GetHeader("If-Match"))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	res, err := s.readResource(c, segment(c, 0), id)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	r, err := s.store.Update(c.Request.Context(), res, ifMatch)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	status := http.StatusOK
+	if r.Created {
+		status = http.StatusCreated
+		c.Header("Location", s.base(c)+"/"+r.Version.Type+"/"+r.Version.ID+"/_history/"+strconv.FormatInt(r.Version.VersionID, 10))
+	}
+	s.writeWrite(c, status, r.Version)
+}
+
+func (s *Server) delete(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	ifMatch, err := parseIfMatch(c.GetHeader("If-Match"))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	v, err := s.store.Delete(c.Request.Context(), segment(c, 0), id, ifMatch)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.Header("ETag", v.ETag())
+	c.Status(http.StatusNoContent)
+	c.Writer.WriteHeaderNow()
+}
+
+// parseIfMatch accepts W/"3" or "3"; empty means no precondition.
+func parseIfMatch(h string) (int64, error) {
+	if h == "" {
+		return 0, nil
+	}
+	t := strings.TrimPrefix(strings.TrimSpace(h), "W/")
+	t = strings.Trim(t, `"`)
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || v < 1 {
+		return 0, fhir.Errorf(http.StatusBadRequest, "invalid", `If-Match must be a version ETag such as W/"3"`).At("If-Match")
+	}
+	return v, nil
+}
+
+// readResource reads and validates a request body as a resource of
+// resourceType; id, when set, must equal the body's id.
+func (s *Server) readResource(c *gin.Context, resourceType, id string) (*fhir.Resource, error) {
+	if err := requireJSONBody(c); err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(mbe.Limit)
+		}
+		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+	}
+	return checkResource(body, resourceType, id)
+}
+
+func checkResource(body []byte, resourceType, id string) (*fhir.Resource, error) {
+	res, err := validate.Resource(body)
+	if err != nil {
+		return nil, err
+	}
+	if res.Type != resourceType {
+		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "the body is a %s but the URL is for %s", res.Type, resourceType).At("resourceType")
+	}
+	if id != "" && res.ID == "" {
+		return nil, fhir.Errorf(http.StatusBadRequest, "required", "an update must carry the resource id %q in the body", id).At(resourceType + ".id")
+	}
+	if id != "" && res.ID != id {
+		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "the body's id %q does not match the id %q in the URL", res.ID, id).At(resourceType + ".id")
+	}
+	return res, nil
+}
+
+func (s *Server) writeVersion(c *gin.Context, status int, v *store.Version) {
+	c.Header("ETag", v.ETag())
+	c.Header("Last-Modified", v.LastUpdated.UTC().Format(http.TimeFormat))
+	body := v.JSON
+	if elems := c.Query("_elements"); elems != "" {
+		body = fhir.Elements(body, strings.Split(elems, ","))
+	}
+	writeBody(c, status, body)
+}
+
+// writeWrite answers a create or update according to Prefer: return=.
+func (s *Server) writeWrite(c *gin.Context, status int, v *store.Version) {
+	c.Header("ETag", v.ETag())
+	c.Header("Last-Modified", v.LastUpdated.UTC().Format(http.TimeFormat))
+	switch preferReturn(c) {
+	case "minimal":
+		c.Status(status)
+		c.Writer.WriteHeaderNow()
+	case "OperationOutcome":
+		writeJSON(c, status, fhir.Outcome(fhir.Issue{Severity: "information", Code: "informational",
+			Diagnostics: "stored " + v.Type + "/" + v.ID + " version " + strconv.FormatInt(v.VersionID, 10)}))
+	default:
+		writeBody(c, status, v.JSON)
+	}
+}
+
+// prefer returns the value of one Prefer token (return, handling).
+func prefer(c *gin.Context, key string) string {
+	for _, h := range c.Request.Header.Values("Prefer") {
+		for _, part := range strings.Split(h, ";") {
+			for _, p := range strings.Split(part, ",") {
+				k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+				if ok && strings.EqualFold(k, key) {
+					return strings.Trim(strings.TrimSpace(v), `"`)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func preferReturn(c *gin.Context) string { return prefer(c, "return") }
+
+// base is the public base URL of the FHIR API.
+func (s *Server) base(c *gin.Context) string {
+	if s.cfg.BaseURL != "" {
+		return strings.TrimSuffix(s.cfg.BaseURL, "/")
+	}
+	scheme := "http"
+	if c.Request.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request.Host
+}

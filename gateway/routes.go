@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+)
+
+func (s *Server) routes() {
+	e := s.engine
+	e.HandleMethodNotAllowed = false
+	e.Use(withRequestID(), logRequests(s.logger), renderErrors(s.logger), recoverPanics(s.logger))
+	e.GET("/healthz", func(c *gin.Context) { writeJSON(c, http.StatusOK, map[string]string{"status": "alive"}) })
+	e.GET("/readyz", s.readyz)
+
+	api := []gin.HandlerFunc{withTimeout(s.cfg.RequestTimeout), limitBody(s.cfg.MaxBodyBytes), negotiate()}
+	e.GET("/metadata", append(api, s.capabilities)...)
+	e.NoRoute(append(api, s.dispatch)...)
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	writeJSON(c, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// dispatch routes the FHIR REST paths:
+//
+//	/                         POST batch
+//	/{type}                   GET search, POST create
+//	/{type}/_search           POST search
+//	/{type}/_history          GET type history
+//	/{type}/{id}              GET read, PUT update, DELETE delete
+//	/{type}/{id}/_history     GET instance history
+//	/{type}/{id}/_history/{v} GET vread
+func (s *Server) dispatch(c *gin.Context) {
+	path := strings.Trim(c.Request.URL.Path, "/")
+	var segs []string
+	if path != "" {
+		segs = strings.Split(path, "/")
+	}
+	m := c.Request.Method
+	if len(segs) == 0 {
+		s.route(c, m, map[string]gin.HandlerFunc{http.MethodPost: s.batch})
+		return
+	}
+	typ := segs[0]
+	if !fhir.Supported(typ) {
+		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-supported", "%q is not a resource type this server supports; see /metadata for the list", typ))
+		return
+	}
+	switch {
+	case len(segs) == 1:
+		s.route(c, m, map[string]gin.HandlerFunc{http.MethodGet: s.search, http.MethodPost: s.create})
+	case len(segs) == 2 && segs[1] == "_search":
+		s.route(c, m, map[string]gin.HandlerFunc{http.MethodPost: s.search})
+	case len(segs) == 2 && segs[1] == "_history":
+		s.route(c, m, map[string]gin.HandlerFunc{http.MethodGet: s.history})
+	case len(segs) == 2:
+		s.route(c, m, map[string]gin.HandlerFunc{http.MethodGet: s.read, http.MethodPut: s.update, http.MethodDelete: s.delete})
+	case len(segs) == 3 && segs[2] == "_history":
+		s.route(c, m, map[string]gin.HandlerFunc{http.MethodGet: s.history})
+	case len(segs) == 4 && segs[2] == "_history":
+		s.route(c, m, map[string]gin.HandlerFunc{http.MethodGet: s.vread})
+	default:
+		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-found", "no FHIR interaction is served at this path"))
+	}
+}
+
+func (s *Server) route(c *gin.Context, method string, handlers map[string]gin.HandlerFunc) {
+	if h, ok := handlers[method]; ok {
+		h(c)
+		return
+	}
+	allowed := make([]string, 0, len(handlers))
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if _, ok := handlers[m]; ok {
+			allowed = append(allowed, m)
+		}
+	}
+	c.Header("Allow", strings.Join(allowed, ", "))
+	_ = c.Error(fhir.Errorf(http.StatusMethodNotAllowed, "not-supported", "%s is not allowed here; allowed: %s", method, strings.Join(allowed, ", ")))
+}
+
+// segment returns the i-th path segment.
+func segment(c *gin.Context, i int) string {
+	segs := strings.Split(strings.Trim(c.Request.URL.Path, "/"), "/")
+	if i < len(segs) {
+		return segs[i]
+	}
+	return ""
+}

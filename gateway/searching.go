@@ -1,0 +1,112 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/search"
+)
+
+// search answers GET /{type}?... and POST /{type}/_search (form body).
+func (s *Server) search(c *gin.Context) {
+	typ := segment(c, 0)
+	params, err := searchParams(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	lenient := strings.EqualFold(prefer(c, "handling"), "lenient")
+	q, err := search.Parse(typ, params, search.Options{Lenient: lenient, DefaultCount: s.cfg.DefaultCount, MaxCount: s.cfg.MaxCount})
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	page, err := s.store.Search(c.Request.Context(), q, nil)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	base := s.base(c)
+	b := newBundle("searchset")
+	b.Total = page.Total
+	self := base + "/" + typ
+	link := func(rel, cursor string) {
+		v := url.Values{}
+		for k, vs := range q.Self {
+			v[k] = vs
+		}
+		if cursor != "" {
+			v.Set("_cursor", cursor)
+		}
+		u := self
+		if enc := v.Encode(); enc != "" {
+			u += "?" + enc
+		}
+		b.Link = append(b.Link, bundleLink{Relation: rel, URL: u})
+	}
+	link("self", q.Cursor)
+	if page.Next != "" {
+		link("next", page.Next)
+	}
+	if page.Prev != "" {
+		link("previous", page.Prev)
+	}
+	for _, v := range page.Matches {
+		body := v.JSON
+		if len(q.Elements) > 0 {
+			body = fhir.Elements(body, q.Elements)
+		}
+		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + v.Type + "/" + v.ID, Resource: body, Search: &entrySearch{Mode: "match"}})
+	}
+	for _, v := range page.Included {
+		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + v.Type + "/" + v.ID, Resource: v.JSON, Search: &entrySearch{Mode: "include"}})
+	}
+	writeJSON(c, http.StatusOK, b)
+}
+
+// searchParams are the query parameters, plus for POST _search the
+// form-encoded body.
+func searchParams(c *gin.Context) (url.Values, error) {
+	params, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "the query string is not well formed: %s", queryError(err))
+	}
+	if c.Request.Method != http.MethodPost {
+		return params, nil
+	}
+	ct := c.GetHeader("Content-Type")
+	if ct != "" && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return nil, fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported", "POST _search takes its parameters as application/x-www-form-urlencoded")
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(mbe.Limit)
+		}
+		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "the form body is not well formed: %s", queryError(err))
+	}
+	for k, vs := range form {
+		params[k] = append(params[k], vs...)
+	}
+	return params, nil
+}
+
+// queryError describes a url parse error without echoing the value.
+func queryError(err error) string {
+	var esc url.EscapeError
+	if errors.As(err, &esc) {
+		return "a percent-escape is invalid"
+	}
+	return "it could not be decoded"
+}

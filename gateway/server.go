@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/fhir/store"
+)
+
+// Store is what the handlers need from the record store.
+type Store interface {
+	Read(ctx context.Context, resourceType, id string) (*store.Version, error)
+	VRead(ctx context.Context, resourceType, id string, vid int64) (*store.Version, error)
+	Create(ctx context.Context, res *fhir.Resource) (*store.Version, error)
+	Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (store.WriteResult, error)
+	Delete(ctx context.Context, resourceType, id string, ifMatch int64) (*store.Version, error)
+	History(ctx context.Context, resourceType, id string, opt store.HistoryOptions) ([]*store.Version, bool, error)
+	Search(ctx context.Context, q *search.Query, restrict store.Restrict) (*store.Page, error)
+	Ping(ctx context.Context) error
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Config holds the HTTP edge's settings.
+type Config struct {
+	// BaseURL is the public base of the FHIR API used in fullUrl, Location
+	// and links; when empty it is derived from each request's Host.
+	BaseURL string
+	// MaxBodyBytes caps request bodies (413 beyond).
+	MaxBodyBytes int64
+	// RequestTimeout bounds each request.
+	RequestTimeout time.Duration
+	// DefaultCount and MaxCount are the search page size and its cap.
+	DefaultCount, MaxCount int
+	// MaxBatchEntries caps the entries of a batch Bundle.
+	MaxBatchEntries int
+	// Version is the software version shown in the CapabilityStatement.
+	Version string
+}
+
+func (c *Config) defaults() {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 4 << 20
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
+	if c.DefaultCount <= 0 {
+		c.DefaultCount = 50
+	}
+	if c.MaxCount <= 0 {
+		c.MaxCount = 1000
+	}
+	if c.MaxBatchEntries <= 0 {
+		c.MaxBatchEntries = 500
+	}
+	if c.Version == "" {
+		c.Version = "0.1.0"
+	}
+}
+
+// Server is the gateway's HTTP handler.
+type Server struct {
+	cfg    Config
+	store  Store
+	logger *slog.Logger
+	engine *gin.Engine
+}
+
+// New builds the HTTP handler.
+func New(cfg Config, st Store, logger *slog.Logger) *Server {
+	cfg.defaults()
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{cfg: cfg, store: st, logger: logger, engine: gin.New()}
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// ListenAndServe serves on addr until ctx is cancelled, then shuts down
+// gracefully, letting in-flight requests finish (up to grace). ready, when
+// not nil, is called with the bound address once listening.
+func ListenAndServe(ctx context.Context, srv *http.Server, grace time.Duration, ready func(addr string)) error {
+	ln, err := listen(srv.Addr)
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
