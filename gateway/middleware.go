@@ -18,7 +18,6 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir"
 )
 
-
 const requestIDKey = "gateway.request_id"
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)

@@ -1,0 +1,33 @@
+package search_test
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/socialcare-fhir/gateway/fhir/search"
+)
+
+func ExampleParse() {
+	params, _ := url.ParseQuery("patient=p1&date=ge2024-01&_sort=-date&_count=20")
+	q, err := search.Parse("Observation", params, search.Options{DefaultCount: 50, MaxCount: 1000})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(q.Filter)
+	fmt.Println(q.Sort[0].Field, q.Count, q.Self.Encode())
+	// Output:
+	// {"$and":[{"sp.date.hi":{"$gt":{"$date":{"$numberLong":"1704067200000"}}}},{"sp.patient":"Patient/p1"}]}
+	// sp._sort.date.d 20 _count=20&_sort=-date&date=ge2024-01&patient=p1
+}
+
+func ExampleIndex() {
+	sp, patients := search.Index("Observation", map[string]any{
+		"resourceType": "Observation",
+		"status":       "final",
+		"subject":      map[string]any{"reference": "Patient/p1"},
+	})
+	fmt.Println(sp["status"], sp["patient"], patients)
+	// Output:
+	// {"c":["final"],"sc":["|final"]} [Patient/p1] [Patient/p1]
+}

@@ -1,0 +1,205 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// Queries the engine prepares.
+const (
+	decisionQuery  = "data.gateway.authz.decision"
+	decisionsQuery = "data.gateway.authz.decisions"
+	filterQuery    = "data.gateway.authz.filter"
+)
+
+// Engine is one immutable, prepared policy version. It is safe for
+// concurrent use.
+type Engine struct {
+	revision  string
+	decision  rego.PreparedEvalQuery
+	decisions rego.PreparedEvalQuery
+	filter    rego.PreparedPartialQuery
+	// probes are subjects the filter is compiled for at load time.
+	probes []Subject
+}
+
+// Load reads the policy in dir, checks it and prepares it: every module
+// must be formatted and compile in strict mode without network built-ins,
+// the Rego tests must exist and pass, and the decision, page and filter
+// queries must prepare and the filter translate for every organisation and
+// role class in the agreement. Tests are not part of the prepared engine.
+func Load(ctx context.Context, dir string) (*Engine, error) {
+	src, err := readSource(dir)
+	if err != nil {
+		return nil, err
+	}
+	return load(ctx, src)
+}
+
+func load(ctx context.Context, src *source) (*Engine, error) {
+	policy, tests, err := src.parse()
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
+	}
+	store, err := src.store()
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
+	}
+	compiler := newCompiler()
+	if compiler.Compile(policy); compiler.Failed() {
+		return nil, fmt.Errorf("policy %s: compile: %w", src.revision, compiler.Errors)
+	}
+	if err := runTests(ctx, store, policy, tests); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
+	}
+	e := &Engine{revision: src.revision}
+	opts := func(query string) []func(*rego.Rego) {
+		return []func(*rego.Rego){
+			rego.Query(query),
+			rego.Compiler(compiler),
+			rego.Store(store),
+			rego.StoreReadAST(true),
+			rego.Strict(true),
+		}
+	}
+	if e.decision, err = rego.New(opts(decisionQuery)...).PrepareForEval(ctx); err != nil {
+		return nil, fmt.Errorf("policy %s: prepare decision: %w", src.revision, err)
+	}
+	if e.decisions, err = rego.New(opts(decisionsQuery)...).PrepareForEval(ctx); err != nil {
+		return nil, fmt.Errorf("policy %s: prepare page decision: %w", src.revision, err)
+	}
+	partial := append(opts(filterQuery), rego.Unknowns([]string{"input.resource"}))
+	if e.filter, err = rego.New(partial...).PrepareForPartial(ctx); err != nil {
+		return nil, fmt.Errorf("policy %s: prepare filter: %w", src.revision, err)
+	}
+	if e.probes, err = probes(src.data); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
+	}
+	for _, s := range e.probes {
+		in := Input{Action: ActionSearch, Subject: s, Context: probeContext()}
+		if _, err := e.Filter(ctx, in); err != nil && !errors.Is(err, ErrDenyAll) {
+			return nil, fmt.Errorf("policy %s: filter for organisation %s role %s: %w", src.revision, s.Org, s.Role, err)
+		}
+	}
+	return e, nil
+}
+
+// probeContext has every per-patient list set, so that every read path
+// reaches partial evaluation when the filter is checked at load time.
+func probeContext() Context {
+	p := []string{"Patient/probe"}
+	return Context{RelatedPatients: p, ObjectedPatients: p, KnownPatients: p, SelfPatients: p}
+}
+
+// probes lists one subject per organisation and role class in the
+// agreement, reading for direct care, and a person reading their own record.
+func probes(data []byte) ([]Subject, error) {
+	var doc struct {
+		DSA struct {
+			Organisations map[string]any `json:"organisations"`
+			RoleClasses   map[string]struct {
+				Roles []string `json:"roles"`
+			} `json:"role_classes"`
+		} `json:"dsa"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", DataFile, err)
+	}
+	out := []Subject{{Kind: SubjectPerson, Purpose: "PATRQT"}}
+	for org := range doc.DSA.Organisations {
+		for _, rc := range doc.DSA.RoleClasses {
+			if len(rc.Roles) > 0 {
+				out = append(out, Subject{Kind: SubjectUser, Org: org, Role: rc.Roles[0], Purpose: "TREAT"})
+			}
+		}
+	}
+	return out, nil
+}
+
+// Revision names this policy version: a hash of its modules and data.
+func (e *Engine) Revision() string { return e.revision }
+
+// Decide decides one request about one resource.
+func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
+	rs, err := e.decision.Eval(ctx, rego.EvalParsedInput(in.value()))
+	if err != nil {
+		return Decision{}, fmt.Errorf("policy %s: decide: %w", e.revision, err)
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return Decision{}, fmt.Errorf("policy %s: decide: no decision", e.revision)
+	}
+	return e.toDecision(rs[0].Expressions[0].Value)
+}
+
+// DecideMany decides a page of resources in one evaluation: base gives the
+// action and subject, resources[i] and contexts[i] one resource and its
+// patient facts. contexts may be nil to use base.Context for every
+// resource; otherwise it must be as long as resources.
+func (e *Engine) DecideMany(ctx context.Context, base Input, resources []ResourceAttributes, contexts []Context) ([]Decision, error) {
+	if contexts != nil && len(contexts) != len(resources) {
+		return nil, fmt.Errorf("policy: %d contexts for %d resources", len(contexts), len(resources))
+	}
+	if len(resources) == 0 {
+		return []Decision{}, nil
+	}
+	rs, err := e.decisions.Eval(ctx, rego.EvalParsedInput(pageValue(base, resources, contexts)))
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: decide page: %w", e.revision, err)
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return nil, fmt.Errorf("policy %s: decide page: no decisions", e.revision)
+	}
+	vs, ok := rs[0].Expressions[0].Value.([]any)
+	if !ok || len(vs) != len(resources) {
+		return nil, fmt.Errorf("policy %s: decide page: malformed decisions", e.revision)
+	}
+	out := make([]Decision, len(vs))
+	for i, v := range vs {
+		if out[i], err = e.toDecision(v); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// toDecision reads a decision object; anything malformed is an error, and
+// the caller treats an error as a denial.
+func (e *Engine) toDecision(v any) (Decision, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return Decision{}, fmt.Errorf("policy %s: decision is %T, not an object", e.revision, v)
+	}
+	allow, ok := m["allow"].(bool)
+	if !ok {
+		return Decision{}, fmt.Errorf("policy %s: decision has no boolean allow", e.revision)
+	}
+	d := Decision{Allow: allow, Revision: e.revision}
+	var err error
+	if d.Reasons, err = stringList(m, "reasons"); err != nil {
+		return Decision{}, fmt.Errorf("policy %s: %w", e.revision, err)
+	}
+	if d.Redactions, err = stringList(m, "redactions"); err != nil {
+		return Decision{}, fmt.Errorf("policy %s: %w", e.revision, err)
+	}
+	if d.Obligations, err = stringList(m, "obligations"); err != nil {
+		return Decision{}, fmt.Errorf("policy %s: %w", e.revision, err)
+	}
+	return d, nil
+}
+
+func stringList(m map[string]any, key string) ([]string, error) {
+	raw, _ := m[key].([]any)
+	out := make([]string, 0, len(raw))
+	for _, r := range raw {
+		s, ok := r.(string)
+		if !ok {
+			return nil, fmt.Errorf("decision %s holds %T, not a string", key, r)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

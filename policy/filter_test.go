@@ -1,0 +1,171 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
+)
+
+const (
+	labelR          = ConfidentialitySystem + "|R"
+	labelThirdParty = SecurityLabelSystem + "|THIRDPARTY"
+)
+
+// fixtureDocs builds synthetic stored documents: every combination of a
+// few patients, category sets, labels and authors.
+func fixtureDocs() ([]string, []ResourceAttributes) {
+	patients := []string{"Patient/p1", "Patient/p2", "Patient/p3", "Patient/p4"}
+	cats := [][]string{
+		{CatCarePlan}, {CatCarePackage}, {CatFinancial}, {CatAlert, CatSafeguarding},
+		{CatSafeguarding}, {CatOpinion}, {CatVisit}, {CatDemographics},
+	}
+	var ids []string
+	var out []ResourceAttributes
+	for i, p := range patients {
+		for j, c := range cats {
+			a := ResourceAttributes{Patient: p, Categories: c, Labels: []string{}, AuthorOrgs: []string{"LA001"}}
+			switch (i + j) % 4 {
+			case 1:
+				a.Labels = []string{labelR}
+			case 2:
+				a.AuthorOrgs = []string{"CP001"}
+			case 3:
+				a.Labels = []string{labelThirdParty}
+				a.AuthorOrgs = []string{"CP002", "LA001"}
+			}
+			ids = append(ids, fmt.Sprintf("r%02d", len(ids)))
+			out = append(out, a)
+		}
+	}
+	ids = append(ids, "dir1")
+	out = append(out, ResourceAttributes{Categories: []string{CatDirectory}, Labels: []string{}, AuthorOrgs: []string{}})
+	return ids, out
+}
+
+func storedDoc(id string, a ResourceAttributes) bson.D {
+	pat := bson.A{}
+	if a.Patient != "" {
+		pat = append(pat, a.Patient)
+	}
+	return bson.D{
+		{Key: "_id", Value: id},
+		{Key: "pat", Value: pat},
+		{Key: "acl", Value: bson.D{{Key: "cat", Value: a.Categories}, {Key: "sec", Value: a.Labels}, {Key: "org", Value: a.AuthorOrgs}}},
+	}
+}
+
+// TestFilterAgreesWithDecision checks, over fixture documents in the real
+// embedded database, that "the filter matches" equals "the per-resource
+// decision allows" for a range of subjects.
+func TestFilterAgreesWithDecision(t *testing.T) {
+	e := testEngine(t)
+	ctx := t.Context()
+	coll := storetest.Database(t, "policy").Collection("CarePlan")
+	ids, docs := fixtureDocs()
+	batch := make([]any, len(docs))
+	for i := range docs {
+		batch[i] = storedDoc(ids[i], docs[i])
+	}
+	if _, err := coll.InsertMany(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+
+	lists := Context{
+		RelatedPatients:  []string{"Patient/p1", "Patient/p2"},
+		ObjectedPatients: []string{"Patient/p2", "Patient/p4"},
+		KnownPatients:    []string{"Patient/p1", "Patient/p3"},
+	}
+	selfP1 := Context{SelfPatients: []string{"Patient/p1"}}
+	breakGlass := Subject{Kind: SubjectUser, Org: "RJ1", Role: "R8000", Purpose: "BTG", BreakGlassReason: "collapsed"}
+	scenarios := []struct {
+		note    string
+		subject Subject
+		context Context
+	}{
+		{"gp nurse", gpNurse, lists},
+		{"trust receptionist", trustAdmin, lists},
+		{"trust doctor", trustDoctor, lists},
+		{"trust social worker", Subject{Kind: SubjectUser, Org: "RJ1", Role: "R8014", Purpose: "TREAT"}, lists},
+		{"community support worker", Subject{Kind: SubjectUser, Org: "RYQ", Role: "R1450", Purpose: "TREAT"}, lists},
+		{"break glass", breakGlass, lists},
+		{"council social worker", councilSW, lists},
+		{"council ig", Subject{Kind: SubjectUser, Org: "LA001", Role: "R5105", Purpose: "COC"}, lists},
+		{"provider carer", providerCare, lists},
+		{"researcher", researcher, lists},
+		{"person", personP1, selfP1},
+		{"gp nurse, no lists", gpNurse, Context{}},
+	}
+	var allowedSomewhere, deniedSomewhere bool
+	for _, sc := range scenarios {
+		t.Run(sc.note, func(t *testing.T) {
+			base := Input{Action: ActionSearch, Subject: sc.subject, Resource: Resource{Type: "CarePlan"}, Context: sc.context}
+			var matched []string
+			f, err := e.Filter(ctx, base)
+			switch {
+			case errors.Is(err, ErrDenyAll):
+				if f != nil {
+					t.Errorf("ErrDenyAll with filter %v", f)
+				}
+			case err != nil:
+				t.Fatal(err)
+			default:
+				cur, err := coll.Find(ctx, f)
+				if err != nil {
+					t.Fatalf("find %v: %v", f, err)
+				}
+				var got []struct {
+					ID string `bson:"_id"`
+				}
+				if err := cur.All(ctx, &got); err != nil {
+					t.Fatal(err)
+				}
+				for _, g := range got {
+					matched = append(matched, g.ID)
+				}
+				n, err := coll.CountDocuments(ctx, f)
+				if err != nil || int(n) != len(got) {
+					t.Errorf("count %d (%v), found %d", n, err, len(got))
+				}
+			}
+			// The decision route: per-resource booleans, no lists.
+			contexts := make([]Context, len(docs))
+			for i, d := range docs {
+				contexts[i] = Context{
+					Related:        slices.Contains(sc.context.RelatedPatients, d.Patient),
+					Objected:       slices.Contains(sc.context.ObjectedPatients, d.Patient),
+					KnownToCouncil: slices.Contains(sc.context.KnownPatients, d.Patient),
+					Self:           slices.Contains(sc.context.SelfPatients, d.Patient),
+				}
+			}
+			ds, err := e.DecideMany(ctx, Input{Action: ActionSearch, Subject: sc.subject, Resource: Resource{Type: "CarePlan"}}, docs, contexts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var allowed []string
+			for i, d := range ds {
+				if d.Allow {
+					allowed = append(allowed, ids[i])
+				}
+			}
+			slices.Sort(matched)
+			slices.Sort(allowed)
+			if !slices.Equal(matched, allowed) {
+				t.Errorf("filter %v\nmatched %v\nallowed %v", f, matched, allowed)
+			}
+			if len(allowed) > 0 {
+				allowedSomewhere = true
+			}
+			if len(allowed) < len(docs) {
+				deniedSomewhere = true
+			}
+		})
+	}
+	if !allowedSomewhere || !deniedSomewhere {
+		t.Error("fixtures do not exercise both outcomes")
+	}
+}

@@ -1,0 +1,70 @@
+# Facts about one resource (r: input.resource or an element of
+# input.resources) and the gateway's facts about its patient (c:
+# input.context or an element of input.contexts). These are functions so that
+# a page of resources shares the subject facts computed once.
+#
+# In a search the resource is unknown: partial evaluation keeps these
+# conditions and the engine translates them to MongoDB. Keep them to the
+# shapes the translator knows: "x in r.categories", "r.patient in list",
+# equality, and negations of those.
+package gateway.authz
+
+# REL-3: the subject's organisation has a care relationship with the patient
+# (computed by the gateway: registered GP, active episode, care team,
+# encounter or referral within data.dsa.relationship_window_days).
+related(_, c) if c.related == true
+
+related(r, c) if r.patient in c.related_patients
+
+# OBJ-5: the patient has an active objection to sharing.
+objected(_, c) if c.objected == true
+
+objected(r, c) if r.patient in c.objected_patients
+
+# REL-3-known-to-council: the patient is known to the subject's council.
+known(_, c) if c.known_to_council == true
+
+known(r, c) if r.patient in c.known_patients
+
+# SELF-6: the record is about the person asking.
+is_self(_, c) if c.self == true
+
+is_self(r, c) if r.patient in c.self_patients
+
+category_forbidden(r) if {
+	some cat in forbidden_categories
+	cat in r.categories
+}
+
+label_forbidden(r) if {
+	some label in forbidden_labels
+	label in r.labels
+}
+
+third_party(r) if {
+	some label in data.dsa.third_party_labels
+	label in r.labels
+}
+
+alert_present(r) if {
+	some cat in data.dsa.safeguarding_visible_with
+	cat in r.categories
+}
+
+# NTK-4: safeguarding records are hidden from role classes without
+# safeguarding detail, unless the record is an alert (then it is shown with
+# its details redacted).
+safeguarding_hidden(r) if {
+	not safeguarding_detail
+	"safeguarding" in r.categories
+	not alert_present(r)
+}
+
+# NTK-4: every category of the record is visible to the role class, no
+# forbidden label is present, and safeguarding details stay with social work.
+need_to_know(r) if {
+	role_class
+	not category_forbidden(r)
+	not label_forbidden(r)
+	not safeguarding_hidden(r)
+}
