@@ -285,3 +285,35 @@ func stringValues(v bson.RawValue) []string {
 	}
 	return nil
 }
+
+// Patients returns the distinct patient compartments ("Patient/<id>") of
+// the current resources that q matches: one query, projected to the
+// compartment. The gateway uses it to work out care relationships.
+func (s *Store) Patients(ctx context.Context, q *search.Query) ([]string, error) {
+	filter := bson.A{bson.D{{Key: "del", Value: false}}}
+	if len(q.Filter) > 0 {
+		filter = append(filter, q.Filter)
+	}
+	c, err := s.heads(q.Type).Find(ctx, bson.D{{Key: "$and", Value: filter}}, options.Find().SetProjection(bson.D{{Key: "pat", Value: 1}}))
+	if err != nil {
+		return nil, wrap(err)
+	}
+	var docs []struct {
+		Patients []string `bson:"pat"`
+	}
+	if err := c.All(ctx, &docs); err != nil {
+		return nil, wrap(err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range docs {
+		for _, p := range d.Patients {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}

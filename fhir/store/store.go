@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -119,25 +120,65 @@ func (s *Store) history(resourceType string) *mongo.Collection {
 
 func (s *Store) ensureIndexes(ctx context.Context) error {
 	for _, t := range fhir.ResourceTypes {
-		models := []mongo.IndexModel{
-			{Keys: bson.D{{Key: "lu", Value: 1}, {Key: "_id", Value: 1}}},
-			{Keys: bson.D{{Key: "pat", Value: 1}}},
+		keys := [][]bson.E{
+			{{Key: "lu", Value: 1}, {Key: "_id", Value: 1}},
+			{{Key: "pat", Value: 1}},
+			{{Key: "acl.pat", Value: 1}},
+			{{Key: "acl.cat", Value: 1}},
 		}
 		for _, k := range search.IndexKeys(t) {
-			models = append(models, mongo.IndexModel{Keys: bson.D{{Key: k, Value: 1}}})
+			keys = append(keys, []bson.E{{Key: k, Value: 1}})
 		}
-		if _, err := s.heads(t).Indexes().CreateMany(ctx, models); err != nil {
-			return fmt.Errorf("create indexes on %s: %w", t, wrap(err))
+		if err := s.createMissingIndexes(ctx, s.heads(t), keys); err != nil {
+			return fmt.Errorf("create indexes on %s: %w", t, err)
 		}
-		hist := []mongo.IndexModel{
-			{Keys: bson.D{{Key: "rid", Value: 1}, {Key: "vid", Value: -1}}},
-			{Keys: bson.D{{Key: "lu", Value: -1}, {Key: "rid", Value: -1}, {Key: "vid", Value: -1}}},
+		hist := [][]bson.E{
+			{{Key: "rid", Value: 1}, {Key: "vid", Value: -1}},
+			{{Key: "lu", Value: -1}, {Key: "rid", Value: -1}, {Key: "vid", Value: -1}},
 		}
-		if _, err := s.history(t).Indexes().CreateMany(ctx, hist); err != nil {
-			return fmt.Errorf("create indexes on %s history: %w", t, wrap(err))
+		if err := s.createMissingIndexes(ctx, s.history(t), hist); err != nil {
+			return fmt.Errorf("create indexes on %s history: %w", t, err)
 		}
 	}
 	return nil
+}
+
+// createMissingIndexes creates the indexes a collection lacks. Asking the
+// embedded server to create an index that already exists crashes its
+// connection (FerretDB 1.24), so existing ones are listed first.
+func (s *Store) createMissingIndexes(ctx context.Context, coll *mongo.Collection, keys [][]bson.E) error {
+	names, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return wrap(err)
+	}
+	have := map[string]bool{}
+	for _, n := range names {
+		have[n.Name] = true
+	}
+	var models []mongo.IndexModel
+	for _, k := range keys {
+		name := indexName(k)
+		if !have[name] {
+			models = append(models, mongo.IndexModel{Keys: bson.D(k), Options: options.Index().SetName(name)})
+		}
+	}
+	if len(models) == 0 {
+		return nil
+	}
+	_, err = coll.Indexes().CreateMany(ctx, models)
+	return wrap(err)
+}
+
+// indexName is the name MongoDB would give the index: key_direction pairs.
+func indexName(keys []bson.E) string {
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('_')
+		}
+		fmt.Fprintf(&b, "%s_%v", k.Key, k.Value)
+	}
+	return b.String()
 }
 
 // wrap marks errors that mean the database cannot be reached with

@@ -39,6 +39,16 @@ type head struct {
 	JSON        string    `bson:"json"`
 	Patients    []string  `bson:"pat"`
 	Search      bson.M    `bson:"sp"`
+	ACL         acl       `bson:"acl"`
+}
+
+// acl holds the attributes the access policy decides on (see
+// policy.Attributes), so that its search filter can run in the database.
+type acl struct {
+	Patient    string   `bson:"pat"`
+	Categories []string `bson:"cat"`
+	Labels     []string `bson:"sec"`
+	AuthorOrgs []string `bson:"org"`
 }
 
 // old is the stored form of a version in "<Type>_history". It carries
@@ -53,6 +63,7 @@ type old struct {
 	JSON        string    `bson:"json"`
 	Patients    []string  `bson:"pat"`
 	Search      bson.M    `bson:"sp"`
+	ACL         acl       `bson:"acl"`
 }
 
 func (h *head) version(resourceType string) *Version {
@@ -61,12 +72,12 @@ func (h *head) version(resourceType string) *Version {
 
 func (h *head) toOld() old {
 	return old{Key: historyKey(h.ID, h.VersionID), ID: h.ID, VersionID: h.VersionID, LastUpdated: h.LastUpdated,
-		Deleted: h.Deleted, Hash: h.Hash, JSON: h.JSON, Patients: h.Patients, Search: h.Search}
+		Deleted: h.Deleted, Hash: h.Hash, JSON: h.JSON, Patients: h.Patients, Search: h.Search, ACL: h.ACL}
 }
 
 func (o *old) toHead() *head {
 	return &head{ID: o.ID, VersionID: o.VersionID, LastUpdated: o.LastUpdated, Deleted: o.Deleted,
-		Hash: o.Hash, JSON: o.JSON, Patients: o.Patients, Search: o.Search}
+		Hash: o.Hash, JSON: o.JSON, Patients: o.Patients, Search: o.Search, ACL: o.ACL}
 }
 
 func (o *old) version(resourceType string) *Version {

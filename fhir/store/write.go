@@ -9,10 +9,10 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/policy"
 )
 
 // maxRetries bounds the compare-and-set loop of an update without If-Match,
@@ -146,24 +146,55 @@ func (s *Store) commit(ctx context.Context, resourceType string, cur, next *head
 	return true, nil
 }
 
-// moveHead makes h the head unless the head is already at h's version or
-// later.
+// moveHead makes h the head. A first version is inserted; a later one
+// replaces the head by _id alone, the only filter the embedded server
+// answers without scanning (an upsert or an extra version condition is
+// five to fifty times slower there). Because the version was claimed
+// first, only one writer moves the head to each version; a writer delayed
+// between claim and move could still put back an older version after a
+// newer one landed, so after moving, it looks for a newer claimed version
+// in history (a lookup by _id) and rolls forward to it.
 func (s *Store) moveHead(ctx context.Context, resourceType string, h *head) error {
-	filter := bson.D{{Key: "_id", Value: h.ID}, {Key: "vid", Value: bson.D{{Key: "$lt", Value: h.VersionID}}}}
-	_, err := s.heads(resourceType).ReplaceOne(ctx, filter, h, options.Replace().SetUpsert(true))
-	if mongo.IsDuplicateKeyError(err) {
-		return nil // the head exists at this version or later
+	if h.VersionID == 1 {
+		_, err := s.heads(resourceType).InsertOne(ctx, h)
+		if err != nil && !mongo.IsDuplicateKeyError(err) { // duplicate: already rolled forward
+			return wrap(err)
+		}
+	} else if _, err := s.heads(resourceType).ReplaceOne(ctx, bson.D{{Key: "_id", Value: h.ID}}, h); err != nil {
+		return wrap(err)
 	}
+	newest, err := s.latestClaim(ctx, resourceType, h.ID, h.VersionID+1)
+	if err != nil || newest == nil {
+		return err
+	}
+	_, err = s.heads(resourceType).ReplaceOne(ctx, bson.D{{Key: "_id", Value: h.ID}}, newest.toHead())
 	return wrap(err)
 }
 
-// rollForward moves the head to a claimed version of history, finishing a
-// write whose writer lost the race or stopped between claim and head move.
+// latestClaim returns the newest version of id in history from version
+// from on (lookups by _id, usually one), or nil when there is none.
+func (s *Store) latestClaim(ctx context.Context, resourceType, id string, from int64) (*old, error) {
+	var newest *old
+	for vid := from; ; vid++ {
+		var o old
+		err := s.history(resourceType).FindOne(ctx, bson.D{{Key: "_id", Value: historyKey(id, vid)}}).Decode(&o)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return newest, nil
+		}
+		if err != nil {
+			return nil, wrap(err)
+		}
+		newest = &o
+	}
+}
+
+// rollForward makes the newest claimed version (vid or later) the head,
+// finishing a write whose writer lost the race or stopped between claim
+// and head move.
 func (s *Store) rollForward(ctx context.Context, resourceType, id string, vid int64) error {
-	var o old
-	err := s.history(resourceType).FindOne(ctx, bson.D{{Key: "_id", Value: historyKey(id, vid)}}).Decode(&o)
-	if err != nil {
-		return wrap(err)
+	o, err := s.latestClaim(ctx, resourceType, id, vid)
+	if err != nil || o == nil {
+		return err
 	}
 	return s.moveHead(ctx, resourceType, o.toHead())
 }
@@ -196,7 +227,16 @@ func (s *Store) newHead(res *fhir.Resource, id string, vid int64) (*head, error)
 	if pat == nil {
 		pat = []string{}
 	}
-	return &head{ID: id, VersionID: vid, LastUpdated: lu, Hash: hash, JSON: string(js), Patients: pat, Search: sp}, nil
+	a := policy.Attributes(res.Type, res.Object)
+	return &head{ID: id, VersionID: vid, LastUpdated: lu, Hash: hash, JSON: string(js), Patients: pat, Search: sp,
+		ACL: acl{Patient: a.Patient, Categories: nonNil(a.Categories), Labels: nonNil(a.Labels), AuthorOrgs: nonNil(a.AuthorOrgs)}}, nil
+}
+
+func nonNil(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
 }
 
 func (s *Store) stampTime() time.Time {

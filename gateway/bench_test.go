@@ -1,0 +1,150 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/event"
+
+	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
+	"github.com/socialcare-fhir/gateway/fhir/validate"
+	"github.com/socialcare-fhir/gateway/gateway"
+)
+
+// benchEnv is a gateway over the embedded store holding 10,000 resources:
+// 100 patients with 99 observations each. It counts the commands the
+// store sends to the database.
+type benchEnv struct {
+	h        http.Handler
+	commands atomic.Int64
+	counting atomic.Bool
+}
+
+var (
+	benchOnce sync.Once
+	bench     *benchEnv
+)
+
+const benchPatients, benchObsPerPatient = 100, 99
+
+func getBenchEnv(b *testing.B) *benchEnv {
+	benchOnce.Do(func() {
+		be := &benchEnv{}
+		uri := storetest.Server(b, "")
+		mon := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			if be.counting.Load() {
+				be.commands.Add(1)
+			}
+		}}
+		st, err := store.Open(context.Background(), uri, store.Options{Monitor: mon})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for p := w; p < benchPatients; p += 4 {
+					pid := fmt.Sprintf("bp%03d", p)
+					res, _ := validate.Resource([]byte(strings.Replace(patientAda, `"resourceType":"Patient",`, `"resourceType":"Patient","id":"`+pid+`",`, 1)))
+					if _, err := st.Update(ctx, res, 0); err != nil {
+						errs <- err
+						return
+					}
+					for i := range benchObsPerPatient {
+						res, _ := validate.Resource([]byte(obs(pid, i)))
+						if _, err := st.Create(ctx, res); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+		be.h = gateway.New(gateway.Config{}, st, slog.New(slog.DiscardHandler))
+		bench = be
+	})
+	if bench == nil {
+		b.Fatal("bench setup failed")
+	}
+	return bench
+}
+
+// run serves one request in-process and reports the status.
+func (be *benchEnv) run(b *testing.B, method, path, body string) int {
+	var rd *strings.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	var req *http.Request
+	if rd != nil {
+		req = httptest.NewRequest(method, path, rd)
+		req.Header.Set("Content-Type", "application/fhir+json")
+	} else {
+		req = httptest.NewRequest(method, path, nil)
+	}
+	w := httptest.NewRecorder()
+	be.h.ServeHTTP(w, req)
+	return w.Code
+}
+
+// measure runs fn b.N times and reports database round trips per op.
+func (be *benchEnv) measure(b *testing.B, want int, method string, path func(i int) string, body string) {
+	b.ReportAllocs()
+	be.commands.Store(0)
+	be.counting.Store(true)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if code := be.run(b, method, path(i), body); code != want {
+			b.Fatalf("%s %s: status %d", method, path(i), code)
+		}
+	}
+	b.StopTimer()
+	be.counting.Store(false)
+	b.ReportMetric(float64(be.commands.Load())/float64(b.N), "roundtrips/op")
+}
+
+func BenchmarkReadByID(b *testing.B) {
+	be := getBenchEnv(b)
+	be.measure(b, 200, "GET", func(i int) string { return fmt.Sprintf("/Patient/bp%03d", i%benchPatients) }, "")
+}
+
+func BenchmarkSearchPageByPatient(b *testing.B) {
+	be := getBenchEnv(b)
+	be.measure(b, 200, "GET", func(i int) string { return fmt.Sprintf("/Observation?patient=bp%03d&_count=50", i%benchPatients) }, "")
+}
+
+func BenchmarkSearchPageByPatientTotal(b *testing.B) {
+	be := getBenchEnv(b)
+	be.measure(b, 200, "GET", func(i int) string {
+		return fmt.Sprintf("/Observation?patient=bp%03d&_count=50&_total=accurate", i%benchPatients)
+	}, "")
+}
+
+func BenchmarkSearchPageWithInclude(b *testing.B) {
+	be := getBenchEnv(b)
+	be.measure(b, 200, "GET", func(i int) string {
+		return fmt.Sprintf("/Observation?patient=bp%03d&_count=50&_include=Observation:patient", i%benchPatients)
+	}, "")
+}
+
+func BenchmarkCreate(b *testing.B) {
+	be := getBenchEnv(b)
+	be.measure(b, 201, "POST", func(int) string { return "/Observation" }, obs("bp000", 5))
+}
