@@ -13,6 +13,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/event"
 
+	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 	"github.com/socialcare-fhir/gateway/fhir/validate"
@@ -24,6 +25,7 @@ import (
 // store sends to the database.
 type benchEnv struct {
 	h        http.Handler
+	token    string
 	commands atomic.Int64
 	counting atomic.Bool
 }
@@ -77,7 +79,8 @@ func getBenchEnv(b *testing.B) *benchEnv {
 		if err := <-errs; err != nil {
 			b.Fatal(err)
 		}
-		be.h = gateway.New(gateway.Config{}, st, slog.New(slog.DiscardHandler))
+		be.h = gateway.New(gateway.Config{Auth: devVerifier(b), Policy: loadPolicy(b, "testdata/allow-all-policy")}, st, slog.New(slog.DiscardHandler))
+		be.token = mint(b, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"})
 		bench = be
 	})
 	if bench == nil {
@@ -99,6 +102,7 @@ func (be *benchEnv) run(b *testing.B, method, path, body string) int {
 	} else {
 		req = httptest.NewRequest(method, path, nil)
 	}
+	req.Header.Set("Authorization", "Bearer "+be.token)
 	w := httptest.NewRecorder()
 	be.h.ServeHTTP(w, req)
 	return w.Code

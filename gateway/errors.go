@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,23 +44,31 @@ func toFHIRError(err error, requestID string) *fhir.Error {
 // client named itself, so it is safe to show.
 func publicMessage(err error) string { return err.Error() }
 
-// renderErrors is the one place where errors become responses.
+// renderErrors is the one place where errors become responses. It runs
+// as global middleware and again inside auditResponses, so that an error
+// response is rendered before its audit record is written; an error is
+// rendered once.
 func renderErrors(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Next()
-		if len(c.Errors) == 0 {
-			return
-		}
-		fe := toFHIRError(c.Errors.Last().Err, requestID(c))
-		if fe.Status >= 500 {
-			logger.LogAttrs(c.Request.Context(), slog.LevelError, "request failed",
-				slog.String("request_id", requestID(c)), slog.Int("status", fe.Status), slog.String("error", errorForLog(fe)))
-		}
-		if c.Writer.Written() {
-			return
-		}
-		writeOutcome(c, fe)
+		renderError(c, logger)
 	}
+}
+
+func renderError(c *gin.Context, logger *slog.Logger) {
+	if len(c.Errors) == 0 {
+		return
+	}
+	fe := toFHIRError(c.Errors.Last().Err, requestID(c))
+	c.Errors = c.Errors[:0]
+	if fe.Status >= 500 {
+		logger.LogAttrs(c.Request.Context(), slog.LevelError, "request failed",
+			slog.String("request_id", requestID(c)), slog.Int("status", fe.Status), slog.String("error", errorForLog(fe)))
+	}
+	if c.Writer.Written() {
+		return
+	}
+	writeOutcome(c, fe)
 }
 
 func writeOutcome(c *gin.Context, fe *fhir.Error) {
@@ -85,12 +94,14 @@ func errorForLog(fe *fhir.Error) string {
 }
 
 func writeJSON(c *gin.Context, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // URLs in links keep their '&'
+	if err := enc.Encode(v); err != nil {
 		c.Status(http.StatusInternalServerError)
 		return
 	}
-	writeBody(c, status, b)
+	writeBody(c, status, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
 func writeBody(c *gin.Context, status int, body []byte) {

@@ -9,11 +9,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/socialcare-fhir/gateway/audit"
+	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 	"github.com/socialcare-fhir/gateway/gateway"
+	"github.com/socialcare-fhir/gateway/policy"
 )
 
 // env is a gateway over a real embedded database.
@@ -21,6 +26,9 @@ type env struct {
 	t     *testing.T
 	srv   *httptest.Server
 	store *store.Store
+	// token is sent with every request unless the request sets its own
+	// Authorization header ("" to send none).
+	token string
 }
 
 func newEnv(t *testing.T, cfg gateway.Config) *env {
@@ -29,17 +37,80 @@ func newEnv(t *testing.T, cfg gateway.Config) *env {
 	return newEnvAt(t, uri, cfg)
 }
 
+// newEnvAt is a gateway over the database at uri that trusts the
+// development key. Unless cfg names a policy, it runs the allow-all test
+// policy in testdata (real OPA, real Rego), for tests of FHIR behaviour;
+// access tests use the baseline policy in policy/.
 func newEnvAt(t *testing.T, uri string, cfg gateway.Config) *env {
 	t.Helper()
-	st, err := store.Open(context.Background(), uri, store.Options{})
+	ctx := context.Background()
+	st, err := store.Open(ctx, uri, store.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	t.Cleanup(func() { _ = st.Close(ctx) })
+	if cfg.Auth == nil {
+		cfg.Auth = devVerifier(t)
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = loadPolicy(t, "testdata/allow-all-policy")
+	}
+	if cfg.Audit == nil {
+		lg, err := audit.Open(ctx, st.Database(), audit.Options{})
+		if err != nil {
+			t.Fatalf("open audit log: %v", err)
+		}
+		t.Cleanup(func() { _ = lg.Close(ctx) })
+		cfg.Audit = lg
+	}
 	h := gateway.New(cfg, st, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: st}
+	return &env{t: t, srv: srv, store: st, token: mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"})}
+}
+
+var (
+	devKeyOnce sync.Once
+	devKey     *auth.DevKey
+	devKeyErr  error
+)
+
+func loadDevKey(t testing.TB) *auth.DevKey {
+	devKeyOnce.Do(func() { devKey, devKeyErr = auth.LoadDevKey("../fixtures/devkeys") })
+	if devKeyErr != nil {
+		t.Fatal(devKeyErr)
+	}
+	return devKey
+}
+
+func devVerifier(t testing.TB) *auth.Verifier {
+	v, err := auth.NewVerifier(context.Background(), auth.Config{Issuers: []auth.Issuer{loadDevKey(t).Issuer(testAudience)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+const testAudience = "socialcare-fhir-gateway"
+
+func mint(t testing.TB, dc auth.DevClaims) string {
+	dc.Audience = testAudience
+	if dc.Subject == "" {
+		dc.Subject = "test-user"
+	}
+	tok, err := loadDevKey(t).Mint(dc, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func loadPolicy(t testing.TB, dir string) *policy.Loader {
+	l, err := policy.NewLoader(context.Background(), dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 type response struct {
@@ -70,6 +141,9 @@ func (e *env) do(method, path string, body string, headers ...string) *response 
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -120,3 +194,5 @@ func compact(s string) string {
 
 const patientAda = `{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990010005"}],
  "name":[{"family":"Lovelace","given":["Ada"]}],"gender":"female","birthDate":"1936-12-10"}`
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

@@ -36,6 +36,10 @@ func (s *Server) history(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
+	if versions, err = accessOf(c).decideHistory(c.Request.Context(), versions); err != nil {
+		_ = c.Error(err)
+		return
+	}
 	base := s.base(c)
 	path := base + "/" + typ
 	if id != "" {

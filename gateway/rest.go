@@ -15,6 +15,7 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/validate"
+	"github.com/socialcare-fhir/gateway/policy"
 )
 
 var validID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
@@ -38,7 +39,12 @@ func (s *Server) read(c *gin.Context) {
 		_ = c.Error(goneWithHeaders(c, v, err))
 		return
 	}
-	s.writeVersion(c, http.StatusOK, v)
+	body, _, err := accessOf(c).decide(c.Request.Context(), policy.ActionRead, v)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.writeVersion(c, http.StatusOK, v, body)
 }
 
 func (s *Server) vread(c *gin.Context) {
@@ -57,7 +63,12 @@ func (s *Server) vread(c *gin.Context) {
 		_ = c.Error(goneWithHeaders(c, v, err))
 		return
 	}
-	s.writeVersion(c, http.StatusOK, v)
+	body, _, err := accessOf(c).decide(c.Request.Context(), policy.ActionRead, v)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.writeVersion(c, http.StatusOK, v, body)
 }
 
 // goneWithHeaders adds the deletion's ETag to a 410 answer.
@@ -76,6 +87,11 @@ func (s *Server) create(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
+	a := accessOf(c)
+	if _, err := a.decideObject(ctx, policy.ActionWrite, res.Type, "", res.Object); err != nil {
+		_ = c.Error(err)
+		return
+	}
 	if cond := c.GetHeader("If-None-Exist"); cond != "" {
 		existing, err := s.conditionalMatch(c, res.Type, cond)
 		if err != nil {
@@ -83,6 +99,12 @@ func (s *Server) create(c *gin.Context) {
 			return
 		}
 		if existing != nil {
+			body, _, err := a.decide(ctx, policy.ActionRead, existing)
+			if err != nil {
+				_ = c.Error(err)
+				return
+			}
+			existing.JSON = body
 			s.writeWrite(c, http.StatusOK, existing)
 			return
 		}
@@ -109,7 +131,7 @@ func (s *Server) conditionalMatch(c *gin.Context, resourceType, cond string) (*s
 		return nil, err
 	}
 	q.Count, q.Total, q.Summary, q.Include, q.RevInclude = 2, "", "", nil, nil
-	page, err := s.store.Search(c.Request.Context(), q, nil)
+	page, err := s.store.Search(c.Request.Context(), q, accessOf(c).restrict(policy.ActionSearch))
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +160,18 @@ func (s *Server) update(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
+	a := accessOf(c)
+	if cur, err := s.store.Read(c.Request.Context(), res.Type, id); err == nil {
+		// Changing a resource needs the right to write what is there now.
+		if _, _, err := a.decide(c.Request.Context(), policy.ActionWrite, cur); err != nil {
+			_ = c.Error(err)
+			return
+		}
+	}
+	if _, err := a.decideObject(c.Request.Context(), policy.ActionWrite, res.Type, id, res.Object); err != nil {
+		_ = c.Error(err)
+		return
+	}
 	r, err := s.store.Update(c.Request.Context(), res, ifMatch)
 	if err != nil {
 		_ = c.Error(err)
@@ -161,6 +195,17 @@ func (s *Server) delete(c *gin.Context) {
 	if err != nil {
 		_ = c.Error(err)
 		return
+	}
+	cur, err := s.store.Read(c.Request.Context(), segment(c, 0), id)
+	if err != nil && !errors.Is(err, fhir.ErrGone) {
+		_ = c.Error(err)
+		return
+	}
+	if err == nil {
+		if _, _, err := accessOf(c).decide(c.Request.Context(), policy.ActionWrite, cur); err != nil {
+			_ = c.Error(err)
+			return
+		}
 	}
 	v, err := s.store.Delete(c.Request.Context(), segment(c, 0), id, ifMatch)
 	if err != nil {
@@ -220,10 +265,9 @@ func checkResource(body []byte, resourceType, id string) (*fhir.Resource, error)
 	return res, nil
 }
 
-func (s *Server) writeVersion(c *gin.Context, status int, v *store.Version) {
+func (s *Server) writeVersion(c *gin.Context, status int, v *store.Version, body []byte) {
 	c.Header("ETag", v.ETag())
 	c.Header("Last-Modified", v.LastUpdated.UTC().Format(http.TimeFormat))
-	body := v.JSON
 	if elems := c.Query("_elements"); elems != "" {
 		body = fhir.Elements(body, strings.Split(elems, ","))
 	}

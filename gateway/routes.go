@@ -20,7 +20,8 @@ func (s *Server) routes() {
 
 	api := []gin.HandlerFunc{withTimeout(s.cfg.RequestTimeout), limitBody(s.cfg.MaxBodyBytes), negotiate()}
 	e.GET("/metadata", append(api, s.capabilities)...)
-	e.NoRoute(append(api, s.dispatch)...)
+	s.socialCareRoutes(e, api)
+	e.NoRoute(append(api, s.authenticate, s.dispatch)...)
 }
 
 func (s *Server) readyz(c *gin.Context) {
@@ -53,6 +54,7 @@ func (s *Server) dispatch(c *gin.Context) {
 		s.route(c, m, map[string]gin.HandlerFunc{http.MethodPost: s.batch})
 		return
 	}
+	trailOf(c).resourceType = segs[0]
 	typ := segs[0]
 	if !fhir.Supported(typ) {
 		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-supported", "%q is not a resource type this server supports; see /metadata for the list", typ))
@@ -78,6 +80,7 @@ func (s *Server) dispatch(c *gin.Context) {
 
 func (s *Server) route(c *gin.Context, method string, handlers map[string]gin.HandlerFunc) {
 	if h, ok := handlers[method]; ok {
+		trailOf(c).interaction = interactionOf(c, method)
 		h(c)
 		return
 	}
@@ -98,4 +101,33 @@ func segment(c *gin.Context, i int) string {
 		return segs[i]
 	}
 	return ""
+}
+
+// interactionOf names the FHIR restful interaction of a routed request,
+// for the audit record.
+func interactionOf(c *gin.Context, method string) string {
+	path := strings.Trim(c.Request.URL.Path, "/")
+	n := 0
+	if path != "" {
+		n = strings.Count(path, "/") + 1
+	}
+	switch {
+	case n == 0:
+		return "batch"
+	case n == 1 && method == http.MethodGet, n == 2 && segment(c, 1) == "_search":
+		return "search-type"
+	case n == 1:
+		return "create"
+	case n == 2 && segment(c, 1) == "_history":
+		return "history-type"
+	case n == 2 && method == http.MethodGet:
+		return "read"
+	case n == 2 && method == http.MethodPut:
+		return "update"
+	case n == 2:
+		return "delete"
+	case n == 3:
+		return "history-instance"
+	}
+	return "vread"
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/policy"
 )
 
 // search answers GET /{type}?... and POST /{type}/_search (form body).
@@ -27,8 +28,20 @@ func (s *Server) search(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	page, err := s.store.Search(c.Request.Context(), q, nil)
+	ctx := c.Request.Context()
+	a := accessOf(c)
+	page, err := s.store.Search(ctx, q, a.restrict(policy.ActionSearch))
 	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	// Defence in depth: the filter already ran in the database; each
+	// resource is still decided, and redacted, one by one.
+	if page.Matches, err = a.decidePage(ctx, policy.ActionSearch, page.Matches); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if page.Included, err = a.decidePage(ctx, policy.ActionSearch, page.Included); err != nil {
 		_ = c.Error(err)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/ingest"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 )
@@ -22,6 +23,7 @@ type Store interface {
 	Delete(ctx context.Context, resourceType, id string, ifMatch int64) (*store.Version, error)
 	History(ctx context.Context, resourceType, id string, opt store.HistoryOptions) ([]*store.Version, bool, error)
 	Search(ctx context.Context, q *search.Query, restrict store.Restrict) (*store.Page, error)
+	Patients(ctx context.Context, q *search.Query) ([]string, error)
 	Ping(ctx context.Context) error
 }
 
@@ -42,6 +44,21 @@ type Config struct {
 	MaxBatchEntries int
 	// Version is the software version shown in the CapabilityStatement.
 	Version string
+	// Ingester stores social care records (/social-care/...); nil answers
+	// those routes with 501.
+	Ingester *ingest.Ingester
+	// MaxImportBytes caps a bulk import's body (default 256 MB).
+	MaxImportBytes int64
+	// Auth verifies bearer tokens; Policy decides every interaction. Both
+	// are required: without them every API request is refused.
+	Auth   Authenticator
+	Policy Policies
+	// Audit records every interaction; a response is sent only once its
+	// record is durable. Without it every API request is refused.
+	Audit Auditor
+	// RelationshipWindow is how far back an encounter counts as a care
+	// relationship between an organisation and a person.
+	RelationshipWindow time.Duration
 }
 
 func (c *Config) defaults() {
@@ -63,6 +80,12 @@ func (c *Config) defaults() {
 	if c.Version == "" {
 		c.Version = "0.1.0"
 	}
+	if c.MaxImportBytes <= 0 {
+		c.MaxImportBytes = 256 << 20
+	}
+	if c.RelationshipWindow <= 0 {
+		c.RelationshipWindow = 180 * 24 * time.Hour
+	}
 }
 
 // Server is the gateway's HTTP handler.
@@ -76,6 +99,15 @@ type Server struct {
 // New builds the HTTP handler.
 func New(cfg Config, st Store, logger *slog.Logger) *Server {
 	cfg.defaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Auth == nil || cfg.Policy == nil {
+		cfg.Auth, cfg.Policy = refuseAll{}, nil
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = refuseAudit{}
+	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: cfg, store: st, logger: logger, engine: gin.New()}
 	s.routes()

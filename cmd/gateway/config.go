@@ -14,20 +14,27 @@ import (
 // config is every setting of `gateway serve`. Each flag has an environment
 // variable; a flag given on the command line wins over the environment.
 type config struct {
-	Addr           string
-	MongoURI       string
-	Database       string
-	DataDir        string
-	BaseURL        string
-	Mode           string
-	Demo           bool
-	MaxBodyBytes   int64
-	RequestTimeout time.Duration
-	ShutdownGrace  time.Duration
-	DefaultCount   int
-	MaxCount       int
-	LogLevel       string
-	LogFormat      string
+	Addr            string
+	MongoURI        string
+	Database        string
+	DataDir         string
+	BaseURL         string
+	Mode            string
+	Demo            bool
+	MaxBodyBytes    int64
+	RequestTimeout  time.Duration
+	ShutdownGrace   time.Duration
+	DefaultCount    int
+	MaxCount        int
+	LogLevel        string
+	LogFormat       string
+	PolicyDir       string
+	IssuersFile     string
+	Audience        string
+	DevKeyDir       string
+	Relationship    time.Duration
+	AuditRetention  time.Duration
+	RecordRetention time.Duration
 }
 
 type setting struct {
@@ -54,6 +61,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		{"max-count", "GATEWAY_MAX_COUNT", "largest search page size (_count is capped to it)", func(fs *flag.FlagSet, n, u string) { fs.IntVar(&c.MaxCount, n, 1000, u) }},
 		{"log-level", "GATEWAY_LOG_LEVEL", "debug, info, warn or error", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.LogLevel, n, "info", u) }},
 		{"log-format", "GATEWAY_LOG_FORMAT", "json or text", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.LogFormat, n, "json", u) }},
+		{"policy-dir", "GATEWAY_POLICY_DIR", "directory of the Rego policy, its data and tests (reloaded on change or SIGHUP)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.PolicyDir, n, "policy", u) }},
+		{"trusted-issuers", "GATEWAY_TRUSTED_ISSUERS", "JSON file listing the trusted token issuers and their JWKS (see docs/authentication.md)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.IssuersFile, n, "", u) }},
+		{"audience", "GATEWAY_AUDIENCE", "the aud value tokens must carry", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.Audience, n, "socialcare-fhir-gateway", u) }},
+		{"dev-key-dir", "GATEWAY_DEV_KEY_DIR", "DEVELOPMENT: directory of the public development signing key, trusted in development mode only", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.DevKeyDir, n, "fixtures/devkeys", u) }},
+		{"audit-retention", "GATEWAY_AUDIT_RETENTION", "how long audit records are kept (0: for ever); never shorter than -record-retention", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.AuditRetention, n, 0, u) }},
+		{"record-retention", "GATEWAY_RECORD_RETENTION", "retention of the care records the audit describes: the floor for -audit-retention", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.RecordRetention, n, 8*365*24*time.Hour, u) }},
+		{"relationship-window", "GATEWAY_RELATIONSHIP_WINDOW", "how far back an encounter counts as a care relationship", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.Relationship, n, 180*24*time.Hour, u) }},
 	}
 	for _, s := range settings {
 		s.bind(fs, s.flag, s.usage+" (env "+s.env+")")
@@ -92,6 +106,9 @@ func (c *config) check() error {
 	}
 	if c.Mode == "production" && c.Demo {
 		problems = append(problems, "demo data is a development convenience and is refused in production mode")
+	}
+	if c.Mode == "production" && c.IssuersFile == "" {
+		problems = append(problems, "production mode needs -trusted-issuers: the development key is refused there")
 	}
 	if c.MaxBodyBytes < 1024 {
 		problems = append(problems, "max-body-bytes must be at least 1024")

@@ -5,6 +5,9 @@
 // Usage:
 //
 //	gateway [serve] [flags]    run the gateway (the default)
+//	gateway token [flags]      mint a DEVELOPMENT token for the fixture organisations
+//	gateway import [flags] FILE  bulk-import social care records (NDJSON or CLD CSV)
+//	gateway audit verify       check the audit trail's hash chain
 //
 // Every flag has an environment variable equivalent; see the README.
 package main
@@ -39,8 +42,17 @@ func run(ctx context.Context, args []string) error {
 	switch cmd {
 	case "serve":
 		return serve(ctx, args)
+	case "import":
+		return importCmd(ctx, args, os.Stderr)
+	case "audit":
+		return auditCmd(ctx, args, os.Stdout, os.Stderr)
+	case "token":
+		return token(args, os.Stdout, os.Stderr)
 	case "help":
-		fmt.Println("gateway [serve] [flags]: run the FHIR gateway; gateway serve -h lists the flags")
+		fmt.Println(`gateway [serve] [flags]      run the FHIR gateway (gateway serve -h lists the flags)
+gateway token [flags]        mint a DEVELOPMENT token (gateway token -h)
+gateway import [flags] FILE  bulk-import social care records, NDJSON or CLD CSV
+gateway audit verify         check the audit trail's hash chain`)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q; try: gateway help", cmd)

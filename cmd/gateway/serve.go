@@ -7,9 +7,12 @@ import (
 	"os"
 	"time"
 
+	"github.com/socialcare-fhir/gateway/audit"
+	"github.com/socialcare-fhir/gateway/fhir/ingest"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
 	"github.com/socialcare-fhir/gateway/gateway"
+	"github.com/socialcare-fhir/gateway/policy"
 )
 
 func serve(ctx context.Context, args []string) error {
@@ -33,19 +36,48 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close(context.Background())
+	// Finish any social care record a crash left half-stored before
+	// serving, so that none is ever read half-stored.
+	ing := ingest.New(st, logger)
+	defer ing.Close(context.Background())
+	if n, err := ing.Recover(ctx); err != nil {
+		return fmt.Errorf("recover interrupted social care records: %w", err)
+	} else if n > 0 {
+		logger.Warn("finished interrupted social care records", "records", n)
+	}
 	if cfg.Demo {
-		n, err := loadDemo(ctx, st)
+		n, err := loadDemo(ctx, ing)
 		if err != nil {
 			return fmt.Errorf("load demo data: %w", err)
 		}
-		logger.Warn("DEVELOPMENT: synthetic demo records loaded", "resources", n)
+		logger.Warn("DEVELOPMENT: synthetic demo records loaded", "records", n)
 	}
+	trail, err := audit.Open(ctx, st.Database(), audit.Options{Retention: cfg.AuditRetention, MinRetention: cfg.RecordRetention, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("open the audit trail: %w", err)
+	}
+	defer trail.Close(context.Background())
+	verifier, err := newVerifier(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	policies, err := policy.NewLoader(ctx, cfg.PolicyDir, logger)
+	if err != nil {
+		return fmt.Errorf("load the access policy from %s: %w", cfg.PolicyDir, err)
+	}
+	go policies.Watch(ctx)
+	logger.Info("access policy loaded", "revision", policies.Current().Revision())
 	h := gateway.New(gateway.Config{
-		BaseURL:        cfg.BaseURL,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		RequestTimeout: cfg.RequestTimeout,
-		DefaultCount:   cfg.DefaultCount,
-		MaxCount:       cfg.MaxCount,
+		BaseURL:            cfg.BaseURL,
+		MaxBodyBytes:       cfg.MaxBodyBytes,
+		RequestTimeout:     cfg.RequestTimeout,
+		DefaultCount:       cfg.DefaultCount,
+		MaxCount:           cfg.MaxCount,
+		Auth:               verifier,
+		Policy:             policies,
+		RelationshipWindow: cfg.Relationship,
+		Ingester:           ing,
+		Audit:              trail,
 	}, st, logger)
 	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	return gateway.ListenAndServe(ctx, srv, cfg.ShutdownGrace, func(addr string) {

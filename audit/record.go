@@ -1,0 +1,135 @@
+package audit
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Record kinds.
+const (
+	kindEvent      = "event"      // one interaction
+	kindCheckpoint = "checkpoint" // written by Purge before it deletes
+)
+
+// genesis is the prev of the first record of a chain.
+var genesis = hex.EncodeToString(make([]byte, sha256.Size))
+
+// hashVersion is part of every hashed form, so the canonical form can change
+// later without old records failing verification.
+const hashVersion = 1
+
+// record is one stored audit record. The searchable fields are flat, since
+// the embedded database has no $elemMatch on fields. Every field except Hash
+// is covered by the hash; the BSON and JSON names are the same, and the JSON
+// encoding of the struct (with T as Unix milliseconds) is the canonical form.
+type record struct {
+	ID   string    `bson:"_id" json:"id"`
+	Seq  int64     `bson:"seq" json:"seq"`
+	Prev string    `bson:"prev" json:"prev"`
+	Hash string    `bson:"hash" json:"-"`
+	Kind string    `bson:"kind" json:"kind"`
+	T    time.Time `bson:"t" json:"-"`
+
+	RequestID    string `bson:"rid,omitempty" json:"rid,omitempty"`
+	Interaction  string `bson:"ia,omitempty" json:"ia,omitempty"`
+	Operation    string `bson:"op,omitempty" json:"op,omitempty"`
+	ResourceType string `bson:"rt,omitempty" json:"rt,omitempty"`
+	Query        string `bson:"q,omitempty" json:"q,omitempty"`
+	Outcome      string `bson:"out,omitempty" json:"out,omitempty"`
+	HTTPStatus   int    `bson:"st,omitempty" json:"st,omitempty"`
+
+	AgentKind        string `bson:"ak,omitempty" json:"ak,omitempty"`
+	Subject          string `bson:"sub,omitempty" json:"sub,omitempty"`
+	Org              string `bson:"org,omitempty" json:"org,omitempty"`
+	Role             string `bson:"role,omitempty" json:"role,omitempty"`
+	Purpose          string `bson:"pou,omitempty" json:"pou,omitempty"`
+	BreakGlassReason string `bson:"bgr,omitempty" json:"bgr,omitempty"`
+	ClientID         string `bson:"cid,omitempty" json:"cid,omitempty"`
+	AgentPatient     string `bson:"apat,omitempty" json:"apat,omitempty"`
+
+	Patients   []string `bson:"pat,omitempty" json:"pat,omitempty"`
+	Resources  []string `bson:"res,omitempty" json:"res,omitempty"`
+	Categories []string `bson:"cat,omitempty" json:"cat,omitempty"`
+	// Own lists the patients whose record this is the person's own access
+	// to; WhoAccessed leaves those out.
+	Own []string `bson:"own,omitempty" json:"own,omitempty"`
+
+	Allowed     bool     `bson:"allowed" json:"allowed"`
+	BreakGlass  bool     `bson:"bg" json:"bg"`
+	Reasons     []string `bson:"why,omitempty" json:"why,omitempty"`
+	Revision    string   `bson:"rev,omitempty" json:"rev,omitempty"`
+	Obligations []string `bson:"obl,omitempty" json:"obl,omitempty"`
+
+	// Checkpoint fields: the last purged record's seq and hash, and how many
+	// records that purge removed.
+	PurgedSeq   int64  `bson:"cps,omitempty" json:"cps,omitempty"`
+	PurgedHash  string `bson:"cph,omitempty" json:"cph,omitempty"`
+	PurgedCount int64  `bson:"cpn,omitempty" json:"cpn,omitempty"`
+}
+
+// fields are the BSON field names a stored record may have; Verify reports
+// any other field as an alteration.
+var fields = []string{"_id", "seq", "prev", "hash", "kind", "t",
+	"rid", "ia", "op", "rt", "q", "out", "st",
+	"ak", "sub", "org", "role", "pou", "bgr", "cid", "apat",
+	"pat", "res", "cat", "own", "allowed", "bg", "why", "rev", "obl",
+	"cps", "cph", "cpn"}
+
+func knownField(name string) bool { return slices.Contains(fields, name) }
+
+// newRecord turns a normalised entry into a record without its place in the
+// chain (seq, prev, hash), which the writer assigns.
+func newRecord(e *Entry) (*record, error) {
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	r := &record{
+		ID: id, Kind: kindEvent, T: e.Time,
+		RequestID: e.RequestID, Interaction: e.Interaction, Operation: e.Operation,
+		ResourceType: e.ResourceType, Query: e.Query, Outcome: e.Outcome, HTTPStatus: e.HTTPStatus,
+		AgentKind: e.Agent.Kind, Subject: e.Agent.Subject, Org: e.Agent.Org, Role: e.Agent.Role,
+		Purpose: e.Agent.Purpose, BreakGlassReason: e.Agent.BreakGlassReason,
+		ClientID: e.Agent.ClientID, AgentPatient: e.Agent.Patient,
+		Patients: e.Patients, Resources: e.Resources, Categories: e.Categories,
+		Allowed: e.Decision.Allowed, BreakGlass: e.breakGlass(), Reasons: e.Decision.Reasons,
+		Revision: e.Decision.Revision, Obligations: e.Decision.Obligations,
+	}
+	if e.Agent.Kind == KindPerson {
+		if e.Agent.Patient != "" {
+			r.Own = []string{e.Agent.Patient}
+		} else {
+			r.Own = e.Patients
+		}
+	}
+	return r, nil
+}
+
+// newID returns a random 128-bit id in hex: a valid FHIR id.
+func newID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("audit record id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// computeHash returns sha256 over the canonical form of r, which includes
+// r.Prev and excludes r.Hash.
+func (r *record) computeHash() (string, error) {
+	b, err := json.Marshal(struct {
+		V int     `json:"v"`
+		T int64   `json:"t"`
+		R *record `json:"r"`
+	}{hashVersion, r.T.UnixMilli(), r})
+	if err != nil {
+		return "", fmt.Errorf("encode audit record: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}

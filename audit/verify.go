@@ -1,0 +1,206 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Problem is the first break in the chain that Verify found.
+type Problem struct {
+	Seq int64  // where the chain breaks
+	ID  string // the record there, "" when it is missing
+	// Kind is "altered" (content does not match its hash), "missing" (a seq
+	// is absent), "inserted" (a record that has no place in the chain) or
+	// "broken-link" (prev is not the hash of the record before).
+	Kind   string
+	Detail string
+}
+
+// Problem kinds.
+const (
+	ProblemAltered    = "altered"
+	ProblemMissing    = "missing"
+	ProblemInserted   = "inserted"
+	ProblemBrokenLink = "broken-link"
+)
+
+func (p *Problem) String() string {
+	id := p.ID
+	if id == "" {
+		id = "-"
+	}
+	return fmt.Sprintf("seq %d (record %s): %s: %s", p.Seq, id, p.Kind, p.Detail)
+}
+
+// Verify walks the chain in collection in seq order and reports the first
+// problem, with the number of records checked. progress, if not nil, is
+// called every 1000 records and at the end. The walk starts after the
+// purge point of the latest checkpoint (genesis when none): the first record
+// after it must link to the checkpoint's purged hash. Records at or before
+// the purge point, left by an interrupted purge, must still form a chain
+// ending in that hash. error is for failures to read, not for problems.
+//
+// A hash chain without a key cannot reveal records cut from the end, or a
+// chain rewritten in full by someone with write access: compare the head
+// that RunVerify prints with one kept elsewhere.
+func Verify(ctx context.Context, db *mongo.Database, collection string, progress func(n int64)) (*Problem, int64, error) {
+	res, err := verify(ctx, db.Collection(collection), progress)
+	return res.problem, res.checked, err
+}
+
+type verifyResult struct {
+	problem *Problem
+	checked int64
+	head    head
+}
+
+func verify(ctx context.Context, coll *mongo.Collection, progress func(n int64)) (verifyResult, error) {
+	var res verifyResult
+	cp, err := latestCheckpoint(ctx, coll)
+	if err != nil {
+		return res, err
+	}
+	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetBatchSize(1000))
+	if err != nil {
+		return res, fmt.Errorf("verify audit chain: %w", unavailable(err))
+	}
+	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	w := chainWalk{cp: cp, expect: cp.seq + 1, prev: cp.hash}
+	for cur.Next(ctx) {
+		res.checked++
+		if p := w.step(cur.Current, res.checked == 1); p != nil {
+			res.problem = p
+			break
+		}
+		if progress != nil && res.checked%1000 == 0 {
+			progress(res.checked)
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return res, fmt.Errorf("verify audit chain: %w", unavailable(err))
+	}
+	if progress != nil {
+		progress(res.checked)
+	}
+	if res.problem == nil && cp.id != "" && !w.sawCheckpoint {
+		res.problem = &Problem{Seq: cp.recordSeq, ID: cp.id, Kind: ProblemAltered,
+			Detail: "the latest checkpoint lies inside the range it claims to have purged"}
+	}
+	res.head = head{w.expect - 1, w.prev}
+	return res, nil
+}
+
+// checkpoint is the purge point a walk starts from.
+type checkpoint struct {
+	id        string // "" when there is none
+	recordSeq int64  // the checkpoint record's own seq
+	seq       int64  // last purged seq
+	hash      string // its hash
+}
+
+func latestCheckpoint(ctx context.Context, coll *mongo.Collection) (checkpoint, error) {
+	var r record
+	err := coll.FindOne(ctx, bson.D{{Key: "kind", Value: kindCheckpoint}},
+		options.FindOne().SetSort(bson.D{{Key: "cps", Value: -1}})).Decode(&r)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return checkpoint{hash: genesis}, nil
+	case err != nil:
+		return checkpoint{}, fmt.Errorf("read audit checkpoint: %w", unavailable(err))
+	}
+	return checkpoint{id: r.ID, recordSeq: r.Seq, seq: r.PurgedSeq, hash: r.PurgedHash}, nil
+}
+
+// chainWalk checks records one at a time, in seq order.
+type chainWalk struct {
+	cp            checkpoint
+	expect        int64  // the next seq
+	prev          string // hash the next record must carry as prev
+	sawCheckpoint bool
+}
+
+func (w *chainWalk) step(raw bson.Raw, first bool) *Problem {
+	id, _ := raw.Lookup("_id").StringValueOK()
+	seqVal := raw.Lookup("seq")
+	seq, ok := seqVal.Int64OK()
+	if !ok {
+		s32, ok32 := seqVal.Int32OK()
+		if !ok32 {
+			return &Problem{Seq: w.expect, ID: id, Kind: ProblemInserted, Detail: "record has no integer seq"}
+		}
+		seq = int64(s32)
+	}
+	elems, err := raw.Elements()
+	if err != nil {
+		return &Problem{Seq: seq, ID: id, Kind: ProblemAltered, Detail: "record cannot be read"}
+	}
+	for _, e := range elems {
+		if !knownField(e.Key()) {
+			return &Problem{Seq: seq, ID: id, Kind: ProblemAltered, Detail: "record has an unexpected field"}
+		}
+	}
+	var r record
+	if err := bson.Unmarshal(raw, &r); err != nil {
+		return &Problem{Seq: seq, ID: id, Kind: ProblemAltered, Detail: "record cannot be decoded"}
+	}
+	if first && w.cp.seq > 0 && seq <= w.cp.seq && seq > 0 {
+		// Left by an interrupted purge: check it links forward to the
+		// checkpoint's hash, but its own predecessor is gone.
+		w.expect, w.prev = seq, r.Prev
+	}
+	switch {
+	case seq < w.expect:
+		return &Problem{Seq: seq, ID: id, Kind: ProblemInserted, Detail: fmt.Sprintf("seq %d is out of place (expected %d)", seq, w.expect)}
+	case seq > w.expect:
+		return &Problem{Seq: w.expect, Kind: ProblemMissing, Detail: fmt.Sprintf("records %d to %d are missing", w.expect, seq-1)}
+	case r.Prev != w.prev:
+		return &Problem{Seq: seq, ID: id, Kind: ProblemBrokenLink, Detail: "prev is not the hash of the record before"}
+	}
+	sum, err := r.computeHash()
+	if err != nil || sum != r.Hash {
+		return &Problem{Seq: seq, ID: id, Kind: ProblemAltered, Detail: "content does not match its hash"}
+	}
+	if seq == w.cp.seq && r.Hash != w.cp.hash {
+		return &Problem{Seq: seq, ID: id, Kind: ProblemAltered, Detail: "hash differs from the one the checkpoint recorded"}
+	}
+	if w.cp.id != "" && r.ID == w.cp.id && r.Kind == kindCheckpoint && seq > w.cp.seq {
+		w.sawCheckpoint = true
+	}
+	w.expect, w.prev = seq+1, r.Hash
+	return nil
+}
+
+// RunVerify verifies the chain in collection, printing progress and the
+// result to w, for the "gateway audit verify" command. ok is false when the
+// chain is broken; err is for failures to read or write. The result line
+// ends with the chain head (seq and hash): keep it elsewhere to detect later
+// truncation.
+func RunVerify(ctx context.Context, db *mongo.Database, collection string, w io.Writer) (ok bool, err error) {
+	var werr error
+	printf := func(format string, args ...any) {
+		if werr == nil {
+			_, werr = fmt.Fprintf(w, format, args...)
+		}
+	}
+	printf("verifying audit chain in collection %q\n", collection)
+	res, err := verify(ctx, db.Collection(collection), func(n int64) {
+		if n > 0 && n%10000 == 0 {
+			printf("  %d records checked\n", n)
+		}
+	})
+	if err != nil {
+		return false, err
+	}
+	if res.problem != nil {
+		printf("FAILED after %d records: %s\n", res.checked, res.problem)
+		return false, werr
+	}
+	printf("OK: %d records verified; head seq %d hash %s\n", res.checked, res.head.seq, res.head.hash)
+	return true, werr
+}

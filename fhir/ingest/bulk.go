@@ -1,0 +1,150 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/socialcare"
+)
+
+// Bulk formats.
+const (
+	FormatNDJSON = "ndjson" // one record per line
+	FormatCLD    = "cld"    // Client Level Data CSV
+)
+
+// A report lists at most this many stored and this many rejected records
+// (the counts are always complete), so that it fits one job document.
+const (
+	maxListedStored   = 10000
+	maxListedRejected = 1000
+	maxIssuesListed   = 50
+)
+
+// BulkReport says what a bulk import did, record by record.
+type BulkReport struct {
+	Format string `json:"format"`
+	// Records is how many records were read; Stored and Rejected split it.
+	Records  int `json:"records"`
+	Stored   int `json:"stored"`
+	Rejected int `json:"rejected"`
+	// Resources counts the stored records' resources by outcome.
+	Resources Counts `json:"resources"`
+	// Items has one entry per record, in input order; see Truncated.
+	Items []BulkItem `json:"items"`
+	// Truncated is true when some records are counted but not listed.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// BulkItem is one record of a bulk import.
+type BulkItem struct {
+	// Line is the NDJSON line; Row the first CSV row of a CLD record (the
+	// header is row 1).
+	Line int `json:"line,omitempty"`
+	Row  int `json:"row,omitempty"`
+	// Status is "stored" or "rejected".
+	Status string `json:"status"`
+	// Outcome, Patient and Resources describe a stored record.
+	Outcome   Outcome `json:"outcome,omitempty"`
+	Patient   string  `json:"patient,omitempty"`
+	Resources *Counts `json:"resources,omitempty"`
+	// Problems is a rejected record's OperationOutcome: every problem, by
+	// its path in the record (NDJSON) or its row and column (CLD).
+	Problems *fhir.OperationOutcome `json:"problems,omitempty"`
+}
+
+// Item statuses.
+const (
+	ItemStored   = "stored"
+	ItemRejected = "rejected"
+)
+
+func (r *BulkReport) stored(pos int, res *Result) {
+	r.Records++
+	r.Stored++
+	r.Resources.Created += res.Counts.Created
+	r.Resources.Updated += res.Counts.Updated
+	r.Resources.Unchanged += res.Counts.Unchanged
+	if r.Stored > maxListedStored {
+		r.Truncated = true
+		return
+	}
+	c := res.Counts
+	r.Items = append(r.Items, r.at(pos, BulkItem{Status: ItemStored, Outcome: res.Outcome, Patient: res.Patient, Resources: &c}))
+}
+
+func (r *BulkReport) rejected(pos int, issues []fhir.Issue) {
+	r.Records++
+	r.Rejected++
+	if r.Rejected > maxListedRejected {
+		r.Truncated = true
+		return
+	}
+	if len(issues) > maxIssuesListed {
+		more := len(issues) - maxIssuesListed
+		issues = append(issues[:maxIssuesListed:maxIssuesListed], fhir.Issue{Severity: "information", Code: "too-costly",
+			Diagnostics: fmt.Sprintf("%d more problems are not listed; fix these and send the record again.", more)})
+	}
+	oo := fhir.Outcome(issues...)
+	r.Items = append(r.Items, r.at(pos, BulkItem{Status: ItemRejected, Problems: &oo}))
+}
+
+func (r *BulkReport) at(pos int, it BulkItem) BulkItem {
+	if r.Format == FormatCLD {
+		it.Row = pos
+	} else {
+		it.Line = pos
+	}
+	return it
+}
+
+// Bulk stores every record read from r, in the given format (FormatNDJSON
+// or FormatCLD), each whole or not at all. A rejected record is reported
+// with its line or row and every problem, and does not stop the rest.
+// progress, when not nil, is called after each record with the number of
+// records done and rejected so far.
+//
+// Bulk stops early, returning the report so far and an error, only when r
+// cannot be read, the database fails, or ctx ends. Records stored before
+// that stay stored; sending the same file again stores nothing twice.
+func (i *Ingester) Bulk(ctx context.Context, format string, r io.Reader, progress func(done, failed int)) (*BulkReport, error) {
+	rep := &BulkReport{Format: format, Items: []BulkItem{}}
+	unit := "line"
+	read := socialcare.ReadNDJSON
+	switch format {
+	case FormatNDJSON:
+	case FormatCLD:
+		unit, read = "row", socialcare.ReadCLD
+	default:
+		return nil, fmt.Errorf("ingest: unknown bulk format %q (want %s or %s)", format, FormatNDJSON, FormatCLD)
+	}
+	err := read(r, i.now(), func(pos int, rec *socialcare.Record, err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		var res *Result
+		if err == nil {
+			res, err = i.store(ctx, rec)
+		}
+		var fe *fhir.Error
+		switch {
+		case err == nil:
+			rep.stored(pos, res)
+		case errors.As(err, &fe) && fe.Status < 500:
+			rep.rejected(pos, fe.Issues)
+		default:
+			return fmt.Errorf("ingest: %s %d: %w", unit, pos, err)
+		}
+		if progress != nil {
+			progress(rep.Records, rep.Rejected)
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	return rep, nil
+}

@@ -1,0 +1,244 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/socialcare"
+	"github.com/socialcare-fhir/gateway/fhir/store"
+)
+
+// Collection names.
+const (
+	JournalCollection = "ingest_journal"
+	JobsCollection    = "ingest_jobs"
+)
+
+// finishTimeout bounds the attempt to finish a record whose request was
+// cancelled half-way (the client went away or its deadline passed).
+const finishTimeout = 30 * time.Second
+
+// Ingester stores social care records. It is safe for concurrent use.
+// Call [Ingester.Recover] once at start-up and [Ingester.Close] at shutdown.
+type Ingester struct {
+	st      *store.Store
+	journal *mongo.Collection
+	jobs    *mongo.Collection
+	logger  *slog.Logger
+	now     func() time.Time
+
+	// afterApply, set only by tests, is called once the journal is written
+	// (n = 0) and after each resource is stored (n = resources stored so
+	// far). An error stops the record there, as a crash would.
+	afterApply func(n int) error
+
+	// Background jobs run under base, which Close cancels; mu orders
+	// starting a job (wg.Add) before Close's wait.
+	base   context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+	// heartbeat is how often a running job records its progress;
+	// staleAfter is when a job that stopped doing so counts as interrupted.
+	heartbeat, staleAfter time.Duration
+}
+
+// New returns an Ingester writing through st. logger receives operational
+// messages only (counts, job ids, errors without record content).
+func New(st *store.Store, logger *slog.Logger) *Ingester {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	majority := options.Collection().SetWriteConcern(writeconcern.Majority())
+	db := st.Database()
+	base, cancel := context.WithCancel(context.Background())
+	return &Ingester{
+		st:         st,
+		journal:    db.Collection(JournalCollection, majority),
+		jobs:       db.Collection(JobsCollection, majority),
+		logger:     logger,
+		now:        time.Now,
+		base:       base,
+		cancel:     cancel,
+		heartbeat:  time.Second,
+		staleAfter: 2 * time.Minute,
+	}
+}
+
+// Outcome is what storing did to one resource, or to a record as a whole.
+type Outcome string
+
+// Outcomes.
+const (
+	Created   Outcome = "created"
+	Updated   Outcome = "updated"
+	Unchanged Outcome = "unchanged"
+)
+
+// Stored is one stored resource of a record.
+type Stored struct {
+	ResourceType string  `json:"resourceType"`
+	ID           string  `json:"id"`
+	VersionID    int64   `json:"versionId,string"`
+	Outcome      Outcome `json:"outcome"`
+	// Provenance marks the Provenance resources, which say who recorded
+	// each entry and when.
+	Provenance bool `json:"provenance,omitempty"`
+}
+
+// Counts are resources by outcome.
+type Counts struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+}
+
+func (c *Counts) add(o Outcome) {
+	switch o {
+	case Created:
+		c.Created++
+	case Updated:
+		c.Updated++
+	default:
+		c.Unchanged++
+	}
+}
+
+// Outcome is the record's overall outcome: created when any resource was
+// created, else updated when any was updated, else unchanged.
+func (c Counts) Outcome() Outcome {
+	switch {
+	case c.Created > 0:
+		return Created
+	case c.Updated > 0:
+		return Updated
+	}
+	return Unchanged
+}
+
+// Result says what storing a record did.
+type Result struct {
+	// Patient is the reference of the person's Patient resource.
+	Patient string `json:"patient"`
+	// Outcome is Counts.Outcome().
+	Outcome   Outcome  `json:"outcome"`
+	Counts    Counts   `json:"counts"`
+	Resources []Stored `json:"resources"`
+}
+
+// Record decodes, translates and stores one record whole or not at all.
+// A record with problems is the *fhir.Error from socialcare.Decode (400 or
+// 422) and nothing is stored. A store failure leaves the record's journal
+// pending, to be finished by Recover or by the person's next record.
+func (i *Ingester) Record(ctx context.Context, data []byte) (*Result, error) {
+	rec, err := socialcare.Decode(data, i.now())
+	if err != nil {
+		return nil, err
+	}
+	return i.store(ctx, rec)
+}
+
+// store translates a decoded record, journals it and applies it.
+func (i *Ingester) store(ctx context.Context, rec *socialcare.Record) (*Result, error) {
+	resources, err := socialcare.Translate(rec)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: translate: %w", err)
+	}
+	j, err := newJournal(resources, i.now())
+	if err != nil {
+		return nil, err
+	}
+	// Finish any record of this person a crash left half-stored, so that
+	// its content cannot later overwrite this newer one.
+	if err := i.finishPending(ctx, j.Key); err != nil {
+		return nil, err
+	}
+	if _, err := i.journal.InsertOne(ctx, j); err != nil {
+		return nil, fmt.Errorf("ingest: write journal: %w", dbError(err))
+	}
+	res, err := i.applyAndClose(ctx, j, resources)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, fhir.ErrUnavailable) {
+		// The caller gave up half-way: finish the record anyway rather
+		// than leave it half-stored until the next Recover.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+		defer cancel()
+		res, err = i.applyAndClose(fctx, j, resources)
+	}
+	return res, err
+}
+
+// applyAndClose stores the resources of journal j and marks it applied.
+func (i *Ingester) applyAndClose(ctx context.Context, j *journal, resources []fhir.Resource) (*Result, error) {
+	res, err := i.apply(ctx, j.Key, resources)
+	if err != nil {
+		return nil, err
+	}
+	if err := i.markApplied(ctx, j.ID); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// apply stores resources in order with store.Update, which makes no new
+// version when the content is unchanged.
+func (i *Ingester) apply(ctx context.Context, patient string, resources []fhir.Resource) (*Result, error) {
+	if err := i.hook(0); err != nil {
+		return nil, err
+	}
+	res := &Result{Patient: patient, Resources: make([]Stored, 0, len(resources))}
+	for n := range resources {
+		r := &resources[n]
+		wr, err := i.st.Update(ctx, r, 0)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: store %s: %w", r.Type, storeError(err))
+		}
+		o := Updated
+		switch {
+		case wr.Created:
+			o = Created
+		case wr.Unchanged:
+			o = Unchanged
+		}
+		res.Counts.add(o)
+		res.Resources = append(res.Resources, Stored{
+			ResourceType: r.Type, ID: r.ID, VersionID: wr.Version.VersionID, Outcome: o,
+			Provenance: r.Type == "Provenance",
+		})
+		if err := i.hook(n + 1); err != nil {
+			return nil, err
+		}
+	}
+	res.Outcome = res.Counts.Outcome()
+	return res, nil
+}
+
+func (i *Ingester) hook(n int) error {
+	if i.afterApply == nil {
+		return nil
+	}
+	return i.afterApply(n)
+}
+
+// storeError turns a version conflict (another request changing the same
+// person's resources at the same moment) into a 409 the sender can retry;
+// other errors pass through.
+func storeError(err error) error {
+	if errors.Is(err, fhir.ErrVersionConflict) {
+		return &fhir.Error{Status: http.StatusConflict, Err: err, Issues: []fhir.Issue{{
+			Severity: "error", Code: "conflict",
+			Diagnostics: "Another request is changing this person's record at the same moment. Send the record again.",
+		}}}
+	}
+	return err
+}

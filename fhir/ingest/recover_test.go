@@ -1,0 +1,181 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
+	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
+)
+
+var errCrash = errors.New("simulated crash")
+
+// crashAt makes the ingester stop, as a crash would, once n resources of
+// a record are stored (0: right after the journal is written).
+func crashAt(i *Ingester, n int) {
+	i.afterApply = func(done int) error {
+		if done == n {
+			return errCrash
+		}
+		return nil
+	}
+}
+
+func TestRecoverFinishesAnInterruptedRecordExactly(t *testing.T) {
+	data := fixture(t, "01-daily-home-care.json")
+	want := translate(t, data)
+	for _, tc := range []struct {
+		note    string
+		crashAt int
+	}{
+		{"after the journal write", 0},
+		{"after half the resources", len(want) / 2},
+		{"after the last resource, before the journal is closed", len(want)},
+	} {
+		t.Run(tc.note, func(t *testing.T) {
+			uri := storetest.Server(t, "")
+			i := newIngesterAt(t, uri)
+			crashAt(i, tc.crashAt)
+			if _, err := i.Record(context.Background(), data); !errors.Is(err, errCrash) {
+				t.Fatalf("err = %v, want the simulated crash", err)
+			}
+			stored := 0
+			for _, r := range want {
+				if _, err := i.st.Read(context.Background(), r.Type, r.ID); err == nil {
+					stored++
+				}
+			}
+			if stored != tc.crashAt {
+				t.Fatalf("%d resources stored before the crash, want %d", stored, tc.crashAt)
+			}
+			if n := journals(t, i, statePending); n != 1 {
+				t.Fatalf("%d pending journals, want 1", n)
+			}
+
+			// Restart: a new ingester over the same database.
+			restarted := newIngesterAt(t, uri) // runs Recover
+			if n := journals(t, restarted, statePending); n != 0 {
+				t.Fatalf("%d journals still pending after Recover", n)
+			}
+			checkStored(t, restarted.st, want, 1)
+			if n, err := restarted.Recover(context.Background()); err != nil || n != 0 {
+				t.Errorf("second Recover = %d, %v; want 0, nil", n, err)
+			}
+			res, err := restarted.Record(context.Background(), data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != Unchanged {
+				t.Errorf("re-send after recovery: %s %+v, want unchanged", res.Outcome, res.Counts)
+			}
+		})
+	}
+}
+
+// A newer record for the same person first finishes the older one a crash
+// left half-stored, so the older content never overwrites the newer.
+func TestNewerRecordFinishesEarlierPendingFirst(t *testing.T) {
+	i := newIngester(t)
+	ctx := context.Background()
+	older := fixture(t, "10-money-handled.json")
+	crashAt(i, len(translate(t, older))/2)
+	if _, err := i.Record(ctx, older); !errors.Is(err, errCrash) {
+		t.Fatalf("err = %v, want the simulated crash", err)
+	}
+	i.afterApply = nil
+	newer := edit(t, older, func(m map[string]any) {
+		m["transactions"].([]any)[0].(map[string]any)["purpose"] = "Weekly shopping at the supermarket"
+	})
+	if _, err := i.Record(ctx, newer); err != nil {
+		t.Fatal(err)
+	}
+	if n := journals(t, i, statePending); n != 0 {
+		t.Fatalf("%d journals pending", n)
+	}
+	// Stored content is the newer record's, whatever the versions.
+	for _, r := range translate(t, newer) {
+		v, err := i.st.Read(ctx, r.Type, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameContent(t, v.JSON, r.Object) {
+			t.Errorf("%s/%s does not hold the newer record's content", r.Type, r.ID)
+		}
+	}
+	if n, err := i.Recover(ctx); err != nil || n != 0 {
+		t.Errorf("Recover = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// When the database goes away mid-record, Record fails with
+// fhir.ErrUnavailable and the record is finished by Recover once the
+// database is back.
+func TestDatabaseUnavailableMidRecord(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	db, err := embedded.StartAt(ctx, dir, addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := newIngesterAt(t, db.URI())
+	data := fixture(t, "03-fall.json")
+	want := translate(t, data)
+	half := len(want) / 2
+	i.afterApply = func(n int) error {
+		if n == half {
+			db.Close()
+		}
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := i.Record(rctx, data); !errors.Is(err, fhir.ErrUnavailable) {
+		t.Fatalf("err = %v, want fhir.ErrUnavailable", err)
+	}
+	i.afterApply = nil
+
+	db, err = embedded.StartAt(ctx, dir, addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// The driver reconnects by itself; retry (bounded) until it has.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		n, err := i.Recover(ctx)
+		if err == nil {
+			if n != 1 {
+				t.Fatalf("Recover finished %d records, want 1", n)
+			}
+			break
+		}
+		if !errors.Is(err, fhir.ErrUnavailable) || time.Now().After(deadline) {
+			t.Fatalf("Recover: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	checkStored(t, i.st, want, 1)
+}
+
+func sameContent(t testing.TB, stored []byte, obj map[string]any) bool {
+	t.Helper()
+	got := map[string]any{}
+	if err := json.Unmarshal(stored, &got); err != nil {
+		t.Fatal(err)
+	}
+	stripStamp(got)
+	exp := canonical(t, obj)
+	stripStamp(exp)
+	return mustJSON(t, got) == mustJSON(t, exp)
+}

@@ -1,0 +1,311 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/auth"
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/policy"
+)
+
+// Identifier and code systems the relationship facts are looked up by.
+const (
+	odsSystem       = "https://fhir.nhs.uk/Id/ods-organization-code"
+	nhsNumberSystem = "https://fhir.nhs.uk/Id/nhs-number"
+	objectionToken  = "https://socialcare-fhir.example.org/CodeSystem/sharing-decision|objection"
+)
+
+// access is what one request knows about who is asking: the identity, the
+// policy version pinned for the request, and the facts about patients that
+// the policy needs, worked out once per request.
+type access struct {
+	server *Server
+	id     *auth.Identity
+	engine *policy.Engine
+	facts  *facts
+	trail  *trail
+}
+
+// facts are the patients ("Patient/<id>") the caller's organisation has
+// each kind of relationship with, and those who objected to sharing.
+type facts struct {
+	related, known, objected, self, providerNamed map[string]bool
+}
+
+func (a *access) subject() policy.Subject {
+	return policy.Subject{Kind: a.id.Kind, ID: a.id.Subject, Org: a.id.Org, Role: a.id.Role,
+		Purpose: a.id.Purpose, BreakGlassReason: a.id.BreakGlassReason, NHSNumber: a.id.NHSNumber}
+}
+
+// load works out the facts with a handful of queries, each one
+// index-friendly: the organisation's resources by ODS code, then the
+// patients linked to them.
+func (a *access) load(ctx context.Context) (*facts, error) {
+	if a.facts != nil {
+		return a.facts, nil
+	}
+	f := &facts{}
+	st := a.server.store
+	var err error
+	if a.id.NHSNumber != "" {
+		if f.self, err = patientsOf(ctx, st, "Patient", url.Values{"identifier": {nhsNumberSystem + "|" + a.id.NHSNumber}}); err != nil {
+			return nil, err
+		}
+	}
+	if f.objected, err = patientsOf(ctx, st, "Consent", url.Values{"category": {objectionToken}, "status": {"active"}}); err != nil {
+		return nil, err
+	}
+	var orgRefs []string
+	if a.id.Org != "" {
+		page, err := st.Search(ctx, mustQuery("Organization", url.Values{"identifier": {odsSystem + "|" + a.id.Org}, "_count": {"100"}}), nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range page.Matches {
+			orgRefs = append(orgRefs, "Organization/"+v.ID)
+		}
+	}
+	if len(orgRefs) > 0 {
+		refs := strings.Join(orgRefs, ",")
+		since := time.Now().Add(-a.server.cfg.RelationshipWindow).UTC().Format("2006-01-02")
+		queries := []struct {
+			typ    string
+			params url.Values
+		}{
+			{"Patient", url.Values{"general-practitioner": {refs}}},
+			{"EpisodeOfCare", url.Values{"organization": {refs}, "status": {"active"}}},
+			{"CareTeam", url.Values{"participant": {refs}, "status": {"active"}}},
+			{"Encounter", url.Values{"service-provider": {refs}, "date": {"ge" + since}}},
+			{"ServiceRequest", url.Values{"performer": {refs}, "status": {"active"}}},
+		}
+		f.related = map[string]bool{}
+		for _, q := range queries {
+			ps, err := patientsOf(ctx, st, q.typ, q.params)
+			if err != nil {
+				return nil, err
+			}
+			for p := range ps {
+				f.related[p] = true
+			}
+		}
+		if f.known, err = patientsOf(ctx, st, "EpisodeOfCare", url.Values{"organization": {refs}}); err != nil {
+			return nil, err
+		}
+		if f.providerNamed, err = patientsOf(ctx, st, "ServiceRequest", url.Values{"performer": {refs}}); err != nil {
+			return nil, err
+		}
+	}
+	a.facts = f
+	return f, nil
+}
+
+// patientFinder is what fact-finding needs from the store.
+type patientFinder interface {
+	Patients(ctx context.Context, q *search.Query) ([]string, error)
+}
+
+func patientsOf(ctx context.Context, st patientFinder, typ string, params url.Values) (map[string]bool, error) {
+	ps, err := st.Patients(ctx, mustQuery(typ, params))
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		set[p] = true
+	}
+	return set, nil
+}
+
+// mustQuery parses a query the gateway wrote itself; a failure is a bug.
+func mustQuery(typ string, params url.Values) *search.Query {
+	q, err := search.Parse(typ, params, search.Options{})
+	if err != nil {
+		panic(fmt.Sprintf("gateway: internal query %s?%s: %v", typ, params.Encode(), err))
+	}
+	return q
+}
+
+// contextFor is the policy context for one resource's patient.
+func (f *facts) contextFor(patient string) policy.Context {
+	return policy.Context{Related: f.related[patient], Objected: f.objected[patient], Self: f.self[patient],
+		KnownToCouncil: f.known[patient], ProviderNamed: f.providerNamed[patient]}
+}
+
+// searchContext is the policy context of a search: lists, not booleans.
+func (f *facts) searchContext() policy.Context {
+	list := func(m map[string]bool) []string {
+		out := make([]string, 0, len(m))
+		for k := range m {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	return policy.Context{RelatedPatients: list(f.related), ObjectedPatients: list(f.objected),
+		KnownPatients: list(f.known), SelfPatients: list(f.self)}
+}
+
+// decide asks the policy about one stored version. A refusal is a 403
+// naming the rules; an allowed resource comes back with its redactions
+// applied.
+func (a *access) decide(ctx context.Context, action string, v *store.Version) ([]byte, policy.Decision, error) {
+	obj, err := fhir.DecodeObject(v.JSON)
+	if err != nil {
+		return nil, policy.Decision{}, fmt.Errorf("decode stored %s/%s: %w", v.Type, v.ID, err)
+	}
+	d, err := a.decideObject(ctx, action, v.Type, v.ID, obj)
+	if err != nil {
+		return nil, d, err
+	}
+	body, err := redact(v.JSON, obj, d.Redactions)
+	return body, d, err
+}
+
+func (a *access) decideObject(ctx context.Context, action, typ, id string, obj map[string]any) (policy.Decision, error) {
+	f, err := a.load(ctx)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	attrs := policy.Attributes(typ, obj)
+	d, err := a.engine.Decide(ctx, policy.Input{Action: action, Subject: a.subject(),
+		Resource: policy.Resource{Type: typ, ID: id, ResourceAttributes: attrs}, Context: f.contextFor(attrs.Patient)})
+	if err != nil {
+		return d, fmt.Errorf("policy decision: %w", err)
+	}
+	a.trail.noteDecision(typ, id, attrs, d)
+	if !d.Allow {
+		return d, refused(d)
+	}
+	return d, nil
+}
+
+// refused is the 403 for a policy refusal: the rule ids, no content.
+func refused(d policy.Decision) *fhir.Error {
+	return &fhir.Error{Status: http.StatusForbidden, Issues: []fhir.Issue{{Severity: "error", Code: "forbidden",
+		Diagnostics: fmt.Sprintf("access refused by the data sharing policy (rules: %s; policy revision %s)", strings.Join(d.Reasons, ", "), d.Revision)}}}
+}
+
+// decidePage decides every resource of a page in one evaluation, drops the
+// refused ones and redacts the rest.
+func (a *access) decidePage(ctx context.Context, action string, versions []*store.Version) ([]*store.Version, error) {
+	if len(versions) == 0 {
+		return nil, nil
+	}
+	f, err := a.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]map[string]any, len(versions))
+	byType := map[string][]int{}
+	for i, v := range versions {
+		if objs[i], err = fhir.DecodeObject(v.JSON); err != nil {
+			return nil, fmt.Errorf("decode stored %s/%s: %w", v.Type, v.ID, err)
+		}
+		byType[v.Type] = append(byType[v.Type], i)
+	}
+	keep := make([]*store.Version, len(versions))
+	for typ, idx := range byType {
+		attrs := make([]policy.ResourceAttributes, len(idx))
+		ctxs := make([]policy.Context, len(idx))
+		for j, i := range idx {
+			attrs[j] = policy.Attributes(typ, objs[i])
+			ctxs[j] = f.contextFor(attrs[j].Patient)
+		}
+		ds, err := a.engine.DecideMany(ctx, policy.Input{Action: action, Subject: a.subject(), Resource: policy.Resource{Type: typ}}, attrs, ctxs)
+		if err != nil {
+			return nil, fmt.Errorf("policy decision: %w", err)
+		}
+		for j, i := range idx {
+			if !ds[j].Allow {
+				continue // already kept out by the database filter, or a rule the filter does not carry
+			}
+			a.trail.noteDecision(typ, versions[i].ID, attrs[j], ds[j])
+			body, err := redact(versions[i].JSON, objs[i], ds[j].Redactions)
+			if err != nil {
+				return nil, err
+			}
+			c := *versions[i]
+			c.JSON = body
+			keep[i] = &c
+		}
+	}
+	return slices.DeleteFunc(keep, func(v *store.Version) bool { return v == nil }), nil
+}
+
+// restrict is the store.Restrict of a search: the policy's filter for the
+// caller, compiled into the database query. A policy that cannot be
+// compiled fails the search (closed).
+func (a *access) restrict(action string) store.Restrict {
+	return func(ctx context.Context, typ string) (bson.D, error) {
+		f, err := a.load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		filter, err := a.engine.Filter(ctx, policy.Input{Action: action, Subject: a.subject(),
+			Resource: policy.Resource{Type: typ}, Context: f.searchContext()})
+		if errors.Is(err, policy.ErrDenyAll) {
+			return matchNothing, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("policy filter for %s: %w", typ, err)
+		}
+		return filter, nil
+	}
+}
+
+var matchNothing = bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{}}}}}
+
+// redact removes the JSON pointers from a resource; with none it returns
+// the stored bytes as they are.
+func redact(stored []byte, obj map[string]any, pointers []string) ([]byte, error) {
+	if len(pointers) == 0 {
+		return stored, nil
+	}
+	for _, p := range pointers {
+		fhir.RemovePointer(obj, p)
+	}
+	return fhir.MarshalResource(obj)
+}
+
+// decideHistory decides each version of a history page. A deletion has no
+// content to decide on: it is shown only beside an allowed version of the
+// same resource in the page.
+func (a *access) decideHistory(ctx context.Context, versions []*store.Version) ([]*store.Version, error) {
+	var live []*store.Version
+	for _, v := range versions {
+		if !v.Deleted {
+			live = append(live, v)
+		}
+	}
+	allowed, err := a.decidePage(ctx, policy.ActionHistory, live)
+	if err != nil {
+		return nil, err
+	}
+	ok := map[string]*store.Version{}
+	shown := map[string]bool{}
+	for _, v := range allowed {
+		ok[v.ID+"/"+fmt.Sprint(v.VersionID)] = v
+		shown[v.ID] = true
+	}
+	var out []*store.Version
+	for _, v := range versions {
+		switch {
+		case v.Deleted && shown[v.ID]:
+			out = append(out, v)
+		case !v.Deleted && ok[v.ID+"/"+fmt.Sprint(v.VersionID)] != nil:
+			out = append(out, ok[v.ID+"/"+fmt.Sprint(v.VersionID)])
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,195 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socialcare-fhir/gateway/audit"
+	"github.com/socialcare-fhir/gateway/auth"
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/policy"
+)
+
+// Auditor records one audit entry per interaction and returns once it is
+// durable.
+type Auditor interface {
+	Record(ctx context.Context, e audit.Entry) (string, error)
+}
+
+const trailKey = "gateway.trail"
+
+// trail is what a request did, gathered by the handlers for its audit
+// record.
+type trail struct {
+	interaction, operation, resourceType string
+	patients, resources, categories      []string
+	// allowed / refused decisions seen; the interaction is refused if any
+	// decision that mattered refused it.
+	refused     bool
+	reasons     []string
+	obligations []string
+	revision    string
+}
+
+func trailOf(c *gin.Context) *trail {
+	if t, ok := c.Get(trailKey); ok {
+		return t.(*trail)
+	}
+	t := &trail{}
+	c.Set(trailKey, t)
+	return t
+}
+
+// noteDecision adds a policy decision about one resource to the trail.
+func (t *trail) noteDecision(typ, id string, attrs policy.ResourceAttributes, d policy.Decision) {
+	t.revision = d.Revision
+	if !d.Allow {
+		t.refused = true
+		t.reasons = appendNew(t.reasons, d.Reasons...)
+		return
+	}
+	t.reasons = appendNew(t.reasons, d.Reasons...)
+	t.obligations = appendNew(t.obligations, d.Obligations...)
+	if id != "" {
+		t.resources = appendNew(t.resources, typ+"/"+id)
+	}
+	if attrs.Patient != "" {
+		t.patients = appendNew(t.patients, attrs.Patient)
+	}
+	t.categories = appendNew(t.categories, attrs.Categories...)
+}
+
+func appendNew(dst []string, vs ...string) []string {
+	for _, v := range vs {
+		if v != "" && !slices.Contains(dst, v) {
+			dst = append(dst, v)
+		}
+	}
+	return dst
+}
+
+// auditResponses holds every API response until its audit record is
+// durable: if the record cannot be written, the data is not returned and
+// the client gets 503. The handlers' output is buffered for that.
+func (s *Server) auditResponses(c *gin.Context) {
+	buf := &bufferedWriter{ResponseWriter: c.Writer, status: http.StatusOK}
+	c.Writer = buf
+	c.Next()
+	renderError(c, s.logger)
+	c.Writer = buf.ResponseWriter
+	// The request's own deadline has passed by now (or the client left):
+	// the record is written regardless, bounded by the audit log's own
+	// write timeout.
+	ctx := context.WithoutCancel(c.Request.Context())
+	if _, err := s.cfg.Audit.Record(ctx, s.entry(c, buf.status)); err != nil {
+		s.logger.Error("audit record not written; response withheld", "request_id", requestID(c), "error", err.Error())
+		fe := toFHIRError(fmt.Errorf("%w: audit trail: %w", fhir.ErrUnavailable, err), requestID(c))
+		fe.Issues[0].Diagnostics = "the access could not be recorded in the audit trail, so nothing is returned; retry after " + retryAfterSeconds + " seconds"
+		for k := range c.Writer.Header() {
+			if k != "X-Request-Id" {
+				c.Writer.Header().Del(k)
+			}
+		}
+		writeOutcome(c, fe)
+		return
+	}
+	buf.flush()
+}
+
+// entry builds the audit entry of a finished request.
+func (s *Server) entry(c *gin.Context, status int) audit.Entry {
+	t := trailOf(c)
+	e := audit.Entry{
+		RequestID:    requestID(c),
+		Interaction:  t.interaction,
+		Operation:    t.operation,
+		ResourceType: t.resourceType,
+		HTTPStatus:   status,
+		Patients:     t.patients,
+		Resources:    t.resources,
+		Categories:   t.categories,
+		Decision: audit.Decision{Allowed: !t.refused && status != http.StatusUnauthorized && status != http.StatusForbidden,
+			Reasons: t.reasons, Revision: t.revision, Obligations: t.obligations},
+	}
+	if e.Interaction == "" {
+		e.Interaction = "unknown"
+	}
+	if strings.HasPrefix(e.Interaction, "search") {
+		e.Query = c.Request.URL.RawQuery
+	}
+	if id, ok := auth.FromContext(c.Request.Context()); ok {
+		e.Agent = audit.Agent{Kind: id.Kind, Subject: id.Subject, Org: id.Org, Role: id.Role, Purpose: id.Purpose,
+			BreakGlassReason: id.BreakGlassReason}
+		if id.Kind == auth.KindSystem {
+			e.Agent.ClientID = id.Subject
+		}
+		if a, ok := c.Get(accessKey); ok && id.Kind == auth.KindPerson {
+			if f := a.(*access).facts; f != nil {
+				for p := range f.self {
+					e.Agent.Patient = p
+				}
+			}
+		}
+	}
+	return e
+}
+
+// bufferedWriter keeps a response in memory until the audit record is
+// written.
+type bufferedWriter struct {
+	gin.ResponseWriter
+	status  int
+	written bool
+	header  http.Header
+	body    bytes.Buffer
+}
+
+func (w *bufferedWriter) WriteHeader(code int) {
+	if !w.written {
+		w.status = code
+	}
+}
+
+func (w *bufferedWriter) WriteHeaderNow() { w.written = true }
+
+func (w *bufferedWriter) Write(b []byte) (int, error) {
+	w.written = true
+	return w.body.Write(b)
+}
+
+func (w *bufferedWriter) WriteString(s string) (int, error) {
+	w.written = true
+	return w.body.WriteString(s)
+}
+
+func (w *bufferedWriter) Status() int   { return w.status }
+func (w *bufferedWriter) Size() int     { return w.body.Len() }
+func (w *bufferedWriter) Written() bool { return w.written }
+
+func (w *bufferedWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = w.ResponseWriter.Header()
+	}
+	return w.header
+}
+
+func (w *bufferedWriter) flush() {
+	w.ResponseWriter.WriteHeader(w.status)
+	w.ResponseWriter.WriteHeaderNow()
+	_, _ = w.ResponseWriter.Write(w.body.Bytes())
+}
+
+// refuseAudit stands in when the gateway was built without an audit
+// trail: every API response is withheld (security by default).
+type refuseAudit struct{}
+
+func (refuseAudit) Record(context.Context, audit.Entry) (string, error) {
+	return "", errors.New("no audit trail is configured")
+}

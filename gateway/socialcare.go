@@ -1,0 +1,265 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/ingest"
+	"github.com/socialcare-fhir/gateway/fhir/socialcare"
+	"github.com/socialcare-fhir/gateway/policy"
+)
+
+// Social care ingest, for council and care provider systems:
+//
+//	POST /social-care/records                one record (application/json) → 201/200 summary, 422 problems
+//	POST /social-care/$import                NDJSON (application/x-ndjson) or CLD CSV (text/csv) → 202 job
+//	GET  /social-care/$import-status/{job}   202 + X-Progress while running, 200 report when done
+//	GET  /social-care/schema[/1.0]           the record format's JSON Schema
+//
+// Answers other than errors are plain JSON (application/json), not FHIR:
+// the senders are social care systems, and a summary listing each stored
+// resource with its outcome is easier for them than a batch-response
+// Bundle. Errors are OperationOutcomes, as everywhere.
+const (
+	socialCareRecords = "/social-care/records"
+	socialCareImport  = "/social-care/$import"
+	socialCareStatus  = "/social-care/$import-status/"
+)
+
+// importUploadTimeout bounds the upload of a bulk import (the import itself
+// runs in the background, unbounded).
+const importUploadTimeout = 15 * time.Minute
+
+var validJobID = regexp.MustCompile(`^[0-9a-f-]{36}$`)
+
+func (s *Server) socialCareRoutes(e *gin.Engine, api []gin.HandlerFunc) {
+	schema := []gin.HandlerFunc{withTimeout(s.cfg.RequestTimeout), s.socialCareSchema}
+	e.GET("/social-care/schema", schema...)
+	e.GET("/social-care/schema/1.0", schema...)
+	ingestion := func(interaction, operation string) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			t := trailOf(c)
+			t.interaction, t.operation = interaction, operation
+		}
+	}
+	e.POST(socialCareRecords, slices.Concat([]gin.HandlerFunc{s.auditResponses, ingestion("ingest", "")}, api, []gin.HandlerFunc{s.authenticate, s.postSocialCareRecord})...)
+	e.GET(socialCareStatus+":job", slices.Concat([]gin.HandlerFunc{s.auditResponses, ingestion("operation", "$import-status")}, api, []gin.HandlerFunc{s.authenticate, s.socialCareImportStatus})...)
+	// The import has its own, larger body limit: not the API group's.
+	e.POST(socialCareImport, s.auditResponses, ingestion("operation", "$import"), withTimeout(importUploadTimeout), limitBody(s.cfg.MaxImportBytes), negotiate(), s.authenticate, s.mayBulkImport, s.postSocialCareImport)
+}
+
+func (s *Server) socialCareSchema(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=3600")
+	c.Data(http.StatusOK, "application/schema+json", socialcare.Schema())
+}
+
+// ingester is the configured Ingester, or a 501 when there is none.
+func (s *Server) ingester() (*ingest.Ingester, error) {
+	if s.cfg.Ingester == nil {
+		return nil, fhir.Errorf(http.StatusNotImplemented, "not-supported", "social care ingest is not enabled on this gateway")
+	}
+	return s.cfg.Ingester, nil
+}
+
+func (s *Server) postSocialCareRecord(c *gin.Context) {
+	ing, err := s.ingester()
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if mediaType(c) != "application/json" {
+		_ = c.Error(fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported", "send one social care record with Content-Type: application/json (see %s/social-care/schema)", s.base(c)))
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		_ = c.Error(bodyError(fmt.Errorf("%w: %w", errReadBody, err)))
+		return
+	}
+	rec, err := socialcare.Decode(body, time.Now())
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if err := accessOf(c).mayIngest(c.Request.Context(), rec); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	res, err := ing.Record(c.Request.Context(), body)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	t := trailOf(c)
+	t.patients = appendNew(t.patients, res.Patient)
+	for _, r := range res.Resources {
+		t.resources = appendNew(t.resources, r.ResourceType+"/"+r.ID)
+	}
+	status := http.StatusOK
+	if res.Outcome == ingest.Created {
+		status = http.StatusCreated
+		c.Header("Location", s.base(c)+"/"+res.Patient)
+	}
+	writePlainJSON(c, status, res)
+}
+
+func (s *Server) postSocialCareImport(c *gin.Context) {
+	ing, err := s.ingester()
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	var format string
+	switch mediaType(c) {
+	case "application/x-ndjson", "application/ndjson":
+		format = ingest.FormatNDJSON
+	case "text/csv":
+		format = ingest.FormatCLD
+	default:
+		_ = c.Error(fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported",
+			"send records as NDJSON (Content-Type: application/x-ndjson) or Client Level Data CSV (Content-Type: text/csv)"))
+		return
+	}
+	job, err := ing.Submit(c.Request.Context(), format, c.Request.Body)
+	if err != nil {
+		_ = c.Error(bodyError(err))
+		return
+	}
+	c.Header("Content-Location", s.base(c)+socialCareStatus+job.ID)
+	writePlainJSON(c, http.StatusAccepted, jobStatus(job))
+}
+
+func (s *Server) socialCareImportStatus(c *gin.Context) {
+	ing, err := s.ingester()
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	id := c.Param("job")
+	if !validJobID.MatchString(id) {
+		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-found", "there is no import job %q", id))
+		return
+	}
+	job, err := ing.Job(c.Request.Context(), id)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	switch job.State {
+	case ingest.JobRunning:
+		c.Header("X-Progress", fmt.Sprintf("%d records processed, %d rejected", job.Done, job.Rejected))
+		c.Header("Retry-After", "2")
+		writePlainJSON(c, http.StatusAccepted, jobStatus(job))
+	case ingest.JobDone:
+		writePlainJSON(c, http.StatusOK, jobStatus(job))
+	default:
+		// The job stopped early: the Bulk Data pattern's error answer, an
+		// OperationOutcome saying what happened and what to do.
+		_ = c.Error(&fhir.Error{Status: http.StatusInternalServerError, Issues: job.Problems,
+			Err: errors.New("import job " + job.ID + " stopped early")})
+	}
+}
+
+// importStatus is the JSON body of the import answers.
+type importStatus struct {
+	Job      string             `json:"job"`
+	Format   string             `json:"format"`
+	State    string             `json:"state"`
+	Started  time.Time          `json:"started"`
+	Finished *time.Time         `json:"finished,omitempty"`
+	Done     int                `json:"done"`
+	Rejected int                `json:"rejected"`
+	Report   *ingest.BulkReport `json:"report,omitempty"`
+}
+
+func jobStatus(j *ingest.Job) importStatus {
+	st := importStatus{Job: j.ID, Format: j.Format, State: j.State, Started: j.Started, Done: j.Done, Rejected: j.Rejected, Report: j.Report}
+	if !j.Finished.IsZero() {
+		st.Finished = &j.Finished
+	}
+	return st
+}
+
+func mediaType(c *gin.Context) string {
+	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+var errReadBody = errors.New("read request body")
+
+// bodyError maps a failure to read the request body: 413 past the limit,
+// 400 for other read failures; other errors pass through.
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooLarge(mbe.Limit)
+	}
+	if !errors.Is(err, ingest.ErrUpload) && !errors.Is(err, errReadBody) {
+		return err
+	}
+	return fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+}
+
+func writePlainJSON(c *gin.Context, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		_ = c.Error(fmt.Errorf("encode answer: %w", err))
+		return
+	}
+	c.Data(status, "application/json; charset=utf-8", b)
+}
+
+// mayIngest decides whether the caller may send this record: it must come
+// from the caller's own organisation, and the policy's write rules must
+// allow it (a care provider only for people whose care package names it).
+func (a *access) mayIngest(ctx context.Context, rec *socialcare.Record) error {
+	if rec.Source.Organisation != a.id.Org {
+		return fhir.Errorf(http.StatusForbidden, "forbidden",
+			"the record's source.organisation is not the organisation your token acts for; send records only for your own organisation").At("source.organisation")
+	}
+	named := false
+	for _, line := range rec.CarePackage {
+		if line.Provider != nil && line.Provider.ODS == a.id.Org {
+			named = true
+		}
+	}
+	return a.decideWrite(ctx, policy.Context{ProviderNamed: named})
+}
+
+// decideWrite asks the policy whether the caller may submit records.
+func (a *access) decideWrite(ctx context.Context, pc policy.Context) error {
+	d, err := a.engine.Decide(ctx, policy.Input{Action: policy.ActionWrite, Subject: a.subject(),
+		Resource: policy.Resource{Type: "Patient"}, Context: pc})
+	if err != nil {
+		return fmt.Errorf("policy decision: %w", err)
+	}
+	a.trail.noteDecision("Patient", "", policy.ResourceAttributes{}, d)
+	if !d.Allow {
+		return refused(d)
+	}
+	return nil
+}
+
+// mayBulkImport lets only organisations that may submit records for anyone
+// (the council's adult social care) start a bulk import; care providers
+// send their records one at a time, each checked against its care package.
+func (s *Server) mayBulkImport(c *gin.Context) {
+	if err := accessOf(c).decideWrite(c.Request.Context(), policy.Context{}); err != nil {
+		_ = c.Error(err)
+		c.Abort()
+	}
+}

@@ -1,0 +1,346 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/auth"
+	"github.com/socialcare-fhir/gateway/fhir/ingest"
+	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/fhir/socialcare"
+	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
+	"github.com/socialcare-fhir/gateway/gateway"
+)
+
+const socialCareFixtures = "../fixtures/socialcare"
+
+// newSocialCareEnv is a gateway with social care ingest over a real
+// embedded database.
+func newSocialCareEnv(t *testing.T) *env {
+	t.Helper()
+	uri := storetest.Server(t, "")
+	st, err := store.Open(context.Background(), uri, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	ing := ingest.New(st, nil)
+	if _, err := ing.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ing.Close(context.Background()) })
+	e := newEnvAt(t, uri, gateway.Config{Ingester: ing})
+	// The fixtures are sent by the council SYN01: records are accepted only
+	// from the organisation the token acts for.
+	e.token = mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "SYN01", Role: "R1330", Purpose: "TREAT"})
+	return e
+}
+
+type ingestSummary struct {
+	Patient   string          `json:"patient"`
+	Outcome   string          `json:"outcome"`
+	Counts    map[string]int  `json:"counts"`
+	Resources []ingest.Stored `json:"resources"`
+}
+
+func postRecord(e *env, body []byte) (*response, ingestSummary) {
+	e.t.Helper()
+	r := e.do("POST", "/social-care/records", string(body), "Content-Type", "application/json")
+	var s ingestSummary
+	if r.Status < 300 {
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			e.t.Errorf("summary Content-Type %q", ct)
+		}
+		if err := json.Unmarshal(r.Body, &s); err != nil {
+			e.t.Fatalf("summary is not JSON: %s", r.Body)
+		}
+	}
+	return r, s
+}
+
+func socialCareFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(socialCareFixtures, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSocialCareRecordsAreStoredReadableAndSearchable(t *testing.T) {
+	e := newSocialCareEnv(t)
+	names, err := filepath.Glob(filepath.Join(socialCareFixtures, "*.json"))
+	if err != nil || len(names) != 14 {
+		t.Fatalf("fixtures: %v, %d files", err, len(names))
+	}
+	for _, path := range names {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			e.t = t
+			data := socialCareFixture(t, filepath.Base(path))
+			r, sum := postRecord(e, data)
+			e.mustStatus(r, http.StatusCreated)
+			if sum.Outcome != "created" || sum.Counts["created"] == 0 || len(sum.Resources) == 0 {
+				t.Fatalf("summary: %s", r.Body)
+			}
+			if loc := r.Header.Get("Location"); !strings.HasSuffix(loc, "/"+sum.Patient) {
+				t.Errorf("Location %q, want the Patient %s", loc, sum.Patient)
+			}
+			if last := sum.Resources[len(sum.Resources)-1]; !last.Provenance || last.ResourceType != "Provenance" {
+				t.Errorf("last resource %+v, want a Provenance", last)
+			}
+			found := map[string]map[string]bool{} // type -> ids found by patient=
+			searched := 0
+			for _, s := range sum.Resources {
+				rr := e.do("GET", "/"+s.ResourceType+"/"+s.ID, "")
+				e.mustStatus(rr, http.StatusOK)
+				if !hasPatientParam(s.ResourceType) {
+					continue
+				}
+				if found[s.ResourceType] == nil {
+					found[s.ResourceType] = searchIDs(e, s.ResourceType, sum.Patient)
+				}
+				searched++
+				refersToPatient := bytes.Contains(rr.Body, []byte(`"reference":"`+sum.Patient+`"`))
+				if found[s.ResourceType][s.ID] != refersToPatient {
+					t.Errorf("%s/%s: found by patient=%s: %v; refers to the patient: %v", s.ResourceType, s.ID, sum.Patient, found[s.ResourceType][s.ID], refersToPatient)
+				}
+			}
+			if searched == 0 || len(found["Provenance"]) == 0 {
+				t.Errorf("patient= searches checked %d resources and found %d Provenance", searched, len(found["Provenance"]))
+			}
+
+			again, sum2 := postRecord(e, data)
+			e.mustStatus(again, http.StatusOK)
+			if sum2.Outcome != "unchanged" || sum2.Counts["unchanged"] != len(sum.Resources) {
+				t.Fatalf("re-send: %s", again.Body)
+			}
+			for _, s := range sum2.Resources {
+				if s.Outcome != ingest.Unchanged || s.VersionID != 1 {
+					t.Errorf("re-send: %s/%s %s at version %d", s.ResourceType, s.ID, s.Outcome, s.VersionID)
+				}
+			}
+			if v := e.do("GET", "/"+sum.Patient, "").json(t)["meta"].(map[string]any)["versionId"]; v != "1" {
+				t.Errorf("Patient at version %v after an unchanged re-send", v)
+			}
+		})
+	}
+}
+
+func hasPatientParam(resourceType string) bool {
+	_, err := search.Parse(resourceType, url.Values{"patient": {"Patient/x"}}, search.Options{})
+	return err == nil
+}
+
+// searchIDs returns the ids that a patient= search finds.
+func searchIDs(e *env, resourceType, patient string) map[string]bool {
+	e.t.Helper()
+	r := e.do("GET", "/"+resourceType+"?_count=1000&patient="+url.QueryEscape(patient), "")
+	e.mustStatus(r, http.StatusOK)
+	ids := map[string]bool{}
+	entries, _ := r.json(e.t)["entry"].([]any)
+	for _, en := range entries {
+		res := en.(map[string]any)["resource"].(map[string]any)
+		ids[res["id"].(string)] = true
+	}
+	return ids
+}
+
+// badSocialCareRecord has four problems: an NHS number failing its check
+// digit, a visit ending before it starts, a negative amount and an
+// unknown field.
+func badSocialCareRecord(t *testing.T) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(socialCareFixture(t, "10-money-handled.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	m["person"].(map[string]any)["nhsNumber"] = "9990000019"
+	m["visits"].([]any)[0].(map[string]any)["actualEnd"] = "2025-03-03T07:00:00Z"
+	m["transactions"].([]any)[0].(map[string]any)["amount"] = -5
+	m["favouriteColour"] = "blue"
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSocialCareBadRecordIs422AndStoresNothing(t *testing.T) {
+	e := newSocialCareEnv(t)
+	// Something stored already, so that "nothing more" is checked against
+	// collections that exist.
+	e.mustStatus(first(postRecord(e, socialCareFixture(t, "01-daily-home-care.json"))), http.StatusCreated)
+	before := countAll(t, e.store)
+
+	r, _ := postRecord(e, badSocialCareRecord(t))
+	e.mustStatus(r, http.StatusUnprocessableEntity)
+	var exprs []string
+	for _, is := range outcome(t, r) {
+		for _, x := range is["expression"].([]any) {
+			exprs = append(exprs, x.(string))
+		}
+	}
+	for _, want := range []string{"person.nhsNumber", "visits[0].actualEnd", "transactions[0].amount", "favouriteColour"} {
+		if !slices.ContainsFunc(exprs, func(x string) bool { return strings.Contains(x, want) }) {
+			t.Errorf("no issue names %s; issues at %v", want, exprs)
+		}
+	}
+	if after := countAll(t, e.store); !maps.Equal(before, after) {
+		t.Errorf("documents before %v, after %v", before, after)
+	}
+}
+
+func first(r *response, _ ingestSummary) *response { return r }
+
+// countAll counts the documents of every collection but the audit trail
+// (which records the refused attempt, as it must).
+func countAll(t *testing.T, st *store.Store) map[string]int64 {
+	t.Helper()
+	ctx := context.Background()
+	db := st.Database()
+	names, err := db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, n := range names {
+		if strings.HasPrefix(n, "audit") {
+			continue
+		}
+		c, err := db.Collection(n).CountDocuments(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = c
+	}
+	return out
+}
+
+func TestSocialCareRecordRequests(t *testing.T) {
+	e := newSocialCareEnv(t)
+	for _, tc := range []struct {
+		note        string
+		contentType string
+		body        string
+		noToken     bool
+		want        int
+	}{
+		{"malformed JSON", "application/json", `{"schemaVersion":`, false, http.StatusBadRequest},
+		{"wrong content type", "text/plain", `{}`, false, http.StatusUnsupportedMediaType},
+		{"no bearer token", "application/json", `{}`, true, http.StatusUnauthorized},
+	} {
+		t.Run(tc.note, func(t *testing.T) {
+			e.t = t
+			headers := []string{"Content-Type", tc.contentType}
+			if tc.noToken {
+				headers = append(headers, "Authorization", "")
+			}
+			r := e.do("POST", "/social-care/records", tc.body, headers...)
+			e.mustStatus(r, tc.want)
+			outcome(t, r)
+		})
+	}
+}
+
+func TestSocialCareSchema(t *testing.T) {
+	e := newSocialCareEnv(t)
+	for _, path := range []string{"/social-care/schema", "/social-care/schema/1.0"} {
+		r := e.do("GET", path, "", "Authorization", "")
+		e.mustStatus(r, http.StatusOK)
+		if ct := r.Header.Get("Content-Type"); ct != "application/schema+json" {
+			t.Errorf("%s: Content-Type %q", path, ct)
+		}
+		if id := r.json(t)["$id"]; id != socialcare.SchemaURL {
+			t.Errorf("%s: $id %v, want %s", path, id, socialcare.SchemaURL)
+		}
+	}
+}
+
+func TestSocialCareIngestNotConfigured(t *testing.T) {
+	e := newEnv(t, gateway.Config{})
+	r := e.do("POST", "/social-care/records", `{}`, "Content-Type", "application/json")
+	e.mustStatus(r, http.StatusNotImplemented)
+}
+
+func TestSocialCareImportJob(t *testing.T) {
+	e := newSocialCareEnv(t)
+	lines := bytes.Split(bytes.TrimSpace(socialCareFixture(t, "people.ndjson")), []byte("\n"))
+	body := bytes.Join([][]byte{lines[0], badSocialCareRecord(t), bytes.Join(lines[1:], []byte("\n"))}, []byte("\n"))
+	n := len(lines) + 1
+
+	e.mustStatus(e.do("POST", "/social-care/$import", string(body), "Content-Type", "application/xml"), http.StatusUnsupportedMediaType)
+	r := e.do("POST", "/social-care/$import", string(body), "Content-Type", "application/x-ndjson")
+	e.mustStatus(r, http.StatusAccepted)
+	loc := r.Header.Get("Content-Location")
+	if !strings.HasPrefix(loc, e.srv.URL+"/social-care/$import-status/") {
+		t.Fatalf("Content-Location %q", loc)
+	}
+	path := strings.TrimPrefix(loc, e.srv.URL)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r = e.do("GET", path, "")
+		if r.Status != http.StatusAccepted {
+			break
+		}
+		if r.Header.Get("X-Progress") == "" {
+			t.Error("202 without X-Progress")
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("import still running after 60s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.mustStatus(r, http.StatusOK)
+	var st struct {
+		State  string            `json:"state"`
+		Report ingest.BulkReport `json:"report"`
+	}
+	if err := json.Unmarshal(r.Body, &st); err != nil {
+		t.Fatal(err)
+	}
+	rep := st.Report
+	if st.State != ingest.JobDone || rep.Records != n || rep.Stored != n-1 || rep.Rejected != 1 || len(rep.Items) != n {
+		t.Fatalf("report: %s", r.Body)
+	}
+	for k, it := range rep.Items {
+		wantStatus := ingest.ItemStored
+		if k == 1 {
+			wantStatus = ingest.ItemRejected
+		}
+		if it.Line != k+1 || it.Status != wantStatus {
+			t.Errorf("item %d: line %d %s, want line %d %s", k, it.Line, it.Status, k+1, wantStatus)
+		}
+		if wantStatus == ingest.ItemRejected && (it.Problems == nil || it.Problems.ResourceType != "OperationOutcome" || len(it.Problems.Issue) < 4) {
+			t.Errorf("rejected line without its problems: %+v", it)
+		}
+		if wantStatus == ingest.ItemStored && e.do("GET", "/"+it.Patient, "").Status != http.StatusOK {
+			t.Errorf("line %d: %s not readable", it.Line, it.Patient)
+		}
+	}
+	e.mustStatus(e.do("GET", "/social-care/$import-status/00000000-0000-4000-8000-000000000000", ""), http.StatusNotFound)
+}
+
+// Records are accepted only from the organisation the token acts for.
+func TestSocialCareSenderMustBeCaller(t *testing.T) {
+	e := newSocialCareEnv(t)
+	e.token = mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"})
+	data, err := os.ReadFile("../fixtures/socialcare/01-daily-home-care.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("POST", "/social-care/records", string(data), "Content-Type", "application/json")
+	e.mustStatus(r, http.StatusForbidden)
+	outcome(t, r)
+}
