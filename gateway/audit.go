@@ -79,6 +79,13 @@ func appendNew(dst []string, vs ...string) []string {
 // durable: if the record cannot be written, the data is not returned and
 // the client gets 503. The handlers' output is buffered for that.
 func (s *Server) auditResponses(c *gin.Context) {
+	// A default for requests refused before routing (401, 413...);
+	// handlers name the interaction more precisely.
+	t := trailOf(c)
+	t.interaction = interactionOf(c, c.Request.Method)
+	if segs := strings.Split(strings.Trim(c.Request.URL.Path, "/"), "/"); fhir.Supported(segs[0]) {
+		t.resourceType = segs[0]
+	}
 	buf := &bufferedWriter{ResponseWriter: c.Writer, status: http.StatusOK}
 	c.Writer = buf
 	c.Next()
@@ -119,7 +126,8 @@ func (s *Server) entry(c *gin.Context, status int) audit.Entry {
 			Reasons: t.reasons, Revision: t.revision, Obligations: t.obligations},
 	}
 	if e.Interaction == "" {
-		e.Interaction = "unknown"
+		e.Interaction = "operation"
+		e.Operation = "$unknown"
 	}
 	if strings.HasPrefix(e.Interaction, "search") {
 		e.Query = c.Request.URL.RawQuery

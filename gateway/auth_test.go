@@ -46,7 +46,8 @@ func TestAuthenticationRequired(t *testing.T) {
 	e.mustStatus(e.do("GET", "/Patient", "", "Authorization", "Bearer "+good), http.StatusOK)
 }
 
-// A gateway built without an authenticator or policy refuses everything.
+// A gateway built without an authenticator, policy or audit trail refuses
+// everything: the request cannot even be recorded, so it is a 503.
 func TestNoPolicyRefusesAll(t *testing.T) {
 	e := newEnv(t, gateway.Config{})
 	bare := gateway.New(gateway.Config{}, e.store, nil)
@@ -54,7 +55,7 @@ func TestNoPolicyRefusesAll(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+e.token)
 	w := newRecorder()
 	bare.ServeHTTP(w, req)
-	if w.Code != http.StatusUnauthorized {
+	if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "Patient\"") {
 		t.Fatalf("status %d", w.Code)
 	}
 }

@@ -21,6 +21,12 @@ func (s *Server) capabilities(c *gin.Context) {
 		Type          string `json:"type"`
 		Documentation string `json:"documentation,omitempty"`
 	}
+	type op struct {
+		Name          string `json:"name"`
+		Definition    string `json:"definition"`
+		Documentation string `json:"documentation,omitempty"`
+	}
+	const opBase = "https://socialcare-fhir.example.org/OperationDefinition/"
 	type resource struct {
 		Type              string   `json:"type"`
 		Interaction       []code   `json:"interaction"`
@@ -34,6 +40,7 @@ func (s *Server) capabilities(c *gin.Context) {
 		SearchInclude     []string `json:"searchInclude,omitempty"`
 		SearchRevInclude  []string `json:"searchRevInclude,omitempty"`
 		SearchParam       []param  `json:"searchParam"`
+		Operation         []op     `json:"operation,omitempty"`
 	}
 	interactions := []code{{"read"}, {"vread"}, {"update"}, {"delete"}, {"history-instance"}, {"history-type"}, {"create"}, {"search-type"}}
 	// Which types reference which, for _revinclude.
@@ -50,8 +57,31 @@ func (s *Server) capabilities(c *gin.Context) {
 	}
 	var resources []resource
 	for _, t := range fhir.ResourceTypes {
+		if t == "AuditEvent" {
+			// Served from the append-only audit trail, not the record store.
+			resources = append(resources, resource{Type: t, Interaction: []code{{"read"}, {"search-type"}},
+				Versioning: "no-version", ConditionalRead: "not-supported", ConditionalDelete: "not-supported",
+				SearchParam: []param{
+					{Name: "patient", Type: "reference", Documentation: "the patient concerned"},
+					{Name: "agent", Type: "string", Documentation: "the user or client id"},
+					{Name: "agent-org", Type: "token", Documentation: "the user's organisation (ODS code)"},
+					{Name: "purpose", Type: "token", Documentation: "purpose of use (v3-ActReason code)"},
+					{Name: "date", Type: "date", Documentation: "ge and lt only"},
+					{Name: "allowed", Type: "token", Documentation: "true or false: the policy decision"},
+					{Name: "break-glass", Type: "token", Documentation: "true for emergency accesses"},
+				},
+				Operation: []op{
+					{Name: "break-glass-pending", Definition: opBase + "break-glass-pending", Documentation: "GET /AuditEvent/$break-glass-pending: break-glass accesses awaiting IG review"},
+					{Name: "break-glass-review", Definition: opBase + "break-glass-review", Documentation: "POST /AuditEvent/{id}/$review with Parameters justified and note"},
+				}})
+			continue
+		}
 		r := resource{Type: t, Interaction: interactions, Versioning: "versioned-update", ReadHistory: true, UpdateCreate: true,
 			ConditionalCreate: true, ConditionalRead: "not-supported", ConditionalDelete: "not-supported", SearchRevInclude: revs[t]}
+		if t == "Patient" {
+			r.Operation = []op{{Name: "who-accessed", Definition: opBase + "who-accessed",
+				Documentation: "GET /Patient/{id}/$who-accessed: who has seen this person's record (the person and council staff helping them); _format=html for a readable page"}}
+		}
 		for _, p := range search.Params(t) {
 			r.SearchParam = append(r.SearchParam, param{Name: p.Name, Type: p.Type, Documentation: p.Documentation})
 			if p.Type == "reference" {

@@ -61,7 +61,7 @@ func newEnvAt(t *testing.T, uri string, cfg gateway.Config) *env {
 			t.Fatalf("open audit log: %v", err)
 		}
 		t.Cleanup(func() { _ = lg.Close(ctx) })
-		cfg.Audit = lg
+		cfg.Audit, cfg.AuditReader = lg, lg
 	}
 	h := gateway.New(cfg, st, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)

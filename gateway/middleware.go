@@ -140,15 +140,22 @@ func withTimeout(d time.Duration) gin.HandlerFunc {
 // honours _format.
 func negotiate() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		html := strings.HasSuffix(c.Request.URL.Path, "/$who-accessed") // a page people can read
 		if f, ok := c.GetQuery("_format"); ok {
 			switch strings.TrimSpace(f) {
 			case "json", "application/json", "application/fhir+json", "fhir+json":
+			case "html", "text/html":
+				if !html {
+					_ = c.Error(fhir.Errorf(http.StatusNotAcceptable, "not-supported", "_format=html is offered only by $who-accessed; this server speaks JSON").At("_format"))
+					c.Abort()
+					return
+				}
 			default:
 				_ = c.Error(fhir.Errorf(http.StatusNotAcceptable, "not-supported", "_format %q is not supported; this server speaks JSON only (_format=json or application/fhir+json)", f).At("_format"))
 				c.Abort()
 				return
 			}
-		} else if accept := c.GetHeader("Accept"); accept != "" && !acceptsJSON(accept) {
+		} else if accept := c.GetHeader("Accept"); accept != "" && !acceptsJSON(accept) && !(html && strings.Contains(accept, "text/html")) {
 			_ = c.Error(fhir.Errorf(http.StatusNotAcceptable, "not-supported", "this server answers in application/fhir+json only; send Accept: application/fhir+json"))
 			c.Abort()
 			return

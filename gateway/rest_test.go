@@ -210,8 +210,14 @@ func TestCapabilityStatement(t *testing.T) {
 	if len(types) != 22 {
 		t.Fatalf("%d resource types", len(types))
 	}
+	if ae := types["AuditEvent"]; len(ae["interaction"].([]any)) != 2 {
+		t.Errorf("AuditEvent is append-only: %v", ae["interaction"])
+	}
 	// Every advertised search parameter is accepted by the search endpoint.
 	for typ, m := range types {
+		if typ == "AuditEvent" {
+			continue // the audit trail's own search, tested in audit_test.go
+		}
 		for _, p := range m["searchParam"].([]any) {
 			name := p.(map[string]any)["name"].(string)
 			q := name + ":missing=true"

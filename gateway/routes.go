@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ func (s *Server) routes() {
 	api := []gin.HandlerFunc{withTimeout(s.cfg.RequestTimeout), limitBody(s.cfg.MaxBodyBytes), negotiate()}
 	e.GET("/metadata", append(api, s.capabilities)...)
 	s.socialCareRoutes(e, api)
-	e.NoRoute(append(api, s.authenticate, s.dispatch)...)
+	e.NoRoute(slices.Concat([]gin.HandlerFunc{s.auditResponses}, api, []gin.HandlerFunc{s.authenticate, s.dispatch})...)
 }
 
 func (s *Server) readyz(c *gin.Context) {
@@ -56,6 +57,14 @@ func (s *Server) dispatch(c *gin.Context) {
 	}
 	trailOf(c).resourceType = segs[0]
 	typ := segs[0]
+	if typ == "AuditEvent" {
+		s.auditDispatch(c, segs)
+		return
+	}
+	if typ == "Patient" && len(segs) == 3 && segs[2] == "$who-accessed" {
+		s.routeOp(c, m, http.MethodGet, "operation", "$who-accessed", s.whoAccessed)
+		return
+	}
 	if !fhir.Supported(typ) {
 		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-supported", "%q is not a resource type this server supports; see /metadata for the list", typ))
 		return

@@ -56,6 +56,9 @@ type Config struct {
 	// Audit records every interaction; a response is sent only once its
 	// record is durable. Without it every API request is refused.
 	Audit Auditor
+	// AuditReader serves the audit trail to IG leads and to people asking
+	// who has seen their record; usually the same *audit.Log as Audit.
+	AuditReader AuditReader
 	// RelationshipWindow is how far back an encounter counts as a care
 	// relationship between an organisation and a person.
 	RelationshipWindow time.Duration

@@ -78,6 +78,7 @@ func serve(ctx context.Context, args []string) error {
 		RelationshipWindow: cfg.Relationship,
 		Ingester:           ing,
 		Audit:              trail,
+		AuditReader:        trail,
 	}, st, logger)
 	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	return gateway.ListenAndServe(ctx, srv, cfg.ShutdownGrace, func(addr string) {

@@ -1,0 +1,368 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socialcare-fhir/gateway/audit"
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/policy"
+)
+
+// AuditReader is what the audit endpoints need from the audit trail.
+type AuditReader interface {
+	AuditEvent(ctx context.Context, id string) (map[string]any, error)
+	Search(ctx context.Context, q audit.Query) ([]map[string]any, string, error)
+	WhoAccessed(ctx context.Context, patient string, limit int) ([]audit.Access, error)
+	PendingBreakGlass(ctx context.Context, limit int) ([]map[string]any, error)
+	RecordReview(ctx context.Context, r audit.Review) error
+}
+
+// auditRoutes serves the audit trail: AuditEvent read and search and the
+// break-glass review for IG leads, and $who-accessed for a person. The
+// trail is append-only: no interaction changes it.
+//
+//	GET  /AuditEvent?patient=&agent=&agent-org=&purpose=&date=&allowed=&break-glass=&_count=&_cursor=
+//	GET  /AuditEvent/{id}
+//	GET  /AuditEvent/$break-glass-pending
+//	POST /AuditEvent/{id}/$review        Parameters: justified (boolean), note (string)
+//	GET  /Patient/{id}/$who-accessed     FHIR Parameters, or a readable page with _format=html
+func (s *Server) auditDispatch(c *gin.Context, segs []string) {
+	m := c.Request.Method
+	switch {
+	case len(segs) == 1:
+		s.routeOp(c, m, http.MethodGet, "search-type", "", s.auditSearch)
+	case len(segs) == 2 && segs[1] == "$break-glass-pending":
+		s.routeOp(c, m, http.MethodGet, "operation", "$break-glass-pending", s.breakGlassPending)
+	case len(segs) == 2:
+		s.routeOp(c, m, http.MethodGet, "read", "", s.auditRead)
+	case len(segs) == 3 && segs[2] == "$review":
+		s.routeOp(c, m, http.MethodPost, "operation", audit.OperationReview, s.breakGlassReview)
+	default:
+		_ = c.Error(fhir.Errorf(http.StatusMethodNotAllowed, "not-supported", "the audit trail is append-only: AuditEvents can be read and searched, never written, changed or deleted"))
+	}
+}
+
+// routeOp runs h if the method is the one allowed, naming the interaction
+// for the audit record.
+func (s *Server) routeOp(c *gin.Context, method, allowed, interaction, operation string, h gin.HandlerFunc) {
+	if method != allowed {
+		c.Header("Allow", allowed)
+		_ = c.Error(fhir.Errorf(http.StatusMethodNotAllowed, "not-supported", "%s is not allowed here; allowed: %s", method, allowed))
+		return
+	}
+	t := trailOf(c)
+	t.interaction, t.operation = interaction, operation
+	h(c)
+}
+
+// mayReadAudit asks the policy whether the caller may read the audit trail
+// (the IG and Caldicott roles).
+func (a *access) mayReadAudit(ctx context.Context) error {
+	_, err := a.decideObject(ctx, policy.ActionRead, "AuditEvent", "", map[string]any{"resourceType": "AuditEvent"})
+	return err
+}
+
+func (s *Server) auditLog() (AuditReader, error) {
+	if s.cfg.AuditReader == nil {
+		return nil, fhir.Errorf(http.StatusNotImplemented, "not-supported", "the audit trail cannot be searched on this gateway")
+	}
+	return s.cfg.AuditReader, nil
+}
+
+func (s *Server) auditRead(c *gin.Context) {
+	lg, err := s.auditLog()
+	if err == nil {
+		err = accessOf(c).mayReadAudit(c.Request.Context())
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	ev, err := lg.AuditEvent(c.Request.Context(), segment(c, 1))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	writeJSON(c, http.StatusOK, ev)
+}
+
+func (s *Server) auditSearch(c *gin.Context) {
+	lg, err := s.auditLog()
+	if err == nil {
+		err = accessOf(c).mayReadAudit(c.Request.Context())
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	q, err := auditQuery(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	events, next, err := lg.Search(c.Request.Context(), q)
+	if errors.Is(err, audit.ErrBadCursor) {
+		err = fhir.Errorf(http.StatusBadRequest, "invalid", "the _cursor value is not one this server issued; start again from the first page").At("_cursor")
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	base := s.base(c)
+	b := newBundle("searchset")
+	b.Link = append(b.Link, bundleLink{Relation: "self", URL: base + "/AuditEvent?" + c.Request.URL.RawQuery})
+	if next != "" {
+		v := c.Request.URL.Query()
+		v.Set("_cursor", next)
+		b.Link = append(b.Link, bundleLink{Relation: "next", URL: base + "/AuditEvent?" + v.Encode()})
+	}
+	for _, ev := range events {
+		raw, _ := json.Marshal(ev)
+		b.Entry = append(b.Entry, bundleEntry{FullURL: fmt.Sprintf("%s/AuditEvent/%v", base, ev["id"]), Resource: raw, Search: &entrySearch{Mode: "match"}})
+	}
+	writeJSON(c, http.StatusOK, b)
+}
+
+// auditQuery parses the audit search parameters, reporting every problem.
+func auditQuery(c *gin.Context) (audit.Query, error) {
+	var q audit.Query
+	var issues []fhir.Issue
+	bad := func(p, msg string) {
+		issues = append(issues, fhir.Issue{Severity: "error", Code: "invalid", Diagnostics: msg, Expression: []string{p}})
+	}
+	boolean := func(p, v string) *bool {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad(p, p+" must be true or false")
+			return nil
+		}
+		return &b
+	}
+	for k, vs := range c.Request.URL.Query() {
+		v := vs[len(vs)-1]
+		switch k {
+		case "patient":
+			if !strings.HasPrefix(v, "Patient/") {
+				v = "Patient/" + v
+			}
+			q.Patient = v
+		case "agent":
+			q.Subject = v
+		case "agent-org":
+			q.Org = v
+		case "purpose":
+			q.Purpose = v
+		case "allowed":
+			q.Allowed = boolean(k, v)
+		case "break-glass":
+			q.BreakGlass = boolean(k, v)
+		case "date":
+			for _, d := range vs {
+				prefix, rest := d[:min(2, len(d))], d[min(2, len(d)):]
+				t, err := time.Parse(time.RFC3339, rest)
+				if err != nil {
+					if t, err = time.Parse("2006-01-02", rest); err != nil {
+						bad(k, "date takes ge or lt with a date or instant, e.g. date=ge2026-11-01")
+						continue
+					}
+				}
+				switch prefix {
+				case "ge":
+					q.From = t
+				case "lt":
+					q.To = t
+				default:
+					bad(k, "date takes the prefixes ge and lt")
+				}
+			}
+		case "_count":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				bad(k, "_count must be a positive integer")
+			}
+			q.Count = n
+		case "_cursor":
+			q.Cursor = v
+		case "_format", "_pretty":
+		default:
+			issues = append(issues, fhir.Issue{Severity: "error", Code: "not-supported", Expression: []string{k},
+				Diagnostics: "AuditEvent search supports patient, agent, agent-org, purpose, date, allowed, break-glass, _count and _cursor"})
+		}
+	}
+	if len(issues) > 0 {
+		return q, &fhir.Error{Status: http.StatusBadRequest, Issues: issues}
+	}
+	return q, nil
+}
+
+func (s *Server) breakGlassPending(c *gin.Context) {
+	lg, err := s.auditLog()
+	if err == nil {
+		err = accessOf(c).mayReadAudit(c.Request.Context())
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	events, err := lg.PendingBreakGlass(c.Request.Context(), 500)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	b := newBundle("collection")
+	for _, ev := range events {
+		raw, _ := json.Marshal(ev)
+		b.Entry = append(b.Entry, bundleEntry{FullURL: fmt.Sprintf("%s/AuditEvent/%v", s.base(c), ev["id"]), Resource: raw})
+	}
+	writeJSON(c, http.StatusOK, b)
+}
+
+// breakGlassReview records an IG lead's review of one break-glass access.
+func (s *Server) breakGlassReview(c *gin.Context) {
+	lg, err := s.auditLog()
+	a := accessOf(c)
+	if err == nil {
+		err = a.mayReadAudit(c.Request.Context())
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if err := requireJSONBody(c); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read"))
+		return
+	}
+	var params struct {
+		ResourceType string `json:"resourceType"`
+		Parameter    []struct {
+			Name         string  `json:"name"`
+			ValueBoolean *bool   `json:"valueBoolean"`
+			ValueString  *string `json:"valueString"`
+		} `json:"parameter"`
+	}
+	if err := json.Unmarshal(body, &params); err != nil || params.ResourceType != "Parameters" {
+		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "structure", `send a Parameters resource: {"resourceType":"Parameters","parameter":[{"name":"justified","valueBoolean":true},{"name":"note","valueString":"..."}]}`))
+		return
+	}
+	r := audit.Review{AuditID: segment(c, 1), Reviewer: a.id.Subject, Org: a.id.Org, Role: a.id.Role, Purpose: a.id.Purpose}
+	var sawJustified bool
+	for _, p := range params.Parameter {
+		switch {
+		case p.Name == "justified" && p.ValueBoolean != nil:
+			r.Justified, sawJustified = *p.ValueBoolean, true
+		case p.Name == "note" && p.ValueString != nil:
+			r.Note = *p.ValueString
+		}
+	}
+	if !sawJustified || strings.TrimSpace(r.Note) == "" {
+		_ = c.Error(fhir.Errorf(http.StatusUnprocessableEntity, "required", "a review needs justified (valueBoolean) and a note (valueString)").At("Parameters.parameter"))
+		return
+	}
+	err = lg.RecordReview(c.Request.Context(), r)
+	switch {
+	case errors.Is(err, audit.ErrAlreadyReviewed):
+		err = fhir.Errorf(http.StatusConflict, "conflict", "this break-glass access has already been reviewed")
+	case errors.Is(err, audit.ErrNotBreakGlass):
+		err = fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "this audit record is not a break-glass access")
+	case errors.Is(err, audit.ErrInvalidReview):
+		err = fhir.Errorf(http.StatusUnprocessableEntity, "invalid", "the review is incomplete: %v", err)
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	writeJSON(c, http.StatusOK, fhir.Outcome(fhir.Issue{Severity: "information", Code: "informational", Diagnostics: "review recorded"}))
+}
+
+// whoAccessed answers GET /Patient/{id}/$who-accessed for the person
+// themselves and for council staff helping them.
+func (s *Server) whoAccessed(c *gin.Context) {
+	t := trailOf(c)
+	t.interaction, t.operation = "operation", "$who-accessed"
+	lg, err := s.auditLog()
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	id, err := pathID(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	ctx := c.Request.Context()
+	v, err := s.store.Read(ctx, "Patient", id)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	a := accessOf(c)
+	if _, _, err := a.decide(ctx, policy.ActionRead, v); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	f, _ := a.load(ctx)
+	patient := "Patient/" + id
+	if !f.self[patient] && !f.known[patient] {
+		_ = c.Error(fhir.Errorf(http.StatusForbidden, "forbidden", "who has seen a record is shown to the person and to council staff helping them"))
+		return
+	}
+	accesses, err := lg.WhoAccessed(ctx, patient, 500)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if c.Query("_format") == "html" || strings.Contains(c.GetHeader("Accept"), "text/html") {
+		c.Header("Content-Type", "text/html; charset=utf-8")
+		c.Status(http.StatusOK)
+		_ = whoAccessedPage.Execute(c.Writer, accesses)
+		return
+	}
+	out := map[string]any{"resourceType": "Parameters"}
+	var parts []any
+	for _, x := range accesses {
+		p := []any{
+			map[string]any{"name": "time", "valueInstant": x.Time.UTC().Format(time.RFC3339)},
+			map[string]any{"name": "organization", "valueIdentifier": map[string]any{"system": odsSystem, "value": x.Org}},
+			map[string]any{"name": "role", "valueCode": x.Role},
+			map[string]any{"name": "purpose", "valueCoding": map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": x.Purpose}},
+			map[string]any{"name": "interaction", "valueCode": x.Interaction},
+			map[string]any{"name": "allowed", "valueBoolean": x.Allowed},
+			map[string]any{"name": "breakGlass", "valueBoolean": x.BreakGlass},
+		}
+		for _, cat := range x.Categories {
+			p = append(p, map[string]any{"name": "category", "valueCode": cat})
+		}
+		parts = append(parts, map[string]any{"name": "access", "part": p})
+	}
+	if len(parts) > 0 {
+		out["parameter"] = parts
+	}
+	writeJSON(c, http.StatusOK, out)
+}
+
+var whoAccessedPage = template.Must(template.New("who").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Who has looked at your record</title>
+<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ccc;padding:.4em;text-align:left}</style></head>
+<body><h1>Who has looked at your record</h1>
+<p>Every time someone from another organisation opens or searches your social care record, it is written down. This list shows those accesses, newest first. If something looks wrong, contact the council's data protection officer.</p>
+{{if .}}<table><thead><tr><th>When</th><th>Organisation</th><th>Job role</th><th>Why</th><th>What kind of information</th><th>Outcome</th></tr></thead><tbody>
+{{range .}}<tr><td>{{.Time.Format "2 Jan 2006 15:04"}}</td><td>{{.Org}}</td><td>{{.Role}}</td><td>{{.Purpose}}{{if .BreakGlass}} (emergency access){{end}}</td><td>{{range $i, $c := .Categories}}{{if $i}}, {{end}}{{$c}}{{end}}</td><td>{{if .Allowed}}seen{{else}}refused{{end}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>Nobody else has looked at your record.</p>{{end}}
+</body></html>
+`))
