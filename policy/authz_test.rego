@@ -336,3 +336,35 @@ test_organisations_have_known_kinds if {
 		data.dsa.kinds[o.kind]
 	}
 }
+
+# The subject half of the paths and the order of denial reasons.
+
+test_open_paths_by_subject if {
+	authz.open_paths == {"relationship", "directory"} with input as {"action": "read", "subject": trust_doctor}
+	authz.open_paths == {"break-glass"} with input as {"action": "read", "subject": object.union(trust_doctor, {"purpose": "BTG", "break_glass_reason": "collapsed"})}
+	authz.open_paths == {"council", "directory"} with input as {"action": "search", "subject": council_sw}
+	authz.open_paths == {"provider-own"} with input as {"action": "read", "subject": provider_carer}
+	authz.open_paths == set() with input as {"action": "read", "subject": researcher}
+	authz.open_paths == set() with input as {"action": "read", "subject": object.union(trust_doctor, {"role": "R9999"})}
+	authz.open_paths == {"self"} with input as {"action": "read", "subject": person}
+	authz.open_paths == {"write-council"} with input as {"action": "write", "subject": council_system}
+}
+
+test_denial_reasons_in_rule_order if {
+	d := decide(object.union(trust_doctor, {"purpose": "HRESCH"}), object.union(care_plan, {"categories": ["care-plan", "mystery"]}), objected)
+	not d.allow
+	d.reasons == ["PURPOSE-2-direct-care", "NTK-4-vocabulary"]
+}
+
+test_page_shares_outcomes if {
+	ds := authz.decisions with input as {
+		"action": "read", "subject": trust_receptionist,
+		"resources": [care_package, care_package, care_plan, care_plan],
+		"contexts": [related, related, related, unrelated],
+	}
+	[d.allow | some d in ds] == [true, true, false, false]
+	ds[0] == ds[1]
+	ds[0].redactions == ["/activity", "/description", "/note", "/supportingInfo", "/text"]
+	ds[2].reasons == ["NTK-4-need-to-know"]
+	ds[3].reasons == ["REL-3-relationship", "NTK-4-need-to-know"]
+}

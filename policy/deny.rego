@@ -1,5 +1,12 @@
-# Why a request was denied: every rule id whose condition failed. Only used
-# to explain a denial; whether to allow is decided by the paths alone.
+# Why a request was denied: every rule id whose condition failed, in the
+# order of rule_ids. Only used to explain a denial; whether to allow is
+# decided by the paths alone.
+#
+# A rule fails either because of who is asking (subject_failures, rule ids
+# that fail whatever the record, evaluated once per evaluation) or because of
+# the record: record_checks holds the record-level checks that apply to this
+# subject (once per evaluation) and record_fails(id, r, c) tests the record
+# (per denied record, for the applicable checks only).
 package gateway.authz
 
 rule_ids := [
@@ -20,122 +27,154 @@ rule_ids := [
 	"WRITE-7-provider-named",
 ]
 
-deny_reasons(r, c) := ids if {
-	found := [id | some id in rule_ids; failed(id, r, c)]
-	count(found) > 0
-	ids := found
+deny_reasons(r, c) := ordered_reasons(record_failures(r, c))
+
+record_failures(r, c) := {id | some id in record_checks; record_fails(id, r, c)}
+
+# The failures in rule_ids order, or DEFAULT-deny when none explains it.
+ordered_reasons(failures) := ids if {
+	all := subject_failures | failures
+	ids := [id | some id in rule_ids; id in all]
+	count(ids) > 0
 } else := ["DEFAULT-deny"]
 
-failed("ACTION-0-unknown", _, _) if {
+subject_failures contains "ACTION-0-unknown" if {
 	not read_like
 	not write
 }
 
-failed("DSA-1-signatory", _, _) if {
+subject_failures contains "DSA-1-signatory" if {
 	staff
 	read_like
 	not reads in {"relationship", "known-to-council", "own-records"}
 }
 
-failed("DSA-1-signatory", _, _) if {
+subject_failures contains "DSA-1-signatory" if {
 	not staff
 	not person
 }
 
-failed("DSA-1-provider-own-records", r, _) if {
+record_checks contains "DSA-1-provider-own-records" if {
 	staff
 	read_like
 	reads == "own-records"
+}
+
+record_fails("DSA-1-provider-own-records", r, _) if {
 	not input.subject.org in r.author_orgs
 }
 
-failed("PURPOSE-2-direct-care", _, _) if {
+subject_failures contains "PURPOSE-2-direct-care" if {
 	staff
 	not direct_care
 	not break_glass_requested
 }
 
-failed("PURPOSE-2-direct-care", _, _) if {
+subject_failures contains "PURPOSE-2-direct-care" if {
 	person
 	not self_purpose
 }
 
-failed("PURPOSE-2-break-glass", _, _) if {
+subject_failures contains "PURPOSE-2-break-glass" if {
 	staff
 	break_glass_requested
 	not break_glass
 }
 
-failed("REL-3-relationship", r, c) if {
+record_checks contains "REL-3-relationship" if {
 	staff
 	read_like
 	reads == "relationship"
 	direct_care
+}
+
+record_fails("REL-3-relationship", r, c) if {
 	not related(r, c)
 	not "directory" in r.categories
 }
 
-failed("REL-3-known-to-council", r, c) if {
+record_checks contains "REL-3-known-to-council" if {
 	staff
 	read_like
 	reads == "known-to-council"
+}
+
+record_fails("REL-3-known-to-council", r, c) if {
 	not known(r, c)
 	not "directory" in r.categories
 }
 
-failed("NTK-4-role", _, _) if {
+subject_failures contains "NTK-4-role" if {
 	staff
 	read_like
 	reads in {"relationship", "known-to-council"}
 	not role_class
 }
 
-failed("NTK-4-need-to-know", r, _) if {
+record_checks contains "NTK-4-need-to-know" if {
 	staff
 	read_like
 	reads in {"relationship", "known-to-council"}
 	role_class
+}
+
+record_fails("NTK-4-need-to-know", r, _) if {
 	not need_to_know(r)
 }
 
-failed("NTK-4-vocabulary", r, _) if {
+record_checks contains "NTK-4-vocabulary" if {
 	read_like
-	not known_categories(r)
 }
 
-failed("OBJ-5-objection", r, c) if {
+record_fails("NTK-4-vocabulary", r, _) if {
+	not known_categories(r.categories)
+}
+
+record_checks contains "OBJ-5-objection" if {
 	staff
 	read_like
 	reads == "relationship"
 	direct_care
+}
+
+record_fails("OBJ-5-objection", r, c) if {
 	objected(r, c)
 }
 
-failed("SELF-6", r, c) if {
+record_checks contains "SELF-6" if {
 	person
+}
+
+record_fails("SELF-6", r, c) if {
 	not is_self(r, c)
 }
 
-failed("SELF-6", _, _) if {
+subject_failures contains "SELF-6" if {
 	person
 	write
 }
 
-failed("SELF-6-third-party", r, _) if {
+record_checks contains "SELF-6-third-party" if {
 	person
 	read_like
+}
+
+record_fails("SELF-6-third-party", r, _) if {
 	third_party(r)
 }
 
-failed("WRITE-7", _, _) if {
+subject_failures contains "WRITE-7" if {
 	staff
 	write
 	not writes in {"any", "provider-named"}
 }
 
-failed("WRITE-7-provider-named", _, c) if {
+record_checks contains "WRITE-7-provider-named" if {
 	staff
 	write
 	writes == "provider-named"
+}
+
+record_fails("WRITE-7-provider-named", _, c) if {
 	not c.provider_named == true
 }

@@ -170,7 +170,7 @@ func TestLoadRejects(t *testing.T) {
 		{
 			note: "filter cannot be translated",
 			edit: func(t *testing.T, dir string) {
-				editFile(t, dir, "paths.rego", "\tperson\n\tself_purpose\n", "\tperson\n\tnot startswith(r.id, \"zz\")\n\tself_purpose\n")
+				editFile(t, dir, "paths.rego", "\tis_self(r, c)\n", "\tis_self(r, c)\n\tnot startswith(r.id, \"zz\")\n")
 			},
 			want: "cannot be translated",
 		},

@@ -78,13 +78,15 @@ func (e *Engine) Filter(ctx context.Context, in Input) (bson.D, error) {
 	return bson.D{{Key: "$or", Value: ors}}, nil
 }
 
-// translator turns the result of partial evaluation into bson. env holds
-// the variables of a support rule that stand for input.resource.
+// translator turns the result of partial evaluation into bson.
 type translator struct {
 	support map[string][]*ast.Rule
 }
 
-type env map[ast.Var]bool
+// env holds the parameters of a support rule that stand for the resource:
+// "" for the whole of input.resource, otherwise the attribute they stand for
+// (a parameter bound to input.resource.categories maps to "categories").
+type env map[ast.Var]string
 
 func untranslatable(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrUntranslatable, fmt.Sprintf(format, args...))
@@ -134,6 +136,14 @@ func (t translator) positive(e *ast.Expr, vars env, depth int) (bson.D, error) {
 				return bson.D{}, nil
 			}
 		case ast.Ref:
+			if _, err := field(term, vars); err == nil {
+				// The bare attribute: partial evaluation keeps it when a
+				// function is passed an attribute it no longer needs. The
+				// engine defines every attribute of every resource it
+				// decides (as a string or an array, never false), so the
+				// condition always holds.
+				return bson.D{}, nil
+			}
 			return t.call(v, nil, vars, depth)
 		}
 		return nil, untranslatable("expression %v", e)
@@ -178,10 +188,17 @@ func (t translator) call(ref ast.Ref, args []*ast.Term, vars env, depth int) (bs
 		inner := env{}
 		for i, a := range r.Head.Args {
 			v, ok := a.Value.(ast.Var)
-			if !ok || !isResource(args[i], vars) {
+			if !ok {
+				return nil, untranslatable("support rule %v parameter %v", ref, a)
+			}
+			switch attr, err := attribute(args[i], vars); {
+			case isResource(args[i], vars):
+				inner[v] = ""
+			case err == nil:
+				inner[v] = attr
+			default:
 				return nil, untranslatable("support rule %v argument %v", ref, args[i])
 			}
-			inner[v] = true
 		}
 		d, err := t.body(r.Body, inner, depth+1)
 		if err != nil {
@@ -250,38 +267,53 @@ func compare(a, b *ast.Term, op string, vars env, e *ast.Expr) (bson.D, error) {
 func isResource(t *ast.Term, vars env) bool {
 	switch v := t.Value.(type) {
 	case ast.Var:
-		return vars[v]
+		attr, ok := vars[v]
+		return ok && attr == ""
 	case ast.Ref:
 		return len(v) == 2 && v[0].Equal(ast.InputRootDocument) && v[1].Equal(ast.StringTerm("resource"))
 	}
 	return false
 }
 
-// field maps input.resource.<attr> (or <param>.<attr> in a support rule)
-// to the stored document field.
+// field maps input.resource.<attr> (or <param>.<attr>, or a parameter
+// standing for an attribute, in a support rule) to the stored document
+// field.
 func field(t *ast.Term, vars env) (string, error) {
-	ref, ok := t.Value.(ast.Ref)
-	if !ok {
-		return "", untranslatable("%v is not a resource attribute", t)
+	attr, err := attribute(t, vars)
+	if err != nil {
+		return "", err
 	}
+	f, ok := storedFields[attr]
+	if !ok {
+		return "", untranslatable("resource attribute %s has no stored field", attr)
+	}
+	return f, nil
+}
+
+// attribute names the resource attribute t stands for.
+func attribute(t *ast.Term, vars env) (string, error) {
 	var attr *ast.Term
-	switch {
-	case len(ref) == 3 && ref[0].Equal(ast.InputRootDocument) && ref[1].Equal(ast.StringTerm("resource")):
-		attr = ref[2]
-	case len(ref) == 2 && isResource(ref[0], vars):
-		attr = ref[1]
-	default:
+	switch v := t.Value.(type) {
+	case ast.Var:
+		if a, ok := vars[v]; ok && a != "" {
+			return a, nil
+		}
+	case ast.Ref:
+		switch {
+		case len(v) == 3 && v[0].Equal(ast.InputRootDocument) && v[1].Equal(ast.StringTerm("resource")):
+			attr = v[2]
+		case len(v) == 2 && isResource(v[0], vars):
+			attr = v[1]
+		}
+	}
+	if attr == nil {
 		return "", untranslatable("%v is not a resource attribute", t)
 	}
 	s, ok := attr.Value.(ast.String)
 	if !ok {
 		return "", untranslatable("%v is not a resource attribute", t)
 	}
-	f, ok := storedFields[string(s)]
-	if !ok {
-		return "", untranslatable("resource attribute %s has no stored field", s)
-	}
-	return f, nil
+	return string(s), nil
 }
 
 func constStrings(t *ast.Term) (bson.A, error) {

@@ -1,12 +1,15 @@
-# The ways a request can be allowed ("paths"). Each path is one conjunction
-# of conditions; a request is allowed when at least one path for its action
-# holds. Anything else is denied (default deny). The rule ids a path
-# satisfies are its reasons in the decision.
+# The ways a request can be allowed ("paths"). A request is allowed when at
+# least one path for its action holds; anything else is denied (default
+# deny). The rule ids a path satisfies are its reasons in the decision.
+#
+# Each path has two halves, both of which must hold:
+#   - open_paths contains p: who is asking, for what action and purpose.
+#     It depends on input.subject, input.action and data.dsa only, so it is
+#     evaluated once per evaluation (once for a whole page, and before
+#     partial evaluation reaches the resource in a search filter).
+#   - path(p, r, c): the record r and the gateway's facts c about its
+#     patient, evaluated per record for the open paths only.
 package gateway.authz
-
-read_paths := {"relationship", "break-glass", "council", "provider-own", "directory", "self"}
-
-write_paths := {"write-council", "write-provider"}
 
 path_rules := {
 	"relationship": ["DSA-1-signatory", "PURPOSE-2-direct-care", "REL-3-relationship", "OBJ-5-objection", "NTK-4-need-to-know"],
@@ -24,10 +27,15 @@ path_obligations := {"break-glass": ["audit-break-glass", "review-break-glass"]}
 # DSA-1, PURPOSE-2, REL-3, OBJ-5, NTK-4: an NHS organisation reads the record
 # of a person it has a care relationship with, for direct care, unless the
 # person objected.
-path("relationship", r, c) if {
+open_paths contains "relationship" if {
+	read_like
 	staff
 	reads == "relationship"
 	direct_care
+	role_class
+}
+
+path("relationship", r, c) if {
 	related(r, c)
 	not objected(r, c)
 	need_to_know(r)
@@ -36,68 +44,94 @@ path("relationship", r, c) if {
 # PURPOSE-2-break-glass: a clinical role in an NHS organisation, with a
 # reason, reads without a relationship and despite an objection. Allowed and
 # flagged for review.
-path("break-glass", r, _) if {
+open_paths contains "break-glass" if {
+	read_like
 	staff
 	reads == "relationship"
 	break_glass
+	role_class
+}
+
+path("break-glass", r, _) if {
 	need_to_know(r)
 }
 
 # DSA-1, REL-3-known-to-council: the council's adult social care reads the
 # records of people known to it, objection or not (its duties, including
 # safeguarding, continue).
-path("council", r, c) if {
+open_paths contains "council" if {
+	read_like
 	staff
 	reads == "known-to-council"
 	direct_care
+	role_class
+}
+
+path("council", r, c) if {
 	known(r, c)
 	need_to_know(r)
 }
 
 # DSA-1-provider-own-records: a commissioned care provider reads back only
 # what its own organisation wrote.
-path("provider-own", r, _) if {
+open_paths contains "provider-own" if {
+	read_like
 	staff
 	reads == "own-records"
 	direct_care
+}
+
+path("provider-own", r, _) if {
 	input.subject.org in r.author_orgs
 }
 
 # Directory records (organisations, practitioners) carry no patient: any
 # signatory reading for direct care sees them.
-path("directory", r, _) if {
+open_paths contains "directory" if {
+	read_like
 	staff
 	reads in {"relationship", "known-to-council"}
 	direct_care
+	role_class
+}
+
+path("directory", r, _) if {
 	"directory" in r.categories
 	need_to_know(r)
 }
 
 # SELF-6: a person reads their own record, less what is labelled third-party
 # confidential.
-path("self", r, c) if {
+open_paths contains "self" if {
+	read_like
 	person
 	self_purpose
+}
+
+path("self", r, c) if {
 	is_self(r, c)
 	not third_party(r)
 }
 
 # WRITE-7: the council's adult social care submits records.
-path("write-council", _, _) if {
+open_paths contains "write-council" if {
+	write
 	staff
 	writes == "any"
 	direct_care
 }
 
+path("write-council", _, _) := true
+
 # WRITE-7-provider-named: a commissioned provider submits records only for
 # people whose care package names it (computed by the gateway).
-path("write-provider", _, c) if {
+open_paths contains "write-provider" if {
+	write
 	staff
 	writes == "provider-named"
 	direct_care
-	c.provider_named == true
 }
 
-action_paths := read_paths if read_like
-
-action_paths := write_paths if write
+path("write-provider", _, c) if {
+	c.provider_named == true
+}

@@ -31,14 +31,14 @@ is_self(_, c) if c.self == true
 
 is_self(r, c) if r.patient in c.self_patients
 
-category_forbidden(r) if {
+category_forbidden(cats) if {
 	some cat in forbidden_categories
-	cat in r.categories
+	cat in cats
 }
 
-label_forbidden(r) if {
+label_forbidden(labels) if {
 	some label in forbidden_labels
-	label in r.labels
+	label in labels
 }
 
 third_party(r) if {
@@ -46,25 +46,30 @@ third_party(r) if {
 	label in r.labels
 }
 
-alert_present(r) if {
+alert_present(cats) if {
 	some cat in data.dsa.safeguarding_visible_with
-	cat in r.categories
+	cat in cats
 }
 
 # NTK-4: safeguarding records are hidden from role classes without
 # safeguarding detail, unless the record is an alert (then it is shown with
 # its details redacted).
-safeguarding_hidden(r) if {
+safeguarding_hidden(cats) if {
 	not safeguarding_detail
-	"safeguarding" in r.categories
-	not alert_present(r)
+	"safeguarding" in cats
+	not alert_present(cats)
 }
 
 # NTK-4: every category of the record is visible to the role class, no
 # forbidden label is present, and safeguarding details stay with social work.
-need_to_know(r) if {
+# It depends on the record's categories and labels only, and OPA memoises a
+# function per argument values, so a page of records sharing categories and
+# labels checks them once.
+need_to_know(r) if cleared(r.categories, r.labels)
+
+cleared(cats, labels) if {
 	role_class
-	not category_forbidden(r)
-	not label_forbidden(r)
-	not safeguarding_hidden(r)
+	not category_forbidden(cats)
+	not label_forbidden(labels)
+	not safeguarding_hidden(cats)
 }
