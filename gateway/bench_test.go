@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/event"
 
+	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
@@ -24,6 +26,7 @@ import (
 // 100 patients with 99 observations each. It counts the commands the
 // store sends to the database.
 type benchEnv struct {
+	st       *store.Store
 	h        http.Handler
 	token    string
 	commands atomic.Int64
@@ -41,8 +44,10 @@ func getBenchEnv(b *testing.B) *benchEnv {
 	benchOnce.Do(func() {
 		be := &benchEnv{}
 		uri := storetest.Server(b, "")
+		// Count the round trips of the FHIR interaction itself; the audit
+		// trail's group-committed inserts are measured separately below.
 		mon := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
-			if be.counting.Load() {
+			if coll, _ := e.Command.Index(0).Value().StringValueOK(); be.counting.Load() && coll != "audit" {
 				be.commands.Add(1)
 			}
 		}}
@@ -79,7 +84,12 @@ func getBenchEnv(b *testing.B) *benchEnv {
 		if err := <-errs; err != nil {
 			b.Fatal(err)
 		}
-		be.h = gateway.New(gateway.Config{Auth: devVerifier(b), Policy: loadPolicy(b, "testdata/allow-all-policy")}, st, slog.New(slog.DiscardHandler))
+		lg, err := audit.Open(ctx, st.Database(), audit.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		be.st = st
+		be.h = gateway.New(gateway.Config{Auth: devVerifier(b), Policy: loadPolicy(b, "testdata/allow-all-policy"), Audit: lg}, st, slog.New(slog.DiscardHandler))
 		be.token = mint(b, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"})
 		bench = be
 	})
@@ -151,4 +161,43 @@ func BenchmarkSearchPageWithInclude(b *testing.B) {
 func BenchmarkCreate(b *testing.B) {
 	be := getBenchEnv(b)
 	be.measure(b, 201, "POST", func(int) string { return "/Observation" }, obs("bp000", 5))
+}
+
+// nopAuditor stands in for the audit trail in the benchmark that measures
+// what auditing costs; it is never used outside benchmarks.
+type nopAuditor struct{}
+
+func (nopAuditor) Record(context.Context, audit.Entry) (string, error) { return "x", nil }
+
+// BenchmarkReadAuditOverhead compares authorised reads with and without
+// the audit trail, at 1 and 16 concurrent clients.
+func BenchmarkReadAuditOverhead(b *testing.B) {
+	be := getBenchEnv(b)
+	for _, audited := range []bool{false, true} {
+		h := be.h
+		if !audited {
+			h = gateway.New(gateway.Config{Auth: devVerifier(b), Policy: loadPolicy(b, "testdata/allow-all-policy"), Audit: nopAuditor{}}, be.st, slog.New(slog.DiscardHandler))
+		}
+		for _, clients := range []int{1, 16} {
+			b.Run(fmt.Sprintf("audited=%v/clients=%d", audited, clients), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
+				var n atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						i := n.Add(1)
+						req := httptest.NewRequest("GET", fmt.Sprintf("/Patient/bp%03d", i%benchPatients), nil)
+						req.Header.Set("Authorization", "Bearer "+be.token)
+						w := httptest.NewRecorder()
+						h.ServeHTTP(w, req)
+						if w.Code != 200 {
+							b.Errorf("status %d", w.Code)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+			})
+		}
+	}
 }

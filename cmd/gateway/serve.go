@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -57,6 +58,9 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("open the audit trail: %w", err)
 	}
 	defer trail.Close(context.Background())
+	if cfg.AuditRetention > 0 {
+		go purgeAudit(ctx, trail, logger)
+	}
 	verifier, err := newVerifier(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -85,4 +89,23 @@ func serve(ctx context.Context, args []string) error {
 		logger.Info("gateway listening", "url", "http://"+addr, "mode", cfg.Mode)
 		fmt.Fprintf(os.Stderr, "FHIR gateway listening on http://%s (try: curl http://%s/metadata)\n", addr, addr)
 	})
+}
+
+// purgeAudit removes audit records past their retention once a day,
+// keeping the chain verifiable through a checkpoint.
+func purgeAudit(ctx context.Context, trail *audit.Log, logger *slog.Logger) {
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := trail.Purge(ctx, time.Now()); err != nil {
+			logger.Error("audit purge failed", "error", err.Error())
+		} else if n > 0 {
+			logger.Info("audit records past retention purged", "records", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -156,11 +156,15 @@ func (s *Store) commit(ctx context.Context, resourceType string, cur, next *head
 // in history (a lookup by _id) and rolls forward to it.
 func (s *Store) moveHead(ctx context.Context, resourceType string, h *head) error {
 	if h.VersionID == 1 {
+		// An insert never overwrites: if the head exists (rolled forward by
+		// a writer who then built on it), it is already as new or newer.
 		_, err := s.heads(resourceType).InsertOne(ctx, h)
-		if err != nil && !mongo.IsDuplicateKeyError(err) { // duplicate: already rolled forward
+		if err != nil && !mongo.IsDuplicateKeyError(err) {
 			return wrap(err)
 		}
-	} else if _, err := s.heads(resourceType).ReplaceOne(ctx, bson.D{{Key: "_id", Value: h.ID}}, h); err != nil {
+		return nil
+	}
+	if _, err := s.heads(resourceType).ReplaceOne(ctx, bson.D{{Key: "_id", Value: h.ID}}, h); err != nil {
 		return wrap(err)
 	}
 	newest, err := s.latestClaim(ctx, resourceType, h.ID, h.VersionID+1)
