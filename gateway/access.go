@@ -216,22 +216,38 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 	}
 	keep := make([]*store.Version, len(versions))
 	for typ, idx := range byType {
+		// Resources with the same attributes and patient facts get the same
+		// decision: ask the policy once per distinct combination (a page of
+		// one person's visit notes is usually one or two).
 		attrs := make([]policy.ResourceAttributes, len(idx))
-		ctxs := make([]policy.Context, len(idx))
+		slot := make([]int, len(idx))
+		var uniq []policy.ResourceAttributes
+		var ctxs []policy.Context
+		seen := map[string]int{}
 		for j, i := range idx {
 			attrs[j] = policy.Attributes(typ, objs[i])
-			ctxs[j] = f.contextFor(attrs[j].Patient)
+			pc := f.contextFor(attrs[j].Patient)
+			key := fmt.Sprintf("%q|%q|%q|%q|%+v", attrs[j].Patient, attrs[j].Categories, attrs[j].Labels, attrs[j].AuthorOrgs, pc)
+			k, ok := seen[key]
+			if !ok {
+				k = len(uniq)
+				seen[key] = k
+				uniq = append(uniq, attrs[j])
+				ctxs = append(ctxs, pc)
+			}
+			slot[j] = k
 		}
-		ds, err := a.engine.DecideMany(ctx, policy.Input{Action: action, Subject: a.subject(), Resource: policy.Resource{Type: typ}}, attrs, ctxs)
+		ds, err := a.engine.DecideMany(ctx, policy.Input{Action: action, Subject: a.subject(), Resource: policy.Resource{Type: typ}}, uniq, ctxs)
 		if err != nil {
 			return nil, fmt.Errorf("policy decision: %w", err)
 		}
 		for j, i := range idx {
-			if !ds[j].Allow {
+			d := ds[slot[j]]
+			if !d.Allow {
 				continue // already kept out by the database filter, or a rule the filter does not carry
 			}
-			a.trail.noteDecision(typ, versions[i].ID, attrs[j], ds[j])
-			body, err := redact(versions[i].JSON, objs[i], ds[j].Redactions)
+			a.trail.noteDecision(typ, versions[i].ID, attrs[j], d)
+			body, err := redact(versions[i].JSON, objs[i], d.Redactions)
 			if err != nil {
 				return nil, err
 			}
