@@ -99,8 +99,9 @@ func getBenchEnv(b *testing.B) *benchEnv {
 	return bench
 }
 
-// run serves one request in-process and reports the status.
-func (be *benchEnv) run(b *testing.B, method, path, body string) int {
+// run serves one request in-process and reports the status (and the body
+// of a failure).
+func (be *benchEnv) run(b *testing.B, method, path, body string) (int, string) {
 	var rd *strings.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -115,7 +116,10 @@ func (be *benchEnv) run(b *testing.B, method, path, body string) int {
 	req.Header.Set("Authorization", "Bearer "+be.token)
 	w := httptest.NewRecorder()
 	be.h.ServeHTTP(w, req)
-	return w.Code
+	if w.Code >= 400 {
+		return w.Code, w.Body.String()
+	}
+	return w.Code, ""
 }
 
 // measure runs fn b.N times and reports database round trips per op.
@@ -125,8 +129,8 @@ func (be *benchEnv) measure(b *testing.B, want int, method string, path func(i i
 	be.counting.Store(true)
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		if code := be.run(b, method, path(i), body); code != want {
-			b.Fatalf("%s %s: status %d", method, path(i), code)
+		if code, msg := be.run(b, method, path(i), body); code != want {
+			b.Fatalf("%s %s: status %d %s", method, path(i), code, msg)
 		}
 	}
 	b.StopTimer()

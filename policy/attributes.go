@@ -9,8 +9,8 @@ import (
 // the same base.
 const (
 	CodeSystemBase = "https://socialcare-fhir.example.org/CodeSystem/"
-	// SecurityLabelSystem holds labels HL7 has no code for: SAFEGUARDING,
-	// FINANCE, OPINION and THIRDPARTY.
+	// SecurityLabelSystem holds labels HL7 has no code for: the Label*
+	// codes below, as the social care translator emits them.
 	SecurityLabelSystem = CodeSystemBase + "security-label"
 	// CategorySystem codes, in meta.tag or in a resource's category
 	// element, name a record category from [Categories].
@@ -21,6 +21,20 @@ const (
 	// ConfidentialitySystem is HL7's confidentiality code system (R, V
 	// restrict a record to cleared role classes).
 	ConfidentialitySystem = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+)
+
+// Project security label codes (system [SecurityLabelSystem]), spelt as
+// docs/social-care-mapping.md defines them.
+const (
+	// LabelSafeguarding adds the safeguarding category.
+	LabelSafeguarding = "safeguarding"
+	// LabelPersonalFinance adds the financial category.
+	LabelPersonalFinance = "personal-finance"
+	// LabelProfessionalOpinion adds the opinion category.
+	LabelProfessionalOpinion = "professional-opinion"
+	// LabelThirdParty marks content a person may not see in their own
+	// record (SELF-6-third-party).
+	LabelThirdParty = "third-party-confidential"
 )
 
 // Record categories: the fixed vocabulary the policy data speaks.
@@ -86,9 +100,9 @@ var typeCategories = map[string]typeCategory{
 // labelCategories is an immutable table: project security label code to the
 // category it adds.
 var labelCategories = map[string]string{
-	"SAFEGUARDING": CatSafeguarding,
-	"FINANCE":      CatFinancial,
-	"OPINION":      CatOpinion,
+	LabelSafeguarding:        CatSafeguarding,
+	LabelPersonalFinance:     CatFinancial,
+	LabelProfessionalOpinion: CatOpinion,
 }
 
 // patientElements are the elements that point at the person a record is

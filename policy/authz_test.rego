@@ -36,7 +36,7 @@ safeguarding_note := {"type": "Observation", "id": "s2", "patient": "Patient/p1"
 
 visit := {"type": "Encounter", "id": "v1", "patient": "Patient/p1", "categories": ["visit"], "labels": [], "author_orgs": ["CP001"]}
 
-third_party := object.union(care_plan, {"labels": ["https://socialcare-fhir.example.org/CodeSystem/security-label|THIRDPARTY"]})
+third_party := object.union(care_plan, {"labels": ["https://socialcare-fhir.example.org/CodeSystem/security-label|third-party-confidential"]})
 
 restricted := object.union(care_plan, {"labels": ["http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R"]})
 
@@ -367,4 +367,42 @@ test_page_shares_outcomes if {
 	ds[0].redactions == ["/activity", "/description", "/note", "/supportingInfo", "/text"]
 	ds[2].reasons == ["NTK-4-need-to-know"]
 	ds[3].reasons == ["REL-3-relationship", "NTK-4-need-to-know"]
+}
+
+# AUDIT-8: the council's IG lead reviews the audit trail (break-glass
+# accesses); nobody else reads it.
+
+council_ig := {"kind": "user", "id": "u-ig", "org": "SYN01", "role": "R5105", "purpose": "HOPERAT", "break_glass_reason": ""}
+
+audit_event := {"type": "AuditEvent", "id": "a1", "patient": "", "categories": ["audit"], "labels": [], "author_orgs": []}
+
+test_audit_ig_at_fixture_council if {
+	every role in ["R5105", "R0001"] {
+		every purpose in ["HOPERAT", "COC", "TREAT"] {
+			d := decide(object.union(council_ig, {"role": role, "purpose": purpose}), audit_event, unrelated)
+			d.allow
+			d.reasons == ["AUDIT-8-ig-review", "DSA-1-signatory", "NTK-4-need-to-know"]
+		}
+	}
+}
+
+test_audit_refused_to_others if {
+	every s in [council_sw, trust_doctor, gp_nurse, provider_carer, person, object.union(council_ig, {"purpose": "HRESCH"}), object.union(council_ig, {"org": "RJ1"})] {
+		d := decide(s, audit_event, unrelated)
+		not d.allow
+	}
+	"AUDIT-8-ig-review" in decide(council_sw, audit_event, known).reasons
+}
+
+test_fixture_organisations_listed if {
+	data.dsa.organisations.SYN01.kind == "council-asc"
+	data.dsa.organisations.SYNH1.kind == "care-provider"
+	data.dsa.organisations.SYNR1.kind == "care-provider"
+	data.dsa.organisations.Y99001.kind == "gp-practice"
+	data.dsa.organisations.RJ1.kind == "nhs-trust"
+}
+
+test_translator_labels if {
+	sw := object.union(care_plan, {"labels": ["https://socialcare-fhir.example.org/CodeSystem/security-label|third-party-confidential"]})
+	not decide(person, sw, self_ctx).allow
 }

@@ -25,6 +25,7 @@ rule_ids := [
 	"SELF-6-third-party",
 	"WRITE-7",
 	"WRITE-7-provider-named",
+	"AUDIT-8-ig-review",
 ]
 
 deny_reasons(r, c) := ordered_reasons(record_failures(r, c))
@@ -177,4 +178,14 @@ record_checks contains "WRITE-7-provider-named" if {
 
 record_fails("WRITE-7-provider-named", _, c) if {
 	not c.provider_named == true
+}
+
+record_checks contains "AUDIT-8-ig-review" if {
+	staff
+	read_like
+	not "audit" in open_paths
+}
+
+record_fails("AUDIT-8-ig-review", r, _) if {
+	"audit" in r.categories
 }

@@ -19,17 +19,19 @@ var ErrDenyAll = errors.New("policy: nothing may be read")
 var ErrUntranslatable = errors.New("policy: filter cannot be translated to a database query")
 
 // Stored document fields the resource attributes map to. The collection is
-// per resource type, so the type needs no field.
+// per resource type, so the type needs no field. The patient is acl.pat, the
+// one patient policy.Attributes gives (the one the decision uses), not the
+// top-level pat, which is the search compartment and may list several.
 var storedFields = map[string]string{
-	"patient":     "pat",
+	"patient":     "acl.pat",
 	"categories":  "acl.cat",
 	"labels":      "acl.sec",
 	"author_orgs": "acl.org",
 }
 
-// scalarFields hold one value in Rego but an array in the document; only
-// they may be compared with == (MongoDB matches any element).
-var scalarFields = map[string]bool{"pat": true}
+// scalarFields hold one value, in Rego and in the document; only they may
+// be compared with == or with a constant collection.
+var scalarFields = map[string]bool{"acl.pat": true}
 
 // maxSupportDepth bounds nested support rules from partial evaluation.
 const maxSupportDepth = 16

@@ -13,7 +13,7 @@ import (
 
 const (
 	labelR          = ConfidentialitySystem + "|R"
-	labelThirdParty = SecurityLabelSystem + "|THIRDPARTY"
+	labelThirdParty = SecurityLabelSystem + "|" + LabelThirdParty
 )
 
 // fixtureDocs builds synthetic stored documents: every combination of a
@@ -47,15 +47,22 @@ func fixtureDocs() ([]string, []ResourceAttributes) {
 	return ids, out
 }
 
+// storedDoc is a document as the store saves it: acl.pat is the policy's
+// one patient; the top-level pat is the search compartment, which here also
+// names Patient/p1 (as a record about two people would), so that a filter
+// reading pat instead of acl.pat disagrees with the decision.
 func storedDoc(id string, a ResourceAttributes) bson.D {
 	pat := bson.A{}
 	if a.Patient != "" {
 		pat = append(pat, a.Patient)
+		if a.Patient != "Patient/p1" {
+			pat = append(pat, "Patient/p1")
+		}
 	}
 	return bson.D{
 		{Key: "_id", Value: id},
 		{Key: "pat", Value: pat},
-		{Key: "acl", Value: bson.D{{Key: "cat", Value: a.Categories}, {Key: "sec", Value: a.Labels}, {Key: "org", Value: a.AuthorOrgs}}},
+		{Key: "acl", Value: bson.D{{Key: "pat", Value: a.Patient}, {Key: "cat", Value: a.Categories}, {Key: "sec", Value: a.Labels}, {Key: "org", Value: a.AuthorOrgs}}},
 	}
 }
 

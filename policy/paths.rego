@@ -20,6 +20,7 @@ path_rules := {
 	"self": ["SELF-6"],
 	"write-council": ["WRITE-7", "PURPOSE-2-direct-care"],
 	"write-provider": ["WRITE-7-provider-named", "PURPOSE-2-direct-care"],
+	"audit": ["DSA-1-signatory", "AUDIT-8-ig-review", "NTK-4-need-to-know"],
 }
 
 path_obligations := {"break-glass": ["audit-break-glass", "review-break-glass"]}
@@ -97,6 +98,24 @@ open_paths contains "directory" if {
 
 path("directory", r, _) if {
 	"directory" in r.categories
+	need_to_know(r)
+}
+
+# AUDIT-8-ig-review: an information governance role (a role class marked
+# audit) in an organisation whose kind keeps the audit trail (reads_audit:
+# the council that hosts the shared record) reads audit records, for direct
+# care or to review accesses (purposes.audit_review), e.g. break-glass
+# reviews. Audit records name no patient, so no relationship applies.
+open_paths contains "audit" if {
+	read_like
+	staff
+	kind.reads_audit == true
+	data.dsa.role_classes[role_class].audit == true
+	audit_purpose
+}
+
+path("audit", r, _) if {
+	"audit" in r.categories
 	need_to_know(r)
 }
 

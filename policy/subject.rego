@@ -55,6 +55,12 @@ break_glass if {
 
 self_purpose if input.subject.purpose in data.dsa.purposes.self_access
 
+# AUDIT-8: reviewing the audit trail is direct care's safeguard or an
+# operational review purpose.
+audit_purpose if direct_care
+
+audit_purpose if input.subject.purpose in data.dsa.purposes.audit_review
+
 # NTK-4: categories the role class may see, less those the organisation kind
 # may never see (no NHS organisation sees financial records). Set difference
 # is one operation, cheaper than a negation per category.

@@ -25,6 +25,7 @@ const (
 	gGoal
 	gServiceRequest
 	gCarePlan
+	gAssessment
 	gEncounter
 	gNoteObservation
 	gMedication
@@ -41,6 +42,9 @@ const (
 type builder struct {
 	rec    *Record
 	sender string
+	// writer is the ODS code of the organisation that wrote the entry being
+	// translated: its author's organisation, else the sender.
+	writer string
 	groups [numGroups][]fhir.Resource
 	seen   map[string]bool // ids of shared resources already emitted
 	actors map[Author]actor
@@ -66,10 +70,59 @@ func (b *builder) id(kind, key string) string {
 	return hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
-// add appends a resource to its group, giving it resourceType and id.
+// groupCategories is an immutable table: the record category (the access
+// policy's vocabulary, CSRecordCategory) a group's resources are tagged
+// with. Groups whose resource type alone names its category (Patient,
+// Flag, Consent, Provenance, ...) are not tagged.
+var groupCategories = [numGroups]string{
+	gPlanObservation:   CategoryCarePlan,
+	gGoal:              CategoryCarePlan,
+	gEpisode:           CategoryCarePackage,
+	gServiceRequest:    CategoryCarePackage,
+	gCarePlan:          CategoryCarePlan,
+	gAssessment:        CategoryCarePlan,
+	gEncounter:         CategoryVisit,
+	gNoteObservation:   CategoryVisit,
+	gChangeObservation: CategoryCarePlan,
+	gBasic:             CategoryFinancial,
+}
+
+// begin makes e's author's organisation the writer of the resources that
+// follow, until the next entry.
+func (b *builder) begin(e *Entry) {
+	b.writer = ""
+	if e.Author != nil {
+		b.writer = e.Author.Organisation
+	}
+}
+
+// tag sets meta.tag: the organisation that wrote the resource
+// (CSSourceOrganisation) and, for groups that need one, its record category
+// (CSRecordCategory). Organizations are the sender's: it is the sender that
+// names them.
+func (b *builder) tag(g group, o obj) {
+	src := b.writer
+	if src == "" || g == gOrganization {
+		src = b.sender
+	}
+	tags := []any{coding(CSSourceOrganisation, src, "")}
+	if cat := groupCategories[g]; cat != "" {
+		tags = append(tags, coding(CSRecordCategory, cat, ""))
+	}
+	m, _ := o["meta"].(obj)
+	if m == nil {
+		m = obj{}
+		o["meta"] = m
+	}
+	m["tag"] = tags
+}
+
+// add appends a resource to its group, giving it resourceType, id and its
+// meta.tag.
 func (b *builder) add(g group, typ, id string, o obj) obj {
 	o["resourceType"] = typ
 	o["id"] = id
+	b.tag(g, o)
 	b.groups[g] = append(b.groups[g], fhir.Resource{Type: typ, ID: id, Object: o})
 	b.byRef[typ+"/"+id] = o
 	return ref(typ, id)

@@ -12,6 +12,8 @@ const (
 	SystemCQCLocation     = Base + "/Id/cqc-location" // CQC location ids
 	CSStatementKind       = Base + "/CodeSystem/statement-kind"
 	CSSecurity            = Base + "/CodeSystem/security-label"
+	CSSourceOrganisation  = Base + "/CodeSystem/source-organisation" // meta.tag: ODS code of the writer
+	CSRecordCategory      = Base + "/CodeSystem/record-category"     // meta.tag: access policy category
 	CSObservation         = Base + "/CodeSystem/observation-code"
 	CSObservationCategory = Base + "/CodeSystem/observation-category"
 	CSCarePlanCategory    = Base + "/CodeSystem/care-plan-category"
@@ -58,6 +60,16 @@ const (
 	LabelPersonalFinance     = "personal-finance"
 	LabelProfessionalOpinion = "professional-opinion"
 	LabelThirdParty          = "third-party-confidential"
+)
+
+// Record categories (code system CSRecordCategory) the translator tags
+// resources with: the access policy's vocabulary (docs/policy-guide.md) for
+// the resources whose type alone does not name their category.
+const (
+	CategoryCarePlan    = "care-plan"
+	CategoryCarePackage = "care-package"
+	CategoryVisit       = "visit"
+	CategoryFinancial   = "financial"
 )
 
 // External systems.

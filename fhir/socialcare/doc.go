@@ -20,6 +20,9 @@
 //     re-sent record updates resources in place and an unchanged entry
 //     yields identical content. Facts and opinions are told apart by an
 //     Observation category; sensitive resources carry meta.security labels.
+//     Every resource carries the meta.tag the access policy decides on: the
+//     ODS code of the organisation that wrote it (source-organisation) and,
+//     where its type does not say it, its record-category.
 //
 // The package does no I/O beyond reading the readers it is given, keeps no
 // state between calls and never logs. The mapping, code systems and labels

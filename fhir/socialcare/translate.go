@@ -107,6 +107,10 @@ func (b *builder) actor(a *Author) actor {
 }
 
 func (b *builder) newActor(a *Author) actor {
+	// A practitioner is written by the organisation they work for.
+	prev := b.writer
+	b.writer = a.Organisation
+	defer func() { b.writer = prev }()
 	org := b.organisation(a.Organisation, a.OrganisationName)
 	if a.ID == "" {
 		return actor{who: org, org: org, role: a.Role}
@@ -172,6 +176,7 @@ func (b *builder) provenance(kind string, e *Entry, targets ...obj) {
 }
 
 func (b *builder) person(p *Person) {
+	b.begin(&p.Entry)
 	pid := b.id("Patient", p.ID)
 	ids := []any{}
 	if p.NHSNumber != "" {
@@ -298,6 +303,7 @@ func (b *builder) contact(c *Contact) obj {
 }
 
 func (b *builder) episodeOfCare(e *Episode) {
+	b.begin(&e.Entry)
 	status, _ := episodeStatuses.canonical(e.Status)
 	b.episode = b.add(gEpisode, "EpisodeOfCare", b.id("EpisodeOfCare", e.ID), obj{
 		"identifier":           b.sourceIdentifier("episode", e.ID),

@@ -9,6 +9,7 @@ import (
 // council's order to a provider for a service, with its planned hours and
 // visit pattern.
 func (b *builder) packageLine(l *PackageLine) {
+	b.begin(&l.Entry)
 	status := "active"
 	if l.Status != "" {
 		status, _ = lineStatuses.canonical(l.Status)
@@ -99,6 +100,7 @@ func (b *builder) provider(p *Provider) obj {
 // carePlan translates the care and support plan into a CarePlan with a Goal
 // per outcome and an Observation per assessed need.
 func (b *builder) carePlan(cp *CarePlan) {
+	b.begin(&cp.Entry)
 	au := b.actor(cp.Author)
 	targets := make([]obj, 0, 1+len(cp.Needs)+len(cp.Outcomes))
 	needs := make(map[string]obj, len(cp.Needs))
@@ -219,6 +221,7 @@ func activityStatus(planStatus string) string {
 
 // assessment translates an assessment or review into an Encounter.
 func (b *builder) assessment(a *Assessment) {
+	b.begin(&a.Entry)
 	typ, _ := assessmentTypes.canonical(a.Type)
 	au := b.actor(a.Author)
 	var kind, event obj
@@ -261,7 +264,7 @@ func (b *builder) assessment(a *Assessment) {
 		out, _ := cldEventOutcomes.canonical(a.Outcome)
 		o["extension"] = list(ext(ExtEventOutcome, "valueCodeableConcept", concept("", coding(CSCLDEventOutcome, out, out))))
 	}
-	r := b.add(gEncounter, "Encounter", b.id("Encounter", "assessment|"+a.ID), o)
+	r := b.add(gAssessment, "Encounter", b.id("Encounter", "assessment|"+a.ID), o)
 	b.provenance("assessment", &a.Entry, r)
 }
 
@@ -269,6 +272,7 @@ func (b *builder) assessment(a *Assessment) {
 // notes and significant occurrences into an Observation marked fact or
 // opinion.
 func (b *builder) visit(v *Visit) {
+	b.begin(&v.Entry)
 	au := b.actor(v.Author)
 	worker := au
 	if v.Worker != nil {

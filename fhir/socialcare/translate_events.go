@@ -3,6 +3,7 @@ package socialcare
 // medication translates help with one dose into a MedicationAdministration:
 // completed when taken, not-done with the reason otherwise.
 func (b *builder) medication(m *Medication) {
+	b.begin(&m.Entry)
 	au := b.actor(m.Author)
 	out, _ := medicationOutcomes.canonical(m.Outcome)
 	sup, _ := supportLevels.canonical(m.Support)
@@ -55,6 +56,7 @@ var incidentDisplay = map[string]string{
 // incident translates an incident or accident into an AdverseEvent, plus a
 // Flag when it raises a safeguarding concern.
 func (b *builder) incident(in *Incident) {
+	b.begin(&in.Entry)
 	au := b.actor(in.Author)
 	typ, _ := incidentTypes.canonical(in.Type)
 	harm, _ := harmLevels.canonical(in.Harm)
@@ -130,6 +132,7 @@ var changeCodes = map[string][2]string{
 // change translates a change in circumstances or health into an
 // Observation marked fact or opinion.
 func (b *builder) change(c *Change) {
+	b.begin(&c.Entry)
 	au := b.actor(c.Author)
 	typ, _ := changeTypes.canonical(c.Type)
 	kind := "fact"
@@ -163,6 +166,7 @@ func (b *builder) change(c *Change) {
 // transaction translates money handled on the person's behalf into a Basic
 // resource labelled personal-finance.
 func (b *builder) transaction(t *Transaction) {
+	b.begin(&t.Entry)
 	au := b.actor(t.Author)
 	handler := au
 	if t.HandledBy != nil {
@@ -193,6 +197,7 @@ func (b *builder) transaction(t *Transaction) {
 // sharing translates an objection to sharing, or consent to share with a
 // named third party, into a Consent.
 func (b *builder) sharing(s *SharingDecision) {
+	b.begin(&s.Entry)
 	typ, _ := decisionTypes.canonical(s.Type)
 	provision := obj{"type": "deny"}
 	rule := coding(csActCode, "OPTOUT", "opt-out")
