@@ -4,7 +4,7 @@
 // every page, and get OperationOutcomes for mistakes.
 //
 // Usage: GATEWAY_URL=http://127.0.0.1:8080 GATEWAY_TOKEN=... node smoke.mjs
-import Client from 'fhir-kit-client';
+import { Client } from 'fhir-kit-client';
 import assert from 'node:assert/strict';
 
 const baseUrl = process.env.GATEWAY_URL;
