@@ -50,13 +50,12 @@ func trailOf(c *gin.Context) *trail {
 // noteDecision adds a policy decision about one resource to the trail.
 func (t *trail) noteDecision(typ, id string, attrs policy.ResourceAttributes, d policy.Decision) {
 	t.revision = d.Revision
-	if !d.Allow {
-		t.refused = true
-		t.reasons = appendNew(t.reasons, d.Reasons...)
-		return
-	}
 	t.reasons = appendNew(t.reasons, d.Reasons...)
-	t.obligations = appendNew(t.obligations, d.Obligations...)
+	if d.Allow {
+		t.obligations = appendNew(t.obligations, d.Obligations...)
+	} else {
+		t.refused = true // a refused attempt still names what it was after
+	}
 	if id != "" {
 		t.resources = appendNew(t.resources, typ+"/"+id)
 	}
