@@ -8,6 +8,7 @@
 //	gateway token [flags]      mint a DEVELOPMENT token for the fixture organisations
 //	gateway import [flags] FILE  bulk-import social care records (NDJSON or CLD CSV)
 //	gateway audit verify       check the audit trail's hash chain
+//	gateway synth [flags]      write synthetic people as NDJSON, for load tests
 //
 // Every flag has an environment variable equivalent; see the README.
 package main
@@ -46,13 +47,16 @@ func run(ctx context.Context, args []string) error {
 		return importCmd(ctx, args, os.Stderr)
 	case "audit":
 		return auditCmd(ctx, args, os.Stdout, os.Stderr)
+	case "synth":
+		return synthCmd(args, os.Stdout, os.Stderr)
 	case "token":
 		return token(args, os.Stdout, os.Stderr)
 	case "help":
 		fmt.Println(`gateway [serve] [flags]      run the FHIR gateway (gateway serve -h lists the flags)
 gateway token [flags]        mint a DEVELOPMENT token (gateway token -h)
 gateway import [flags] FILE  bulk-import social care records, NDJSON or CLD CSV
-gateway audit verify         check the audit trail's hash chain`)
+gateway audit verify         check the audit trail's hash chain
+gateway synth [flags]        write synthetic people as NDJSON records for load tests`)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q; try: gateway help", cmd)
