@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -17,7 +18,7 @@ import (
 	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/fhir/store"
-	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
+	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
 	"github.com/socialcare-fhir/gateway/fhir/validate"
 	"github.com/socialcare-fhir/gateway/gateway"
 )
@@ -43,7 +44,17 @@ const benchPatients, benchObsPerPatient = 100, 99
 func getBenchEnv(b *testing.B) *benchEnv {
 	benchOnce.Do(func() {
 		be := &benchEnv{}
-		uri := storetest.Server(b, "")
+		// Shared by every benchmark of the run: not tied to the first
+		// benchmark's cleanup (the process exit stops it).
+		dir, err := os.MkdirTemp("", "gateway-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv, err := embedded.Start(context.Background(), dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		uri := srv.URI()
 		// Count the round trips of the FHIR interaction itself; the audit
 		// trail's group-committed inserts are measured separately below.
 		mon := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
@@ -52,6 +63,7 @@ func getBenchEnv(b *testing.B) *benchEnv {
 			}
 		}}
 		st, err := store.Open(context.Background(), uri, store.Options{Monitor: mon})
+		// st is shared too, and never closed.
 		if err != nil {
 			b.Fatal(err)
 		}
