@@ -198,3 +198,9 @@ func resign(t *testing.T, token string, edit func(claims map[string]any)) string
 	}
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
+
+// mintTrust is a clinician at the trust RJ1, which has no relationship with
+// any fixture person.
+func mintTrust(t *testing.T) string {
+	return mint(t, auth.DevClaims{Kind: auth.ShapeCIS2, Org: "RJ1", Role: "R8000", Purpose: "TREAT"})
+}

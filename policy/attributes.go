@@ -179,6 +179,16 @@ func patientOf(resourceType string, resource map[string]any) string {
 			return s
 		}
 	}
+	if resourceType == "Provenance" {
+		// Provenance names its person only as a target (the R4 patient
+		// search parameter is target.where(resolve() is Patient)).
+		for _, t := range list(resource["target"]) {
+			ref, _ := t.(map[string]any)
+			if s, _ := ref["reference"].(string); strings.HasPrefix(s, "Patient/") && len(s) > len("Patient/") {
+				return s
+			}
+		}
+	}
 	return ""
 }
 

@@ -66,11 +66,12 @@ func TestLabelsAgreeWithPolicy(t *testing.T) {
 // directory resources, and Provenance, whose R4 form names the person only
 // through its targets (a known gap: the policy then shows a Provenance only
 // to the organisation that wrote it and under break glass).
-var noPatient = map[string]bool{"Organization": true, "Practitioner": true, "PractitionerRole": true, "Provenance": true}
+var noPatient = map[string]bool{"Organization": true, "Practitioner": true, "PractitionerRole": true}
 
 // TestPolicyAttributesOfEveryFixture runs the access policy's attribute
 // extraction over everything the translator makes from the fixtures: every
-// resource has a patient (directory resources and Provenance aside), exactly one author
+// resource has a patient (directory resources aside; Provenance through
+// its Patient target), exactly one author
 // organisation listed in the data sharing agreement, and categories from
 // the vocabulary, never "other", each visible to some role class.
 func TestPolicyAttributesOfEveryFixture(t *testing.T) {

@@ -2,6 +2,7 @@ package socialcare
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/socialcare-fhir/gateway/fhir"
@@ -155,6 +156,12 @@ func (b *builder) provenance(kind string, e *Entry, targets ...obj) {
 	entities := []any{obj{"role": "source", "what": obj{"identifier": b.sourceIdentifier(kind, e.ID)[0]}}}
 	if rid := b.rec.Source.RecordID; rid != "" {
 		entities = append(entities, obj{"role": "source", "what": obj{"identifier": b.sourceIdentifier("record", rid)[0]}})
+	}
+	// The person's record is what every entry adds to: the Patient is a
+	// target too, so that Provenance?patient= finds an entry's provenance
+	// and access to it follows the person's record.
+	if b.patient != nil && !slices.ContainsFunc(targets, func(t obj) bool { return t["reference"] == b.patient["reference"] }) {
+		targets = append(slices.Clone(targets), b.patient)
 	}
 	o := obj{
 		"target":   list(targets...),
