@@ -4,15 +4,29 @@ import (
 	"testing"
 )
 
+// BenchmarkDecide is a decision the engine has made before for the same
+// input (the memo); BenchmarkDecideUncached evaluates the policy.
 func BenchmarkDecide(b *testing.B) {
+	benchDecide(b, true)
+}
+
+func BenchmarkDecideUncached(b *testing.B) {
+	benchDecide(b, false)
+}
+
+func benchDecide(b *testing.B, memoised bool) {
 	e := testEngine(b)
 	in := Input{Action: ActionRead, Subject: trustDoctor,
 		Resource: Resource{Type: "Flag", ResourceAttributes: attrs("Patient/p1", CatAlert, CatSafeguarding)},
 		Context:  Context{Related: true}}
 	ctx := b.Context()
+	decide := e.Decide
+	if !memoised {
+		decide = e.evalDecision
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := e.Decide(ctx, in); err != nil {
+		if _, err := decide(ctx, in); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -22,14 +36,20 @@ func BenchmarkDecide(b *testing.B) {
 // already limited it to resources the subject may see (the common case;
 // denials also compute their reasons and cost more, see the mixed page).
 func BenchmarkDecideMany50(b *testing.B) {
-	benchPage(b, true)
+	benchPage(b, true, false)
 }
 
 func BenchmarkDecideMany50Mixed(b *testing.B) {
-	benchPage(b, false)
+	benchPage(b, false, false)
 }
 
-func benchPage(b *testing.B, visibleOnly bool) {
+// BenchmarkDecideMany50Memo is a page whose decisions the engine has made
+// before (a second page of the same kinds of record, or a repeated search).
+func BenchmarkDecideMany50Memo(b *testing.B) {
+	benchPage(b, true, true)
+}
+
+func benchPage(b *testing.B, visibleOnly, memoised bool) {
 	e := testEngine(b)
 	_, all := fixtureDocs()
 	var resources []ResourceAttributes
@@ -51,9 +71,13 @@ func benchPage(b *testing.B, visibleOnly bool) {
 	}
 	base := Input{Action: ActionSearch, Subject: trustDoctor, Resource: Resource{Type: "CarePlan"}}
 	ctx := b.Context()
+	decide := e.evalMany
+	if memoised {
+		decide = e.DecideMany
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := e.DecideMany(ctx, base, resources, contexts); err != nil {
+		if _, err := decide(ctx, base, resources, contexts); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -25,6 +25,8 @@ type Engine struct {
 	filter    rego.PreparedPartialQuery
 	// probes are subjects the filter is compiled for at load time.
 	probes []Subject
+	// memo remembers decisions; nil when the policy is not deterministic.
+	memo *memo
 }
 
 // Load reads the policy in dir, checks it and prepares it: every module
@@ -57,6 +59,9 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
 	}
 	e := &Engine{revision: src.revision}
+	if deterministic(policy) {
+		e.memo = &memo{}
+	}
 	opts := func(query string) []func(*rego.Rego) {
 		return []func(*rego.Rego){
 			rego.Query(query),
@@ -125,6 +130,18 @@ func (e *Engine) Revision() string { return e.revision }
 
 // Decide decides one request about one resource.
 func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
+	key := decisionKey(in.Action, in.Subject, in.Resource.Type, in.Resource.ID, in.Resource.ResourceAttributes, in.Context)
+	if d, ok := e.memo.get(key); ok {
+		return d, nil
+	}
+	d, err := e.evalDecision(ctx, in)
+	if err == nil {
+		e.memo.put(key, d)
+	}
+	return d, err
+}
+
+func (e *Engine) evalDecision(ctx context.Context, in Input) (Decision, error) {
 	rs, err := e.decision.Eval(ctx, rego.EvalParsedInput(in.value()))
 	if err != nil {
 		return Decision{}, fmt.Errorf("policy %s: decide: %w", e.revision, err)
@@ -146,6 +163,40 @@ func (e *Engine) DecideMany(ctx context.Context, base Input, resources []Resourc
 	if len(resources) == 0 {
 		return []Decision{}, nil
 	}
+	// Decisions already known are taken from the memo; the rest are
+	// decided in one evaluation.
+	out := make([]Decision, len(resources))
+	keys := make([]string, len(resources))
+	var missR []ResourceAttributes
+	var missC []Context
+	var missAt []int
+	for i, r := range resources {
+		c := base.Context
+		if contexts != nil {
+			c = contexts[i]
+		}
+		keys[i] = decisionKey(base.Action, base.Subject, base.Resource.Type, "", r, c)
+		if d, ok := e.memo.get(keys[i]); ok {
+			out[i] = d
+			continue
+		}
+		missR, missC, missAt = append(missR, r), append(missC, c), append(missAt, i)
+	}
+	if len(missR) == 0 {
+		return out, nil
+	}
+	ds, err := e.evalMany(ctx, base, missR, missC)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range missAt {
+		out[i] = ds[j]
+		e.memo.put(keys[i], ds[j])
+	}
+	return out, nil
+}
+
+func (e *Engine) evalMany(ctx context.Context, base Input, resources []ResourceAttributes, contexts []Context) ([]Decision, error) {
 	rs, err := e.decisions.Eval(ctx, rego.EvalParsedInput(pageValue(base, resources, contexts)))
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: decide page: %w", e.revision, err)
