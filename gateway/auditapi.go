@@ -73,6 +73,20 @@ func (a *access) mayReadAudit(ctx context.Context) error {
 	return err
 }
 
+// auditForIG returns the audit trail if the caller may read it (the IG and
+// Caldicott roles); otherwise it records the error and returns nil.
+func (s *Server) auditForIG(c *gin.Context) AuditReader {
+	lg, err := s.auditLog()
+	if err == nil {
+		err = accessOf(c).mayReadAudit(c.Request.Context())
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return nil
+	}
+	return lg
+}
+
 func (s *Server) auditLog() (AuditReader, error) {
 	if s.cfg.AuditReader == nil {
 		return nil, fhir.Errorf(http.StatusNotImplemented, "not-supported", "the audit trail cannot be searched on this gateway")
@@ -81,12 +95,8 @@ func (s *Server) auditLog() (AuditReader, error) {
 }
 
 func (s *Server) auditRead(c *gin.Context) {
-	lg, err := s.auditLog()
-	if err == nil {
-		err = accessOf(c).mayReadAudit(c.Request.Context())
-	}
-	if err != nil {
-		_ = c.Error(err)
+	lg := s.auditForIG(c)
+	if lg == nil {
 		return
 	}
 	ev, err := lg.AuditEvent(c.Request.Context(), segment(c, 1))
@@ -98,12 +108,8 @@ func (s *Server) auditRead(c *gin.Context) {
 }
 
 func (s *Server) auditSearch(c *gin.Context) {
-	lg, err := s.auditLog()
-	if err == nil {
-		err = accessOf(c).mayReadAudit(c.Request.Context())
-	}
-	if err != nil {
-		_ = c.Error(err)
+	lg := s.auditForIG(c)
+	if lg == nil {
 		return
 	}
 	q, err := auditQuery(c)
@@ -207,12 +213,8 @@ func auditQuery(c *gin.Context) (audit.Query, error) {
 }
 
 func (s *Server) breakGlassPending(c *gin.Context) {
-	lg, err := s.auditLog()
-	if err == nil {
-		err = accessOf(c).mayReadAudit(c.Request.Context())
-	}
-	if err != nil {
-		_ = c.Error(err)
+	lg := s.auditForIG(c)
+	if lg == nil {
 		return
 	}
 	events, err := lg.PendingBreakGlass(c.Request.Context(), 500)
@@ -230,15 +232,11 @@ func (s *Server) breakGlassPending(c *gin.Context) {
 
 // breakGlassReview records an IG lead's review of one break-glass access.
 func (s *Server) breakGlassReview(c *gin.Context) {
-	lg, err := s.auditLog()
-	a := accessOf(c)
-	if err == nil {
-		err = a.mayReadAudit(c.Request.Context())
-	}
-	if err != nil {
-		_ = c.Error(err)
+	lg := s.auditForIG(c)
+	if lg == nil {
 		return
 	}
+	a := accessOf(c)
 	if err := requireJSONBody(c); err != nil {
 		_ = c.Error(err)
 		return

@@ -35,16 +35,7 @@ func (s *Server) read(c *gin.Context) {
 		return
 	}
 	v, err := s.store.Read(c.Request.Context(), segment(c, 0), id)
-	if err != nil {
-		_ = c.Error(goneWithHeaders(c, v, err))
-		return
-	}
-	body, _, err := accessOf(c).decide(c.Request.Context(), policy.ActionRead, v)
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	s.writeVersion(c, http.StatusOK, v, body)
+	s.answerRead(c, v, err)
 }
 
 func (s *Server) vread(c *gin.Context) {
@@ -59,6 +50,12 @@ func (s *Server) vread(c *gin.Context) {
 		return
 	}
 	v, err := s.store.VRead(c.Request.Context(), segment(c, 0), id, vid)
+	s.answerRead(c, v, err)
+}
+
+// answerRead answers a read or vread of v (or its error): the policy
+// decides, redactions are applied, and the version goes out with its ETag.
+func (s *Server) answerRead(c *gin.Context, v *store.Version, err error) {
 	if err != nil {
 		_ = c.Error(goneWithHeaders(c, v, err))
 		return
