@@ -25,8 +25,10 @@ type Engine struct {
 	filter    rego.PreparedPartialQuery
 	// probes are subjects the filter is compiled for at load time.
 	probes []Subject
-	// memo remembers decisions; nil when the policy is not deterministic.
-	memo *memo
+	// memo and filters remember decisions and search filters; nil when
+	// the policy is not deterministic.
+	memo    *memo
+	filters *filterMemo
 }
 
 // Load reads the policy in dir, checks it and prepares it: every module
@@ -60,7 +62,7 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 	}
 	e := &Engine{revision: src.revision}
 	if deterministic(policy) {
-		e.memo = &memo{}
+		e.memo, e.filters = &memo{}, &filterMemo{}
 	}
 	opts := func(query string) []func(*rego.Rego) {
 		return []func(*rego.Rego){

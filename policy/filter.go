@@ -44,11 +44,28 @@ const maxSupportDepth = 16
 // nothing may be read, and an error wrapping [ErrUntranslatable] when the
 // policy's conditions cannot be expressed as a query. An empty filter
 // means everything of the type may be read.
+//
+// Filters are remembered per policy version: callers must not modify the
+// returned filter.
 func (e *Engine) Filter(ctx context.Context, in Input) (bson.D, error) {
 	c := in.Context
 	if c.Related || c.Objected || c.Self || c.KnownToCouncil || c.ProviderNamed {
 		return nil, fmt.Errorf("%w: a search context takes patient lists, not per-resource facts", ErrUntranslatable)
 	}
+	key := filterKey(in)
+	if f, ok := e.filters.get(key); ok {
+		return f.filter, f.err
+	}
+	filter, err := e.buildFilter(ctx, in)
+	if err == nil || errors.Is(err, ErrDenyAll) {
+		e.filters.put(key, filterResult{filter, err})
+	}
+	return filter, err
+}
+
+// buildFilter partially evaluates the filter rule for in and translates
+// the result to a MongoDB filter.
+func (e *Engine) buildFilter(ctx context.Context, in Input) (bson.D, error) {
 	pq, err := e.filter.Partial(ctx, rego.EvalParsedInput(in.filterValue()))
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: filter: %w", e.revision, err)

@@ -1,12 +1,14 @@
 package policy
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // memoLimit bounds the decisions one policy version remembers; when it is
@@ -91,4 +93,46 @@ func deterministic(modules map[string]*ast.Module) bool {
 		})
 	}
 	return ok
+}
+
+// filterResult is a remembered search filter (or ErrDenyAll).
+type filterResult struct {
+	filter bson.D
+	err    error
+}
+
+// filterMemo remembers search filters per policy version, like memo does
+// decisions: the filter is a pure function of the search input (subject,
+// action, type and the patient lists), the policy and its data.
+type filterMemo struct {
+	m sync.Map // sha256 of the input -> filterResult
+	n atomic.Int64
+}
+
+func (m *filterMemo) get(key [32]byte) (filterResult, bool) {
+	if m == nil {
+		return filterResult{}, false
+	}
+	v, ok := m.m.Load(key)
+	if !ok {
+		return filterResult{}, false
+	}
+	return v.(filterResult), true
+}
+
+func (m *filterMemo) put(key [32]byte, f filterResult) {
+	if m == nil {
+		return
+	}
+	if m.n.Add(1) > memoLimit {
+		m.m.Clear()
+		m.n.Store(0)
+	}
+	m.m.Store(key, f)
+}
+
+// filterKey hashes the whole search input (the patient lists can be long).
+func filterKey(in Input) [32]byte {
+	b, _ := json.Marshal(in)
+	return sha256.Sum256(b)
 }

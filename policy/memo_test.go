@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -59,5 +60,35 @@ func TestMemoOffForNondeterministicPolicy(t *testing.T) {
 	mod = ast.MustParseModule("package x\n\nok if input.a == 1\n")
 	if !deterministic(map[string]*ast.Module{"x": mod}) {
 		t.Fatal("a plain policy was taken as non-deterministic")
+	}
+}
+
+// A remembered search filter is the one partial evaluation builds.
+func TestFilterMemoAgreesWithPartialEvaluation(t *testing.T) {
+	e := testEngine(t)
+	ctx := t.Context()
+	in := Input{Action: ActionSearch, Subject: trustDoctor, Resource: Resource{Type: "CarePlan"}, Context: Context{
+		RelatedPatients: []string{"Patient/p1", "Patient/p2"}, ObjectedPatients: []string{"Patient/p2"}}}
+	want, err := e.buildFilter(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		got, err := e.Filter(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("remembered filter %v, built %v", got, want)
+		}
+	}
+	// Different patient lists are a different filter.
+	in.Context.RelatedPatients = []string{"Patient/p3"}
+	other, err := e.Filter(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(other) == fmt.Sprint(want) {
+		t.Fatal("a filter for other patients was taken from the memo")
 	}
 }
