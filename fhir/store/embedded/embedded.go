@@ -28,7 +28,9 @@ type Server struct {
 
 // Start starts the embedded server with its data in dir (created if
 // missing) and returns once it accepts connections. The server's own logs
-// go to logger at warning level and above; pass nil to discard them.
+// go to logger at error level and above (its warnings are wire-protocol
+// chatter, such as the driver's endSessions it does not implement); pass
+// nil to discard them.
 func Start(ctx context.Context, dir string, logger *slog.Logger) (*Server, error) {
 	return StartAt(ctx, dir, "", logger)
 }
@@ -46,7 +48,7 @@ func StartAt(ctx context.Context, dir, addr string, logger *slog.Logger) (*Serve
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	} else {
-		logger = slog.New(levelFloor{logger.Handler(), slog.LevelWarn}).With("component", "embedded-db")
+		logger = slog.New(levelFloor{logger.Handler(), slog.LevelError}).With("component", "embedded-db")
 	}
 	if addr == "" {
 		if addr, err = freeLoopbackAddr(); err != nil {
