@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/socialcare-fhir/gateway/auth"
 )
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // token mints a DEVELOPMENT token signed with the public development key,
 // for trying the gateway with the fixture organisations and roles.
