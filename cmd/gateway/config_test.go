@@ -21,7 +21,9 @@ func TestConfig(t *testing.T) {
 			return c.Addr == "127.0.0.1:8080" && c.Mode == "development" && c.MaxCount == 1000 && c.DataDir == "./data"
 		}},
 		{note: "environment", env: map[string]string{"MONGODB_URI": "mongodb://db", "GATEWAY_MAX_COUNT": "2000", "GATEWAY_REQUEST_TIMEOUT": "5s"},
-			check: func(c *config) bool { return c.MongoURI == "mongodb://db" && c.MaxCount == 2000 && c.RequestTimeout == 5*time.Second }},
+			check: func(c *config) bool {
+				return c.MongoURI == "mongodb://db" && c.MaxCount == 2000 && c.RequestTimeout == 5*time.Second
+			}},
 		{note: "a flag wins over the environment", args: []string{"-max-count", "3000"}, env: map[string]string{"GATEWAY_MAX_COUNT": "2000"},
 			check: func(c *config) bool { return c.MaxCount == 3000 }},
 		{note: "demo refused in production", args: []string{"-mode", "production", "-demo", "-trusted-issuers", "x.json"}, wantErr: "refused in production"},
