@@ -1,6 +1,7 @@
 package search_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 
@@ -27,7 +28,8 @@ func ExampleIndex() {
 		"status":       "final",
 		"subject":      map[string]any{"reference": "Patient/p1"},
 	})
-	fmt.Println(sp["status"], sp["patient"], patients)
+	status, _ := json.Marshal(sp["status"]) // sorted keys: a stable output
+	fmt.Println(string(status), sp["patient"], patients)
 	// Output:
 	// {"c":["final"],"sc":["|final"]} [Patient/p1] [Patient/p1]
 }
