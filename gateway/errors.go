@@ -18,18 +18,20 @@ import (
 const retryAfterSeconds = "5"
 
 // toFHIRError maps any error to the *fhir.Error the client sees. Internal
-// details are never exposed: unknown errors become a generic 500.
+// details are never exposed: unknown errors become a generic 500. The store
+// errors wrapping a sentinel read "<what happened>: <Type/id and detail>",
+// all of which the client named itself, so their text is shown.
 func toFHIRError(err error, requestID string) *fhir.Error {
 	var fe *fhir.Error
 	switch {
 	case errors.As(err, &fe):
 		return fe
 	case errors.Is(err, fhir.ErrNotFound):
-		return &fhir.Error{Status: http.StatusNotFound, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "not-found", Diagnostics: publicMessage(err)}}}
+		return &fhir.Error{Status: http.StatusNotFound, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "not-found", Diagnostics: err.Error()}}}
 	case errors.Is(err, fhir.ErrGone):
-		return &fhir.Error{Status: http.StatusGone, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "deleted", Diagnostics: publicMessage(err)}}}
+		return &fhir.Error{Status: http.StatusGone, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "deleted", Diagnostics: err.Error()}}}
 	case errors.Is(err, fhir.ErrVersionConflict):
-		return &fhir.Error{Status: http.StatusPreconditionFailed, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "conflict", Diagnostics: publicMessage(err) + "; read the resource again and retry with its current ETag in If-Match"}}}
+		return &fhir.Error{Status: http.StatusPreconditionFailed, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "conflict", Diagnostics: err.Error() + "; read the resource again and retry with its current ETag in If-Match"}}}
 	case errors.Is(err, fhir.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &fhir.Error{Status: http.StatusServiceUnavailable, Err: err,
 			Header: http.Header{"Retry-After": {retryAfterSeconds}},
@@ -38,11 +40,6 @@ func toFHIRError(err error, requestID string) *fhir.Error {
 	return &fhir.Error{Status: http.StatusInternalServerError, Err: err, Issues: []fhir.Issue{{Severity: "fatal", Code: "exception",
 		Diagnostics: "an internal error occurred; quote request id " + requestID + " to the gateway's operators"}}}
 }
-
-// publicMessage is the text of a store error wrapping one of the
-// sentinels: "<what happened>: <Type/id and detail>", all of which the
-// client named itself, so it is safe to show.
-func publicMessage(err error) string { return err.Error() }
 
 // renderErrors is the one place where errors become responses. It runs
 // as global middleware and again inside auditResponses, so that an error

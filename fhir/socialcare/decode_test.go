@@ -140,8 +140,8 @@ func TestValidNHSNumber(t *testing.T) {
 		{"9912003814", false}, {"4123456879", false}, // UK Core examples that fail the check
 		{"999000001", false}, {"99900000180", false}, {"999000001X", false}, {"999 000 0018", false},
 	} {
-		if got := validNHSNumber(tc.n); got != tc.ok {
-			t.Errorf("validNHSNumber(%q) = %v; want %v", tc.n, got, tc.ok)
+		if got := fhir.ValidNHSNumber(tc.n); got != tc.ok {
+			t.Errorf("fhir.ValidNHSNumber(%q) = %v; want %v", tc.n, got, tc.ok)
 		}
 	}
 }

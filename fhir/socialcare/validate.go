@@ -237,7 +237,7 @@ func (v *validator) source(s *Source) {
 func (v *validator) person(p *Person) {
 	v.entry("person", "person", &p.Entry)
 	if p.NHSNumber != "" {
-		if !validNHSNumber(p.NHSNumber) {
+		if !fhir.ValidNHSNumber(p.NHSNumber) {
 			v.add("value", "person.nhsNumber", "The NHS number is not valid: it must be 10 digits whose last digit matches the Modulus 11 check. Check it against the person's NHS record, or leave it out and set nhsNumberStatus.")
 		}
 	}
