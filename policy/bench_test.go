@@ -1,55 +1,76 @@
 package policy
 
 import (
+	"fmt"
 	"testing"
 )
 
-// BenchmarkDecide is a decision the engine has made before for the same
-// input (the memo); BenchmarkDecideUncached evaluates the policy.
+// Benchmarks of decisions. "Plan" cases are how the gateway decides: the
+// subject's specialised plan (built on the subject's first request, see
+// BenchmarkPlanBuild) runs over records it has never seen (each iteration
+// gives them a new patient, so no remembered decision applies). "Full"
+// cases evaluate the whole policy, as records no path allows are decided.
+
+// BenchmarkDecide is one record read by a subject whose plan is built.
 func BenchmarkDecide(b *testing.B) {
-	benchDecide(b, true)
-}
-
-func BenchmarkDecideUncached(b *testing.B) {
-	benchDecide(b, false)
-}
-
-func benchDecide(b *testing.B, memoised bool) {
 	e := testEngine(b)
 	in := Input{Action: ActionRead, Subject: trustDoctor,
 		Resource: Resource{Type: "Flag", ResourceAttributes: attrs("Patient/p1", CatAlert, CatSafeguarding)},
 		Context:  Context{Related: true}}
 	ctx := b.Context()
-	decide := e.Decide
-	if !memoised {
-		decide = e.evalDecision
+	if d, err := e.Decide(ctx, in); err != nil || !d.Allow {
+		b.Fatalf("decision %+v, %v: the benchmark needs an allowed record", d, err)
 	}
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
-		if _, err := decide(ctx, in); err != nil {
+		i++
+		in.Resource.Patient = fmt.Sprintf("Patient/n%d", i)
+		if _, err := e.Decide(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecideFull evaluates the whole policy for one record.
+func BenchmarkDecideFull(b *testing.B) {
+	e := testEngine(b)
+	in := Input{Action: ActionRead, Subject: trustDoctor,
+		Resource: Resource{Type: "Flag", ResourceAttributes: attrs("Patient/p1", CatAlert, CatSafeguarding)},
+		Context:  Context{Related: true}}
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.evalDecision(ctx, in); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 // BenchmarkDecideMany50 decides a page as a search returns it: the filter
-// already limited it to resources the subject may see (the common case;
-// denials also compute their reasons and cost more, see the mixed page).
+// already limited it to records the subject may see (the common case).
 func BenchmarkDecideMany50(b *testing.B) {
-	benchPage(b, true, false)
+	benchPage(b, true, "plan")
 }
 
+// BenchmarkDecideMany50Mixed is a page of which about half is refused
+// (refusals are evaluated in full, for their reasons).
 func BenchmarkDecideMany50Mixed(b *testing.B) {
-	benchPage(b, false, false)
+	benchPage(b, false, "plan")
 }
 
-// BenchmarkDecideMany50Memo is a page whose decisions the engine has made
-// before (a second page of the same kinds of record, or a repeated search).
-func BenchmarkDecideMany50Memo(b *testing.B) {
-	benchPage(b, true, true)
+// BenchmarkDecideMany50NewSubject is a subject's first page: the plan is
+// built, and every distinct outcome evaluated, within the iteration.
+func BenchmarkDecideMany50NewSubject(b *testing.B) {
+	benchPage(b, true, "new-subject")
 }
 
-func benchPage(b *testing.B, visibleOnly, memoised bool) {
+// BenchmarkDecideMany50Full evaluates the whole policy once for the page.
+func BenchmarkDecideMany50Full(b *testing.B) {
+	benchPage(b, true, "full")
+}
+
+func benchPage(b *testing.B, visibleOnly bool, mode string) {
 	e := testEngine(b)
 	_, all := fixtureDocs()
 	var resources []ResourceAttributes
@@ -71,17 +92,43 @@ func benchPage(b *testing.B, visibleOnly, memoised bool) {
 	}
 	base := Input{Action: ActionSearch, Subject: trustDoctor, Resource: Resource{Type: "CarePlan"}}
 	ctx := b.Context()
-	decide := e.evalMany
-	if memoised {
-		decide = e.DecideMany
-	}
 	b.ReportAllocs()
+	n := 0
 	for b.Loop() {
-		if _, err := decide(ctx, base, resources, contexts); err != nil {
+		n++
+		// New patients: nothing remembered by input applies.
+		page := make([]ResourceAttributes, len(resources))
+		for i, r := range resources {
+			r.Patient = fmt.Sprintf("Patient/n%d-%d", n, i)
+			page[i] = r
+		}
+		var err error
+		switch mode {
+		case "full":
+			_, err = e.evalMany(ctx, base, page, contexts)
+		case "new-subject":
+			base.Subject.ID = fmt.Sprintf("user-%d", n)
+			_, err = e.DecideMany(ctx, base, page, contexts)
+		default:
+			_, err = e.DecideMany(ctx, base, page, contexts)
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(resources)), "ns/resource")
+}
+
+// BenchmarkPlanBuild specialises the policy for one subject and action.
+func BenchmarkPlanBuild(b *testing.B) {
+	e := testEngine(b)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.buildPlan(ctx, ActionSearch, trustDoctor); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkFilter is a search filter built before for the same input

@@ -28,16 +28,30 @@ filter if {
 
 matched(r, c) := {p | some p in open_paths; path(p, r, c)}
 
-decide(r, c) := allowed(ps, r.categories) if {
-	ps := matched(r, c)
-	ps != set()
-	known_categories(r.categories)
+decide(r, c) := d if {
+	d := granted(matched(r, c), r.categories)
 } else := {
 	"allow": false,
 	"reasons": deny_reasons(r, c),
 	"redactions": [],
 	"obligations": [],
 }
+
+# An allowed decision depends on the record and its patient's facts only
+# through the paths the record matches and its categories. The engine relies
+# on this to decide pages fast: it specialises path(p, r, c) for each caller
+# by partial evaluation, runs the result over each record, and evaluates
+# grant (below) once per distinct outcome; records no path allows are
+# decided by decide(r, c) in full, for the reasons. Keep decide in this
+# shape: an allowed decision is granted(matched(r, c), r.categories).
+granted(ps, cats) := allowed(ps, cats) if {
+	ps != set()
+	known_categories(cats)
+}
+
+# grant is granted for input.paths (a list of path names) and
+# input.categories: the engine's entry point for specialised decisions.
+grant := granted({p | some p in input.paths}, input.categories)
 
 # The decision for a record reached by paths ps with categories cats.
 allowed(ps, cats) := {

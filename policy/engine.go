@@ -2,7 +2,6 @@ package policy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -23,12 +22,22 @@ type Engine struct {
 	decision  rego.PreparedEvalQuery
 	decisions rego.PreparedEvalQuery
 	filter    rego.PreparedPartialQuery
-	// probes are subjects the filter is compiled for at load time.
-	probes []Subject
+	// probes are subjects and records the policy is checked with at load
+	// time (probe.go).
+	probes probeSet
 	// memo and filters remember decisions and search filters; nil when
 	// the policy is not deterministic.
-	memo    *memo
-	filters *filterMemo
+	memo    *bounded[string, Decision]
+	filters *bounded[[32]byte, filterResult]
+
+	// Specialised plans (plan.go): the candidate path names, the partial
+	// query of one path and the grant query; plans remembers a plan per
+	// action and subject, and is nil when the policy is not deterministic.
+	candidates    []string
+	candidatesErr error
+	path          rego.PreparedPartialQuery
+	grantQ        rego.PreparedEvalQuery
+	plans         *bounded[string, planResult]
 }
 
 // Load reads the policy in dir, checks it and prepares it: every module
@@ -62,7 +71,8 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 	}
 	e := &Engine{revision: src.revision}
 	if deterministic(policy) {
-		e.memo, e.filters = &memo{}, &filterMemo{}
+		e.memo, e.filters = &bounded[string, Decision]{}, &bounded[[32]byte, filterResult]{}
+		e.plans = &bounded[string, planResult]{}
 	}
 	opts := func(query string) []func(*rego.Rego) {
 		return []func(*rego.Rego){
@@ -83,14 +93,30 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 	if e.filter, err = rego.New(partial...).PrepareForPartial(ctx); err != nil {
 		return nil, fmt.Errorf("policy %s: prepare filter: %w", src.revision, err)
 	}
-	if e.probes, err = probes(src.data); err != nil {
+	if !specialisable(compiler) {
+		e.plans = nil // decided in full
+	}
+	if e.plans != nil {
+		e.candidates, e.candidatesErr = candidatePaths(compiler)
+		pathOpts := append(opts(pathQuery), rego.Unknowns([]string{"input.resource", "input.context"}))
+		if e.path, err = rego.New(pathOpts...).PrepareForPartial(ctx); err != nil {
+			return nil, fmt.Errorf("policy %s: prepare path specialisation: %w", src.revision, err)
+		}
+		if e.grantQ, err = rego.New(opts(grantQuery)...).PrepareForEval(ctx); err != nil {
+			return nil, fmt.Errorf("policy %s: prepare grant: %w", src.revision, err)
+		}
+	}
+	if e.probes, err = newProbeSet(src.data); err != nil {
 		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
 	}
-	for _, s := range e.probes {
+	for _, s := range e.probes.subjects {
 		in := Input{Action: ActionSearch, Subject: s, Context: probeContext()}
 		if _, err := e.Filter(ctx, in); err != nil && !errors.Is(err, ErrDenyAll) {
 			return nil, fmt.Errorf("policy %s: filter for organisation %s role %s: %w", src.revision, s.Org, s.Role, err)
 		}
+	}
+	if err := e.checkPlans(ctx); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
 	}
 	return e, nil
 }
@@ -102,36 +128,17 @@ func probeContext() Context {
 	return Context{RelatedPatients: p, ObjectedPatients: p, KnownPatients: p, SelfPatients: p}
 }
 
-// probes lists one subject per organisation and role class in the
-// agreement, reading for direct care, and a person reading their own record.
-func probes(data []byte) ([]Subject, error) {
-	var doc struct {
-		DSA struct {
-			Organisations map[string]any `json:"organisations"`
-			RoleClasses   map[string]struct {
-				Roles []string `json:"roles"`
-			} `json:"role_classes"`
-		} `json:"dsa"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", DataFile, err)
-	}
-	out := []Subject{{Kind: SubjectPerson, Purpose: "PATRQT"}}
-	for org := range doc.DSA.Organisations {
-		for _, rc := range doc.DSA.RoleClasses {
-			if len(rc.Roles) > 0 {
-				out = append(out, Subject{Kind: SubjectUser, Org: org, Role: rc.Roles[0], Purpose: "TREAT"})
-			}
-		}
-	}
-	return out, nil
-}
-
 // Revision names this policy version: a hash of its modules and data.
 func (e *Engine) Revision() string { return e.revision }
 
 // Decide decides one request about one resource.
 func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
+	if p := e.planFor(ctx, in.Action, in.Subject); p != nil {
+		d, ok, err := e.decideByPlan(ctx, p, in.Resource.Type, in.Resource.ID, &in.Resource.ResourceAttributes, &in.Context)
+		if err != nil || ok {
+			return d, err
+		}
+	}
 	key := decisionKey(in.Action, in.Subject, in.Resource.Type, in.Resource.ID, in.Resource.ResourceAttributes, in.Context)
 	if d, ok := e.memo.get(key); ok {
 		return d, nil
@@ -165,24 +172,37 @@ func (e *Engine) DecideMany(ctx context.Context, base Input, resources []Resourc
 	if len(resources) == 0 {
 		return []Decision{}, nil
 	}
-	// Decisions already known are taken from the memo; the rest are
+	// Records the subject's plan allows are decided by it; of the rest,
+	// decisions already known are taken from the memo, and the others are
 	// decided in one evaluation.
 	out := make([]Decision, len(resources))
 	keys := make([]string, len(resources))
 	var missR []ResourceAttributes
 	var missC []Context
 	var missAt []int
-	for i, r := range resources {
-		c := base.Context
+	p := e.planFor(ctx, base.Action, base.Subject)
+	for i := range resources {
+		r := &resources[i]
+		c := &base.Context
 		if contexts != nil {
-			c = contexts[i]
+			c = &contexts[i]
 		}
-		keys[i] = decisionKey(base.Action, base.Subject, base.Resource.Type, "", r, c)
+		if p != nil {
+			d, ok, err := e.decideByPlan(ctx, p, base.Resource.Type, "", r, c)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out[i] = d
+				continue
+			}
+		}
+		keys[i] = decisionKey(base.Action, base.Subject, base.Resource.Type, "", *r, *c)
 		if d, ok := e.memo.get(keys[i]); ok {
 			out[i] = d
 			continue
 		}
-		missR, missC, missAt = append(missR, r), append(missC, c), append(missAt, i)
+		missR, missC, missAt = append(missR, *r), append(missC, *c), append(missAt, i)
 	}
 	if len(missR) == 0 {
 		return out, nil

@@ -11,41 +11,46 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// memoLimit bounds the decisions one policy version remembers; when it is
-// reached the memo starts again empty.
+// memoLimit bounds what one policy version remembers of each kind
+// (decisions, search filters, specialised plans); when it is reached that
+// memo starts again empty.
 const memoLimit = 20_000
 
-// memo remembers the decisions of one policy version. A decision is a pure
-// function of the input, the policy and its data, all fixed for a
-// version, so a repeated input gets the same decision without evaluating
-// the policy again. It is used only for policies that call no
-// non-deterministic built-in (time, random numbers, uuids); see
-// deterministic. A new policy version starts with an empty memo.
-type memo struct {
-	m sync.Map // input key -> Decision
+// bounded is a concurrent map that forgets everything when it grows past
+// memoLimit. A nil *bounded remembers nothing.
+//
+// The engine remembers decisions, search filters and specialised plans per
+// policy version: each is a pure function of its input, the policy and its
+// data, all fixed for a version, so a repeated input gets the same answer
+// without evaluating the policy again. It is used only for policies that
+// call no non-deterministic built-in (time, random numbers, uuids); see
+// deterministic. A new policy version starts empty.
+type bounded[K comparable, V any] struct {
+	m sync.Map
 	n atomic.Int64
 }
 
-func (m *memo) get(key string) (Decision, bool) {
-	if m == nil {
-		return Decision{}, false
+func (b *bounded[K, V]) get(key K) (V, bool) {
+	var zero V
+	if b == nil {
+		return zero, false
 	}
-	v, ok := m.m.Load(key)
+	v, ok := b.m.Load(key)
 	if !ok {
-		return Decision{}, false
+		return zero, false
 	}
-	return v.(Decision), true
+	return v.(V), true
 }
 
-func (m *memo) put(key string, d Decision) {
-	if m == nil {
+func (b *bounded[K, V]) put(key K, v V) {
+	if b == nil {
 		return
 	}
-	if m.n.Add(1) > memoLimit {
-		m.m.Clear()
-		m.n.Store(0)
+	if b.n.Add(1) > memoLimit {
+		b.m.Clear()
+		b.n.Store(0)
 	}
-	m.m.Store(key, d)
+	b.m.Store(key, v)
 }
 
 // decisionKey is the whole input of one decision, so that nothing the
@@ -99,36 +104,6 @@ func deterministic(modules map[string]*ast.Module) bool {
 type filterResult struct {
 	filter bson.D
 	err    error
-}
-
-// filterMemo remembers search filters per policy version, like memo does
-// decisions: the filter is a pure function of the search input (subject,
-// action, type and the patient lists), the policy and its data.
-type filterMemo struct {
-	m sync.Map // sha256 of the input -> filterResult
-	n atomic.Int64
-}
-
-func (m *filterMemo) get(key [32]byte) (filterResult, bool) {
-	if m == nil {
-		return filterResult{}, false
-	}
-	v, ok := m.m.Load(key)
-	if !ok {
-		return filterResult{}, false
-	}
-	return v.(filterResult), true
-}
-
-func (m *filterMemo) put(key [32]byte, f filterResult) {
-	if m == nil {
-		return
-	}
-	if m.n.Add(1) > memoLimit {
-		m.m.Clear()
-		m.n.Store(0)
-	}
-	m.m.Store(key, f)
 }
 
 // filterKey hashes the whole search input (the patient lists can be long).

@@ -1,0 +1,125 @@
+package policy
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestPlanAgreesWithFullEvaluation checks, over the fixture documents with
+// every combination of patient facts, for a range of subjects and actions,
+// that the decisions made by specialised plans are exactly those of
+// evaluating the whole policy, and that the plans make most allowed
+// decisions (so that the check is not vacuous).
+func TestPlanAgreesWithFullEvaluation(t *testing.T) {
+	e := testEngine(t)
+	_, docs := fixtureDocs()
+	docs = append(docs,
+		ResourceAttributes{Patient: "Patient/p1", Categories: []string{CatCarePlan, "mystery"}, Labels: []string{}, AuthorOrgs: []string{"CP001"}},
+		ResourceAttributes{Patient: "Patient/p1", Categories: []string{}, Labels: []string{}, AuthorOrgs: []string{}},
+		ResourceAttributes{Patient: "Patient/p1", Categories: []string{CatAudit}, Labels: []string{}, AuthorOrgs: []string{}},
+		ResourceAttributes{Patient: "", Categories: []string{CatDirectory}, Labels: []string{labelR}, AuthorOrgs: []string{}},
+	)
+	var contexts []Context
+	for bits := range 32 {
+		if bits&16 != 0 && bits != 31 {
+			continue // provider_named matters to writes only: alone and with everything
+		}
+		contexts = append(contexts, Context{Related: bits&1 != 0, Objected: bits&2 != 0, Self: bits&4 != 0, KnownToCouncil: bits&8 != 0, ProviderNamed: bits&16 != 0})
+	}
+	contexts = append(contexts, Context{ProviderNamed: true})
+	contexts = append(contexts,
+		Context{SelfPatients: []string{"Patient/p1"}},
+		Context{RelatedPatients: []string{"Patient/p1", "Patient/p2"}, ObjectedPatients: []string{"Patient/p2"}},
+		Context{KnownPatients: []string{"Patient/p3"}, Related: true},
+	)
+	var page []ResourceAttributes
+	var pageContexts []Context
+	for _, c := range contexts {
+		for _, d := range docs {
+			page = append(page, d)
+			pageContexts = append(pageContexts, c)
+		}
+	}
+	subjects := []Subject{
+		gpNurse, trustAdmin, trustDoctor, councilSW, providerCare, researcher, personP1,
+		{Kind: SubjectUser, Org: "RJ1", Role: "R8000", Purpose: "BTG", BreakGlassReason: "collapsed"},
+		{Kind: SubjectUser, Org: "RJ1", Role: "R8009", Purpose: "BTG", BreakGlassReason: "collapsed"},
+		{Kind: SubjectUser, Org: "RJ1", Role: "R8000", Purpose: "BTG", BreakGlassReason: " "},
+		{Kind: SubjectUser, Org: "RJ1", Role: "R8014", Purpose: "TREAT"},
+		{Kind: SubjectUser, Org: "RJ1", Role: "R9999", Purpose: "TREAT"},
+		{Kind: SubjectUser, Org: "LA001", Role: "R5105", Purpose: "COC"},
+		{Kind: SubjectSystem, Org: "LA001", Purpose: "COC"},
+		{Kind: "robot", Org: "RJ1", Role: "R8000", Purpose: "TREAT"},
+	}
+	var byPlan, allowed int
+	for _, action := range []string{ActionRead, ActionSearch, ActionHistory, ActionOperation, ActionWrite, "delete"} {
+		for _, s := range subjects {
+			base := Input{Action: action, Subject: s, Resource: Resource{Type: "CarePlan"}}
+			full, err := e.evalMany(t.Context(), base, page, pageContexts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.DecideMany(t.Context(), base, page, pageContexts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := e.planFor(t.Context(), action, s)
+			if p == nil {
+				t.Fatalf("no plan for %s by %+v", action, s)
+			}
+			for i := range page {
+				if !reflect.DeepEqual(got[i], full[i]) {
+					t.Fatalf("%s by %s/%s/%s/%s, record %+v with %+v: plan %+v, full %+v", action, s.Kind, s.Org, s.Role, s.Purpose, page[i], pageContexts[i], got[i], full[i])
+				}
+				if full[i].Allow {
+					allowed++
+					if _, ok, _ := e.decideByPlan(t.Context(), p, "CarePlan", "", &page[i], &pageContexts[i]); ok {
+						byPlan++
+					}
+				}
+			}
+		}
+	}
+	if allowed == 0 || byPlan != allowed {
+		t.Errorf("plans decided %d of %d allowed records; want all of them", byPlan, allowed)
+	}
+}
+
+// TestPlanRefusals: a policy whose paths the engine cannot specialise, or
+// whose decide no longer follows the contract in decision.rego, is refused
+// at load, naming why.
+func TestPlanRefusals(t *testing.T) {
+	tests := []struct {
+		note, file, old, new, want string
+	}{
+		{
+			note: "a path condition on the patient facts the specialiser does not know",
+			file: "paths.rego",
+			old:  "\trelated(r, c)\n\tnot objected(r, c)\n",
+			new:  "\trelated(r, c)\n\tnot objected(r, c)\n\tcount(object.keys(c)) > 0\n",
+			want: "cannot specialise",
+		},
+		{
+			note: "decide refuses what no path refuses",
+			file: "decision.rego",
+			old:  "\td := granted(matched(r, c), r.categories)\n",
+			new:  "\td := granted(matched(r, c), r.categories)\n\tnot \"consent\" in r.categories\n",
+			want: "disagrees with full evaluation",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.note, func(t *testing.T) {
+			dir := copyPolicy(t)
+			editFile(t, dir, tt.file, tt.old, tt.new)
+			_, err := Load(t.Context(), dir)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Load: %v; want an error saying %q", err, tt.want)
+			}
+			if tt.want == "cannot specialise" && !errors.Is(err, ErrUntranslatable) {
+				t.Errorf("error %v does not wrap ErrUntranslatable", err)
+			}
+		})
+	}
+}

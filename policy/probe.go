@@ -1,0 +1,161 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+)
+
+// probeSet is what a policy is tried with when it loads: subjects (one
+// organisation of each kind in the agreement with each role class, and a
+// person reading their own record) and records built from the agreement's
+// vocabulary and labels. The search filter must translate for every
+// subject, and every subject's plan must build and agree with full
+// evaluation over the records.
+type probeSet struct {
+	subjects []Subject
+	records  []ResourceAttributes
+}
+
+// probeContexts are the patient facts records are tried with.
+var probeContexts = []Context{
+	{},
+	{Related: true},
+	{Related: true, Objected: true},
+	{KnownToCouncil: true},
+	{KnownToCouncil: true, Objected: true},
+	{Self: true},
+	{ProviderNamed: true},
+	{Related: true, Objected: true, Self: true, KnownToCouncil: true, ProviderNamed: true},
+}
+
+func newProbeSet(data []byte) (probeSet, error) {
+	var doc struct {
+		DSA struct {
+			Organisations map[string]struct {
+				Kind string `json:"kind"`
+			} `json:"organisations"`
+			RoleClasses map[string]struct {
+				Roles []string `json:"roles"`
+			} `json:"role_classes"`
+			Vocabulary       []string `json:"vocabulary"`
+			RestrictedLabels []string `json:"restricted_labels"`
+			ThirdPartyLabels []string `json:"third_party_labels"`
+		} `json:"dsa"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return probeSet{}, fmt.Errorf("%s: %w", DataFile, err)
+	}
+	dsa := doc.DSA
+	// One organisation per kind: the policy sees an organisation through
+	// its kind, and its code only as a value.
+	byKind := map[string]string{}
+	for _, code := range sortedKeys(dsa.Organisations) {
+		if _, seen := byKind[dsa.Organisations[code].Kind]; !seen {
+			byKind[dsa.Organisations[code].Kind] = code
+		}
+	}
+	ps := probeSet{subjects: []Subject{{Kind: SubjectPerson, Purpose: "PATRQT"}}}
+	for _, kind := range sortedKeys(byKind) {
+		for _, rc := range sortedKeys(dsa.RoleClasses) {
+			if roles := dsa.RoleClasses[rc].Roles; len(roles) > 0 {
+				ps.subjects = append(ps.subjects, Subject{Kind: SubjectUser, Org: byKind[kind], Role: roles[0], Purpose: "TREAT"})
+			}
+		}
+	}
+	// Records: each category alone, none, an unknown one and a
+	// safeguarding alert; each label alone or none; written by the probe
+	// organisation or not (author "" is replaced by the subject's
+	// organisation when checked).
+	cats := [][]string{{}, {"probe-unknown-category"}, {"alert", "safeguarding"}}
+	for _, c := range dsa.Vocabulary {
+		cats = append(cats, []string{c})
+	}
+	labels := [][]string{{}}
+	for _, l := range slices.Concat(dsa.RestrictedLabels, dsa.ThirdPartyLabels) {
+		labels = append(labels, []string{l})
+	}
+	for _, c := range cats {
+		for i, l := range labels {
+			authors := []string{"PROBE-OTHER"}
+			if i%2 == 0 {
+				authors = []string{""}
+			}
+			ps.records = append(ps.records, ResourceAttributes{Patient: "Patient/probe", Categories: c, Labels: l, AuthorOrgs: authors})
+		}
+	}
+	return ps, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// probeActions are the actions plans are checked for.
+var probeActions = []string{ActionRead, ActionWrite}
+
+// checkPlans builds every probe subject's plans and checks them against
+// full evaluation: a record the plan allows must get exactly the decision
+// full evaluation gives, and a record full evaluation allows must be
+// allowed by the plan. It refuses a policy that breaks the contract in
+// decision.rego. Plans are skipped (and records decided in full) for
+// policies that are not deterministic.
+func (e *Engine) checkPlans(ctx context.Context) error {
+	if e.plans == nil {
+		return nil
+	}
+	if e.candidatesErr != nil {
+		return fmt.Errorf("cannot specialise the policy: %w", e.candidatesErr)
+	}
+	for _, s := range e.probes.subjects {
+		for _, action := range probeActions {
+			if err := e.checkPlan(ctx, action, s); err != nil {
+				return fmt.Errorf("organisation %s role %s, %s: %w", s.Org, s.Role, action, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) checkPlan(ctx context.Context, action string, s Subject) error {
+	p, err := e.buildPlan(ctx, action, s)
+	if err != nil {
+		return fmt.Errorf("cannot specialise the policy: %w", err)
+	}
+	// Every record with every context would be slow to evaluate at each
+	// load; each record is tried with one context in turn, so that every
+	// context meets records of several categories.
+	n := len(e.probes.records)
+	resources := make([]ResourceAttributes, n)
+	contexts := make([]Context, n)
+	for i, r := range e.probes.records {
+		if r.AuthorOrgs[0] == "" {
+			r.AuthorOrgs = []string{s.Org}
+		}
+		resources[i] = r
+		contexts[i] = probeContexts[i%len(probeContexts)]
+	}
+	base := Input{Action: action, Subject: s, Resource: Resource{Type: "CarePlan"}}
+	full, err := e.evalMany(ctx, base, resources, contexts)
+	if err != nil {
+		return err
+	}
+	for i := range resources {
+		d, ok, err := e.decideByPlan(ctx, p, "CarePlan", "", &resources[i], &contexts[i])
+		if err != nil {
+			return err
+		}
+		if ok != full[i].Allow || (ok && !reflect.DeepEqual(d, full[i])) {
+			return fmt.Errorf("the specialised policy disagrees with full evaluation for a record of categories %q, labels %q, authors %q and facts %+v: %+v against %+v (keep decide in the shape decision.rego describes)",
+				resources[i].Categories, resources[i].Labels, resources[i].AuthorOrgs, contexts[i], d, full[i])
+		}
+	}
+	return nil
+}

@@ -1,0 +1,418 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// This file turns what partial evaluation leaves of path(p, input.resource,
+// input.context) for one subject into a Go predicate over a record and its
+// patient facts. It accepts only shapes whose meaning it reproduces
+// exactly (membership, equality, truth of a value, negation and support
+// rules over the resource attributes, the context facts and constants) and
+// refuses anything else, so that a predicate never disagrees with the
+// policy: a subject whose residual it refuses is decided by full
+// evaluation instead.
+
+// record is what a predicate looks at: one resource and its patient facts.
+type record struct {
+	typ string
+	id  string
+	r   *ResourceAttributes
+	c   *Context
+}
+
+// kind is the static type of a compiled term.
+type kind uint8
+
+const (
+	kString kind = iota + 1
+	kBool
+	kList
+	kResource // the whole of input.resource
+	kContext  // the whole of input.context
+)
+
+// value is a term's value for one record; ok is false when it is undefined.
+type value struct {
+	ok bool
+	s  string
+	b  bool
+	l  []string
+}
+
+// term is a compiled term with its static kind.
+type term struct {
+	k    kind
+	eval func(*record) value
+}
+
+// predicate is a compiled condition.
+type predicate func(*record) bool
+
+func always(*record) bool { return true }
+func never(*record) bool  { return false }
+
+// residual compiles the queries and support rules of one partial
+// evaluation; the result holds when any query holds.
+type residual struct {
+	support map[string][]*ast.Rule
+}
+
+// scope binds the parameters of a support rule to the caller's terms.
+type scope map[ast.Var]term
+
+func refuse(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUntranslatable, fmt.Sprintf(format, args...))
+}
+
+func newResidual(support []*ast.Module) residual {
+	c := residual{support: map[string][]*ast.Rule{}}
+	for _, m := range support {
+		for _, r := range m.Rules {
+			k := m.Package.Path.Extend(r.Head.Ref().GroundPrefix()).String()
+			c.support[k] = append(c.support[k], r)
+		}
+	}
+	return c
+}
+
+// queries compiles a disjunction of queries.
+func (c residual) queries(qs []ast.Body) (predicate, error) {
+	ps := make([]predicate, 0, len(qs))
+	for _, q := range qs {
+		p, err := c.body(q, nil, 0)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return anyOf(ps), nil
+}
+
+func anyOf(ps []predicate) predicate {
+	switch len(ps) {
+	case 0:
+		return never
+	case 1:
+		return ps[0]
+	}
+	return func(rec *record) bool {
+		for _, p := range ps {
+			if p(rec) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func allOf(ps []predicate) predicate {
+	switch len(ps) {
+	case 0:
+		return always
+	case 1:
+		return ps[0]
+	}
+	return func(rec *record) bool {
+		for _, p := range ps {
+			if !p(rec) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func (c residual) body(b ast.Body, sc scope, depth int) (predicate, error) {
+	ps := make([]predicate, 0, len(b))
+	for _, e := range b {
+		p, err := c.expr(e, sc, depth)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return allOf(ps), nil
+}
+
+func (c residual) expr(e *ast.Expr, sc scope, depth int) (predicate, error) {
+	if len(e.With) > 0 {
+		return nil, refuse("with modifier in %v", e)
+	}
+	p, err := c.positive(e, sc, depth)
+	if err != nil || !e.Negated {
+		return p, err
+	}
+	return func(rec *record) bool { return !p(rec) }, nil
+}
+
+// positive compiles an expression ignoring its negation.
+func (c residual) positive(e *ast.Expr, sc scope, depth int) (predicate, error) {
+	if t, ok := e.Terms.(*ast.Term); ok {
+		if ref, isRef := t.Value.(ast.Ref); isRef && ref.HasPrefix(partialRoot) {
+			return c.call(ref, nil, sc, depth)
+		}
+		// A term on its own holds when it is defined and not false.
+		v, err := c.term(t, sc)
+		if err != nil {
+			return nil, err
+		}
+		return func(rec *record) bool {
+			x := v.eval(rec)
+			return x.ok && (v.k != kBool || x.b)
+		}, nil
+	}
+	if !e.IsCall() {
+		return nil, refuse("expression %v", e)
+	}
+	op, args := e.Operator(), e.Operands()
+	switch op.String() {
+	case ast.Member.Ref().String():
+		return c.member(args[0], args[1], sc, e)
+	case ast.Equality.Ref().String(), ast.Equal.Ref().String():
+		return c.equal(args[0], args[1], sc, e, false)
+	case ast.NotEqual.Ref().String():
+		return c.equal(args[0], args[1], sc, e, true)
+	}
+	if op.HasPrefix(partialRoot) {
+		return c.call(op, args, sc, depth)
+	}
+	return nil, refuse("call %v", e)
+}
+
+var partialRoot = ast.Ref{ast.DefaultRootDocument, ast.StringTerm("partial")}
+
+// call compiles a support rule (a disjunction of bodies) with its
+// parameters bound to the caller's terms.
+func (c residual) call(ref ast.Ref, args []*ast.Term, sc scope, depth int) (predicate, error) {
+	if depth >= maxSupportDepth {
+		return nil, refuse("support rules nested too deep at %v", ref)
+	}
+	rules := c.support[ref.String()]
+	if len(rules) == 0 {
+		return nil, refuse("reference %v", ref)
+	}
+	bound := make([]term, len(args))
+	for i, a := range args {
+		t, err := c.term(a, sc)
+		if err != nil {
+			return nil, err
+		}
+		bound[i] = t
+	}
+	ps := make([]predicate, 0, len(rules))
+	for _, r := range rules {
+		if r.Else != nil || (r.Head.Value != nil && !r.Head.Value.Equal(ast.BooleanTerm(true))) {
+			return nil, refuse("support rule %v is not a plain condition", ref)
+		}
+		if len(r.Head.Args) != len(args) {
+			return nil, refuse("support rule %v called with %d arguments", ref, len(args))
+		}
+		inner := scope{}
+		for i, a := range r.Head.Args {
+			v, ok := a.Value.(ast.Var)
+			if !ok {
+				return nil, refuse("support rule %v parameter %v", ref, a)
+			}
+			inner[v] = bound[i]
+		}
+		p, err := c.body(r.Body, inner, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return anyOf(ps), nil
+}
+
+// member compiles "x in y" (internal.member_2): y a list of strings.
+func (c residual) member(x, y *ast.Term, sc scope, e *ast.Expr) (predicate, error) {
+	xt, err := c.term(x, sc)
+	if err != nil {
+		return nil, err
+	}
+	yt, err := c.term(y, sc)
+	if err != nil {
+		return nil, err
+	}
+	if yt.k != kList {
+		return nil, refuse("membership in something other than a list of strings in %v", e)
+	}
+	if xt.k != kString && xt.k != kBool {
+		return nil, refuse("membership of a collection or object in %v", e)
+	}
+	return func(rec *record) bool {
+		a, b := xt.eval(rec), yt.eval(rec)
+		// A boolean is never an element of a list of strings.
+		return a.ok && b.ok && xt.k == kString && slices.Contains(b.l, a.s)
+	}, nil
+}
+
+// equal compiles x = y, x == y (both compare once partial evaluation has
+// bound every variable) or x != y, between strings, booleans or lists.
+func (c residual) equal(x, y *ast.Term, sc scope, e *ast.Expr, negate bool) (predicate, error) {
+	xt, err := c.term(x, sc)
+	if err != nil {
+		return nil, err
+	}
+	yt, err := c.term(y, sc)
+	if err != nil {
+		return nil, err
+	}
+	if xt.k == kResource || xt.k == kContext || yt.k == kResource || yt.k == kContext {
+		return nil, refuse("comparison of a whole object in %v", e)
+	}
+	return func(rec *record) bool {
+		a, b := xt.eval(rec), yt.eval(rec)
+		if !a.ok || !b.ok {
+			return false // undefined: the expression fails either way
+		}
+		same := xt.k == yt.k && a.s == b.s && a.b == b.b && slices.Equal(a.l, b.l)
+		return same != negate
+	}, nil
+}
+
+// term compiles a constant, a parameter, or a reference into input.resource
+// or input.context (or into a parameter standing for one of them).
+func (c residual) term(t *ast.Term, sc scope) (term, error) {
+	switch v := t.Value.(type) {
+	case ast.String:
+		s := string(v)
+		return term{kString, func(*record) value { return value{ok: true, s: s} }}, nil
+	case ast.Boolean:
+		b := bool(v)
+		return term{kBool, func(*record) value { return value{ok: true, b: b} }}, nil
+	case *ast.Array, ast.Set:
+		l, err := constStrings(t)
+		if err != nil {
+			return term{}, refuse("%v", err)
+		}
+		list := make([]string, len(l))
+		for i, s := range l {
+			list[i] = s.(string)
+		}
+		return term{kList, func(*record) value { return value{ok: true, l: list} }}, nil
+	case ast.Var:
+		if b, ok := sc[v]; ok {
+			return b, nil
+		}
+		return term{}, refuse("variable %v", v)
+	case ast.Ref:
+		return c.ref(v, sc)
+	}
+	return term{}, refuse("term %v", t)
+}
+
+func (c residual) ref(r ast.Ref, sc scope) (term, error) {
+	var base term
+	rest := r[1:]
+	switch {
+	case r[0].Equal(ast.InputRootDocument) && len(r) >= 2:
+		switch {
+		case r[1].Equal(ast.StringTerm("resource")):
+			base = term{kResource, nil}
+		case r[1].Equal(ast.StringTerm("context")):
+			base = term{kContext, nil}
+		default:
+			return term{}, refuse("input reference %v", r)
+		}
+		rest = r[2:]
+	default:
+		v, ok := r[0].Value.(ast.Var)
+		if !ok {
+			return term{}, refuse("reference %v", r)
+		}
+		b, ok := sc[v]
+		if !ok {
+			return term{}, refuse("variable %v in %v", v, r)
+		}
+		base = b
+	}
+	switch len(rest) {
+	case 0:
+		if base.eval == nil {
+			// The whole resource or context: always defined.
+			return term{base.k, func(*record) value { return value{ok: true} }}, nil
+		}
+		return base, nil
+	case 1:
+		key, ok := rest[0].Value.(ast.String)
+		if !ok {
+			return term{}, refuse("reference %v", r)
+		}
+		switch base.k {
+		case kResource:
+			return resourceAttr(string(key)), nil
+		case kContext:
+			return contextFact(string(key)), nil
+		}
+	}
+	return term{}, refuse("reference %v", r)
+}
+
+// resourceAttr is input.resource.<key>, as ResourceAttributes.term builds it.
+func resourceAttr(key string) term {
+	str := func(f func(*record) string) term {
+		return term{kString, func(rec *record) value { return value{ok: true, s: f(rec)} }}
+	}
+	list := func(f func(*record) []string) term {
+		return term{kList, func(rec *record) value { return value{ok: true, l: f(rec)} }}
+	}
+	switch key {
+	case "type":
+		return str(func(rec *record) string { return rec.typ })
+	case "id":
+		return str(func(rec *record) string { return rec.id })
+	case "patient":
+		return str(func(rec *record) string { return rec.r.Patient })
+	case "categories":
+		return list(func(rec *record) []string { return rec.r.Categories })
+	case "labels":
+		return list(func(rec *record) []string { return rec.r.Labels })
+	case "author_orgs":
+		return list(func(rec *record) []string { return rec.r.AuthorOrgs })
+	}
+	return undefined(kString)
+}
+
+// contextFact is input.context.<key>, as Context.term builds it: the
+// booleans always, the lists only when set.
+func contextFact(key string) term {
+	flag := func(f func(*Context) bool) term {
+		return term{kBool, func(rec *record) value { return value{ok: true, b: f(rec.c)} }}
+	}
+	list := func(f func(*Context) []string) term {
+		return term{kList, func(rec *record) value {
+			l := f(rec.c)
+			return value{ok: l != nil, l: l}
+		}}
+	}
+	switch key {
+	case "related":
+		return flag(func(c *Context) bool { return c.Related })
+	case "objected":
+		return flag(func(c *Context) bool { return c.Objected })
+	case "self":
+		return flag(func(c *Context) bool { return c.Self })
+	case "known_to_council":
+		return flag(func(c *Context) bool { return c.KnownToCouncil })
+	case "provider_named":
+		return flag(func(c *Context) bool { return c.ProviderNamed })
+	case "related_patients":
+		return list(func(c *Context) []string { return c.RelatedPatients })
+	case "objected_patients":
+		return list(func(c *Context) []string { return c.ObjectedPatients })
+	case "known_patients":
+		return list(func(c *Context) []string { return c.KnownPatients })
+	case "self_patients":
+		return list(func(c *Context) []string { return c.SelfPatients })
+	}
+	return undefined(kBool)
+}
+
+func undefined(k kind) term {
+	return term{k, func(*record) value { return value{} }}
+}
