@@ -38,6 +38,8 @@ type Engine struct {
 	path          rego.PreparedPartialQuery
 	grantQ        rego.PreparedEvalQuery
 	plans         *bounded[string, planResult]
+	// subjectFields are the input.subject keys the policy reads (nil: any).
+	subjectFields []string
 }
 
 // Load reads the policy in dir, checks it and prepares it: every module
@@ -98,6 +100,7 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 	}
 	if e.plans != nil {
 		e.candidates, e.candidatesErr = candidatePaths(compiler)
+		e.subjectFields = subjectFields(compiler.Modules)
 		pathOpts := append(opts(pathQuery), rego.Unknowns([]string{"input.resource", "input.context"}))
 		if e.path, err = rego.New(pathOpts...).PrepareForPartial(ctx); err != nil {
 			return nil, fmt.Errorf("policy %s: prepare path specialisation: %w", src.revision, err)
@@ -113,6 +116,10 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 		in := Input{Action: ActionSearch, Subject: s, Context: probeContext()}
 		if _, err := e.Filter(ctx, in); err != nil && !errors.Is(err, ErrDenyAll) {
 			return nil, fmt.Errorf("policy %s: filter for organisation %s role %s: %w", src.revision, s.Org, s.Role, err)
+		}
+		// The filter rule serves when plans cannot (a clock-reading edit).
+		if _, err := e.buildFilter(ctx, in); err != nil && !errors.Is(err, ErrDenyAll) {
+			return nil, fmt.Errorf("policy %s: filter rule for organisation %s role %s: %w", src.revision, s.Org, s.Role, err)
 		}
 	}
 	if err := e.checkPlans(ctx); err != nil {

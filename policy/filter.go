@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -45,12 +46,23 @@ const maxSupportDepth = 16
 // policy's conditions cannot be expressed as a query. An empty filter
 // means everything of the type may be read.
 //
-// Filters are remembered per policy version: callers must not modify the
-// returned filter.
+// The filter comes from the subject's plan (plan.go): what partial
+// evaluation left of each open path, with the patient lists put in, so a
+// search costs no policy evaluation. For a policy that cannot be
+// specialised it comes from partial evaluation of the filter rule,
+// remembered per policy version. Callers must not modify the returned
+// filter.
 func (e *Engine) Filter(ctx context.Context, in Input) (bson.D, error) {
 	c := in.Context
 	if c.Related || c.Objected || c.Self || c.KnownToCouncil || c.ProviderNamed {
 		return nil, fmt.Errorf("%w: a search context takes patient lists, not per-resource facts", ErrUntranslatable)
+	}
+	if p := e.planFor(ctx, in.Action, in.Subject); p != nil {
+		f, err := p.filter(&in.Context)
+		if err != nil && !errors.Is(err, ErrDenyAll) {
+			err = fmt.Errorf("policy %s: %w", e.revision, err)
+		}
+		return f, err
 	}
 	key := filterKey(in)
 	if f, ok := e.filters.get(key); ok {
@@ -64,230 +76,411 @@ func (e *Engine) Filter(ctx context.Context, in Input) (bson.D, error) {
 }
 
 // buildFilter partially evaluates the filter rule for in and translates
-// the result to a MongoDB filter.
+// the result to a MongoDB filter. It is used for policies that cannot be
+// specialised (see plan.go); the plan gives the filter otherwise.
 func (e *Engine) buildFilter(ctx context.Context, in Input) (bson.D, error) {
 	pq, err := e.filter.Partial(ctx, rego.EvalParsedInput(in.filterValue()))
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: filter: %w", e.revision, err)
 	}
-	if len(pq.Queries) == 0 {
+	c, err := newTranslator(pq.Support, nil).queries(pq.Queries)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", e.revision, err)
+	}
+	return c.filter()
+}
+
+// cond is a translated condition: one that always holds, one that never
+// does, or a query.
+type cond struct {
+	d     bson.D
+	fixed int8 // 1: always, -1: never, 0: d
+}
+
+var (
+	condAlways = cond{fixed: 1}
+	condNever  = cond{fixed: -1}
+)
+
+func fixed(b bool) cond {
+	if b {
+		return condAlways
+	}
+	return condNever
+}
+
+// filter is the query for c: empty when it always holds, ErrDenyAll when
+// it never does.
+func (c cond) filter() (bson.D, error) {
+	switch c.fixed {
+	case 1:
+		return bson.D{}, nil
+	case -1:
 		return nil, ErrDenyAll
 	}
-	t := translator{support: map[string][]*ast.Rule{}}
-	for _, m := range pq.Support {
-		for _, r := range m.Rules {
-			k := m.Package.Path.Extend(r.Head.Ref().GroundPrefix()).String()
-			t.support[k] = append(t.support[k], r)
-		}
-	}
-	ors := make(bson.A, 0, len(pq.Queries))
-	for _, q := range pq.Queries {
-		d, err := t.body(q, nil, 0)
-		if err != nil {
-			return nil, fmt.Errorf("policy %s: %w", e.revision, err)
-		}
-		if len(d) == 0 {
-			return bson.D{}, nil // one way in holds unconditionally
-		}
-		ors = append(ors, d)
-	}
-	if len(ors) == 1 {
-		return ors[0].(bson.D), nil
-	}
-	return bson.D{{Key: "$or", Value: ors}}, nil
+	return c.d, nil
 }
 
-// translator turns the result of partial evaluation into bson.
+// translator turns the result of partial evaluation into bson. The
+// resource is unknown; the patient facts are either known to partial
+// evaluation already (ctx nil) or unknown to it and given here (ctx), so
+// that a plan's residual serves every search of its subject.
 type translator struct {
 	support map[string][]*ast.Rule
+	ctx     *Context
 }
 
-// env holds the parameters of a support rule that stand for the resource:
-// "" for the whole of input.resource, otherwise the attribute they stand for
-// (a parameter bound to input.resource.categories maps to "categories").
-type env map[ast.Var]string
+func newTranslator(support []*ast.Module, ctx *Context) translator {
+	return translator{support: supportRules(support), ctx: ctx}
+}
+
+// supportRules indexes the support rules of partial evaluation by name.
+func supportRules(support []*ast.Module) map[string][]*ast.Rule {
+	out := map[string][]*ast.Rule{}
+	for _, m := range support {
+		for _, r := range m.Rules {
+			k := m.Package.Path.Extend(r.Head.Ref().GroundPrefix()).String()
+			out[k] = append(out[k], r)
+		}
+	}
+	return out
+}
+
+// binding is what a support rule's parameter stands for: the resource, one
+// of its attributes, or a known value (a constant, the patient facts or
+// one of them).
+type binding struct {
+	resource bool
+	attr     string
+	k        kind
+	v        value
+}
+
+type env map[ast.Var]binding
 
 func untranslatable(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrUntranslatable, fmt.Sprintf(format, args...))
 }
 
-// body translates a conjunction; an empty body is an empty filter (true).
-func (t translator) body(b ast.Body, vars env, depth int) (bson.D, error) {
-	parts := make(bson.A, 0, len(b))
-	for _, e := range b {
-		d, err := t.expr(e, vars, depth)
+// queries translates a disjunction of queries.
+func (t translator) queries(qs []ast.Body) (cond, error) {
+	out := condNever
+	for _, q := range qs {
+		c, err := t.body(q, nil, 0)
 		if err != nil {
-			return nil, err
+			return cond{}, err
 		}
-		if len(d) > 0 {
-			parts = append(parts, d)
-		}
+		out = or(out, c)
 	}
-	switch len(parts) {
-	case 0:
-		return bson.D{}, nil
-	case 1:
-		return parts[0].(bson.D), nil
-	}
-	return bson.D{{Key: "$and", Value: parts}}, nil
+	return out, nil
 }
 
-func (t translator) expr(e *ast.Expr, vars env, depth int) (bson.D, error) {
+func or(a, b cond) cond {
+	switch {
+	case a.fixed == 1 || b.fixed == 1:
+		return condAlways
+	case a.fixed == -1:
+		return b
+	case b.fixed == -1:
+		return a
+	}
+	return cond{d: bson.D{{Key: "$or", Value: append(alternatives(a.d), alternatives(b.d)...)}}}
+}
+
+// alternatives lists the alternatives of a query: those of an $or, or the
+// query itself.
+func alternatives(d bson.D) bson.A {
+	if len(d) == 1 && d[0].Key == "$or" {
+		if a, ok := d[0].Value.(bson.A); ok {
+			return a
+		}
+	}
+	return bson.A{d}
+}
+
+// body translates a conjunction; an empty body always holds.
+func (t translator) body(b ast.Body, vars env, depth int) (cond, error) {
+	parts := make(bson.A, 0, len(b))
+	never := false
+	for _, e := range b {
+		c, err := t.expr(e, vars, depth)
+		if err != nil {
+			return cond{}, err
+		}
+		switch c.fixed {
+		case -1:
+			never = true // keep going: every expression must translate
+		case 0:
+			parts = append(parts, c.d)
+		}
+	}
+	switch {
+	case never:
+		return condNever, nil
+	case len(parts) == 0:
+		return condAlways, nil
+	case len(parts) == 1:
+		return cond{d: parts[0].(bson.D)}, nil
+	}
+	return cond{d: bson.D{{Key: "$and", Value: parts}}}, nil
+}
+
+func (t translator) expr(e *ast.Expr, vars env, depth int) (cond, error) {
 	if len(e.With) > 0 {
-		return nil, untranslatable("with modifier in %v", e)
+		return cond{}, untranslatable("with modifier in %v", e)
 	}
-	d, err := t.positive(e, vars, depth)
+	c, err := t.positive(e, vars, depth)
 	if err != nil || !e.Negated {
-		return d, err
+		return c, err
 	}
-	if len(d) == 0 {
-		return nil, untranslatable("negation of a condition that always holds in %v", e)
+	if c.fixed != 0 {
+		return fixed(c.fixed < 0), nil
 	}
-	return bson.D{{Key: "$nor", Value: bson.A{d}}}, nil
+	return cond{d: bson.D{{Key: "$nor", Value: bson.A{c.d}}}}, nil
 }
 
 // positive translates an expression ignoring its negation.
-func (t translator) positive(e *ast.Expr, vars env, depth int) (bson.D, error) {
+func (t translator) positive(e *ast.Expr, vars env, depth int) (cond, error) {
 	if term, ok := e.Terms.(*ast.Term); ok {
-		switch v := term.Value.(type) {
-		case ast.Boolean:
-			if v {
-				return bson.D{}, nil
-			}
-		case ast.Ref:
-			if _, err := field(term, vars); err == nil {
-				// The bare attribute: partial evaluation keeps it when a
-				// function is passed an attribute it no longer needs. The
-				// engine defines every attribute of every resource it
-				// decides (as a string or an array, never false), so the
-				// condition always holds.
-				return bson.D{}, nil
-			}
-			return t.call(v, nil, vars, depth)
+		if ref, isRef := term.Value.(ast.Ref); isRef && ref.HasPrefix(partialRoot) {
+			return t.call(ref, nil, vars, depth)
 		}
-		return nil, untranslatable("expression %v", e)
+		if _, err := field(term, vars); err == nil {
+			// The bare attribute: partial evaluation keeps it when a
+			// function is passed an attribute it no longer needs. The
+			// engine defines every attribute of every resource it decides
+			// (as a string or an array, never false), so it always holds.
+			return condAlways, nil
+		}
+		k, v, err := t.known(term, vars)
+		if err != nil {
+			return cond{}, untranslatable("expression %v", e)
+		}
+		// A term on its own holds when it is defined and not false.
+		return fixed(v.ok && (k != kBool || v.b)), nil
 	}
 	if !e.IsCall() {
-		return nil, untranslatable("expression %v", e)
+		return cond{}, untranslatable("expression %v", e)
 	}
 	op := e.Operator()
 	args := e.Operands()
 	switch op.String() {
 	case ast.Member.Ref().String():
-		return member(args[0], args[1], vars, e)
+		return t.member(args[0], args[1], vars, e)
 	case ast.Equality.Ref().String(), ast.Equal.Ref().String():
-		return compare(args[0], args[1], "", vars, e)
+		return t.compare(args[0], args[1], false, vars, e)
 	case ast.NotEqual.Ref().String():
-		return compare(args[0], args[1], "$ne", vars, e)
+		return t.compare(args[0], args[1], true, vars, e)
 	}
-	if op.HasPrefix(ast.Ref{ast.DefaultRootDocument, ast.StringTerm("partial")}) {
+	if op.HasPrefix(partialRoot) {
 		return t.call(op, args, vars, depth)
 	}
-	return nil, untranslatable("call %v", e)
+	return cond{}, untranslatable("call %v", e)
 }
 
 // call translates a support rule (a disjunction of bodies) left by partial
-// evaluation; args that stand for input.resource bind its parameters.
-func (t translator) call(ref ast.Ref, args []*ast.Term, vars env, depth int) (bson.D, error) {
+// evaluation, its parameters bound to the caller's arguments.
+func (t translator) call(ref ast.Ref, args []*ast.Term, vars env, depth int) (cond, error) {
 	if depth >= maxSupportDepth {
-		return nil, untranslatable("support rules nested too deep at %v", ref)
+		return cond{}, untranslatable("support rules nested too deep at %v", ref)
 	}
 	rules := t.support[ref.String()]
 	if len(rules) == 0 {
-		return nil, untranslatable("reference %v", ref)
+		return cond{}, untranslatable("reference %v", ref)
 	}
-	ors := make(bson.A, 0, len(rules))
+	bound := make([]binding, len(args))
+	for i, a := range args {
+		b, err := t.bind(a, vars)
+		if err != nil {
+			return cond{}, untranslatable("support rule %v argument %v", ref, a)
+		}
+		bound[i] = b
+	}
+	out := condNever
 	for _, r := range rules {
 		if r.Else != nil || (r.Head.Value != nil && !r.Head.Value.Equal(ast.BooleanTerm(true))) {
-			return nil, untranslatable("support rule %v is not a plain condition", ref)
+			return cond{}, untranslatable("support rule %v is not a plain condition", ref)
 		}
 		if len(r.Head.Args) != len(args) {
-			return nil, untranslatable("support rule %v called with %d arguments", ref, len(args))
+			return cond{}, untranslatable("support rule %v called with %d arguments", ref, len(args))
 		}
 		inner := env{}
 		for i, a := range r.Head.Args {
 			v, ok := a.Value.(ast.Var)
 			if !ok {
-				return nil, untranslatable("support rule %v parameter %v", ref, a)
+				return cond{}, untranslatable("support rule %v parameter %v", ref, a)
 			}
-			switch attr, err := attribute(args[i], vars); {
-			case isResource(args[i], vars):
-				inner[v] = ""
-			case err == nil:
-				inner[v] = attr
-			default:
-				return nil, untranslatable("support rule %v argument %v", ref, args[i])
-			}
+			inner[v] = bound[i]
 		}
-		d, err := t.body(r.Body, inner, depth+1)
+		c, err := t.body(r.Body, inner, depth+1)
 		if err != nil {
-			return nil, err
+			return cond{}, err
 		}
-		if len(d) == 0 {
-			return bson.D{}, nil
-		}
-		ors = append(ors, d)
+		out = or(out, c)
 	}
-	if len(ors) == 1 {
-		return ors[0].(bson.D), nil
+	return out, nil
+}
+
+// bind is what an argument of a support rule stands for.
+func (t translator) bind(a *ast.Term, vars env) (binding, error) {
+	if isResource(a, vars) {
+		return binding{resource: true}, nil
 	}
-	return bson.D{{Key: "$or", Value: ors}}, nil
+	if attr, err := attribute(a, vars); err == nil {
+		return binding{attr: attr}, nil
+	}
+	k, v, err := t.known(a, vars)
+	if err != nil {
+		return binding{}, err
+	}
+	return binding{k: k, v: v}, nil
 }
 
 // member translates "x in y".
-func member(x, y *ast.Term, vars env, e *ast.Expr) (bson.D, error) {
+func (t translator) member(x, y *ast.Term, vars env, e *ast.Expr) (cond, error) {
 	if f, err := field(y, vars); err == nil {
-		// constant in resource array: some element equals it.
-		s, ok := x.Value.(ast.String)
-		if !ok {
-			return nil, untranslatable("membership of a non-string in %v", e)
+		// A known value in a resource array: some element equals it. The
+		// arrays hold strings only.
+		k, v, err := t.known(x, vars)
+		if err != nil {
+			return cond{}, untranslatable("membership of %v in %v", x, e)
 		}
-		return bson.D{{Key: f, Value: string(s)}}, nil
+		if !v.ok || k != kString {
+			return condNever, nil
+		}
+		return cond{d: bson.D{{Key: f, Value: v.s}}}, nil
 	}
-	f, err := field(x, vars)
+	k, v, err := t.known(y, vars)
 	if err != nil {
-		return nil, err
+		return cond{}, untranslatable("membership in %v in %v", y, e)
 	}
-	// resource value in a constant collection.
-	list, err := constStrings(y)
+	if v.ok && k != kList {
+		return cond{}, untranslatable("membership in a value that is not a list of strings in %v", e)
+	}
+	if f, err := field(x, vars); err == nil {
+		// A resource value in a known collection.
+		if !scalarFields[f] {
+			return cond{}, untranslatable("array field %s compared with a collection in %v", f, e)
+		}
+		if !v.ok {
+			return condNever, nil
+		}
+		list := make(bson.A, len(v.l))
+		for i, s := range v.l {
+			list[i] = s
+		}
+		return cond{d: bson.D{{Key: f, Value: bson.D{{Key: "$in", Value: list}}}}}, nil
+	}
+	xk, xv, err := t.known(x, vars)
 	if err != nil {
-		return nil, fmt.Errorf("%w in %v", err, e)
+		return cond{}, untranslatable("membership of %v in %v", x, e)
 	}
-	if !scalarFields[f] {
-		return nil, untranslatable("array field %s compared with a collection in %v", f, e)
-	}
-	return bson.D{{Key: f, Value: bson.D{{Key: "$in", Value: list}}}}, nil
+	return fixed(xv.ok && v.ok && xk == kString && slices.Contains(v.l, xv.s)), nil
 }
 
-// compare translates == and != between one field and a string constant.
-func compare(a, b *ast.Term, op string, vars env, e *ast.Expr) (bson.D, error) {
+// compare translates == (or = between bound values) and != between one
+// scalar field and a known string, or between two known values.
+func (t translator) compare(a, b *ast.Term, negate bool, vars env, e *ast.Expr) (cond, error) {
 	f, err := field(a, vars)
-	c := b
+	other := b
 	if err != nil {
-		if f, err = field(b, vars); err != nil {
-			return nil, err
+		f, err = field(b, vars)
+		other = a
+	}
+	if err == nil {
+		k, v, err := t.known(other, vars)
+		if err != nil {
+			return cond{}, untranslatable("comparison of %v in %v", other, e)
 		}
-		c = a
+		if !scalarFields[f] {
+			return cond{}, untranslatable("array field %s compared with a value in %v", f, e)
+		}
+		if !v.ok {
+			return condNever, nil
+		}
+		if k != kString {
+			return fixed(negate), nil // a string field never equals a non-string
+		}
+		if negate {
+			return cond{d: bson.D{{Key: f, Value: bson.D{{Key: "$ne", Value: v.s}}}}}, nil
+		}
+		return cond{d: bson.D{{Key: f, Value: v.s}}}, nil
 	}
-	s, ok := c.Value.(ast.String)
-	if !ok {
-		return nil, untranslatable("comparison with a non-string in %v", e)
+	ak, av, err := t.known(a, vars)
+	if err != nil {
+		return cond{}, untranslatable("comparison in %v", e)
 	}
-	if !scalarFields[f] {
-		return nil, untranslatable("array field %s compared with a value in %v", f, e)
+	bk, bv, err := t.known(b, vars)
+	if err != nil {
+		return cond{}, untranslatable("comparison in %v", e)
 	}
-	if op == "" {
-		return bson.D{{Key: f, Value: string(s)}}, nil
+	if ak == kContext || bk == kContext {
+		return cond{}, untranslatable("comparison of a whole object in %v", e)
 	}
-	return bson.D{{Key: f, Value: bson.D{{Key: op, Value: string(s)}}}}, nil
+	if !av.ok || !bv.ok {
+		return condNever, nil
+	}
+	same := ak == bk && av.s == bv.s && av.b == bv.b && slices.Equal(av.l, bv.l)
+	return fixed(same != negate), nil
+}
+
+// known is the value of a term that is not about the resource: a constant,
+// or the patient facts (given to the translator) or one of them.
+func (t translator) known(term *ast.Term, vars env) (kind, value, error) {
+	switch v := term.Value.(type) {
+	case ast.String:
+		return kString, value{ok: true, s: string(v)}, nil
+	case ast.Boolean:
+		return kBool, value{ok: true, b: bool(v)}, nil
+	case *ast.Array, ast.Set:
+		l, err := constStrings(term)
+		if err != nil {
+			return 0, value{}, err
+		}
+		list := make([]string, len(l))
+		for i, s := range l {
+			list[i] = s.(string)
+		}
+		return kList, value{ok: true, l: list}, nil
+	case ast.Var:
+		if b, ok := vars[v]; ok && !b.resource && b.attr == "" {
+			return b.k, b.v, nil
+		}
+	case ast.Ref:
+		if t.ctx == nil {
+			break
+		}
+		var rest ast.Ref
+		switch {
+		case len(v) >= 2 && v[0].Equal(ast.InputRootDocument) && v[1].Equal(ast.StringTerm("context")):
+			rest = v[2:]
+		default:
+			head, isVar := v[0].Value.(ast.Var)
+			b, ok := vars[head]
+			if !isVar || !ok || b.resource || b.attr != "" || b.k != kContext {
+				return 0, value{}, untranslatable("%v is not a known value", term)
+			}
+			rest = v[1:]
+		}
+		switch len(rest) {
+		case 0:
+			return kContext, value{ok: true}, nil
+		case 1:
+			if key, ok := rest[0].Value.(ast.String); ok {
+				f := contextFact(string(key))
+				return f.k, f.eval(&record{c: t.ctx}), nil
+			}
+		}
+	}
+	return 0, value{}, untranslatable("%v is not a known value", term)
 }
 
 // isResource reports whether t stands for the whole of input.resource.
 func isResource(t *ast.Term, vars env) bool {
 	switch v := t.Value.(type) {
 	case ast.Var:
-		attr, ok := vars[v]
-		return ok && attr == ""
+		b, ok := vars[v]
+		return ok && b.resource
 	case ast.Ref:
 		return len(v) == 2 && v[0].Equal(ast.InputRootDocument) && v[1].Equal(ast.StringTerm("resource"))
 	}
@@ -314,8 +507,8 @@ func attribute(t *ast.Term, vars env) (string, error) {
 	var attr *ast.Term
 	switch v := t.Value.(type) {
 	case ast.Var:
-		if a, ok := vars[v]; ok && a != "" {
-			return a, nil
+		if b, ok := vars[v]; ok && b.attr != "" {
+			return b.attr, nil
 		}
 	case ast.Ref:
 		switch {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 )
@@ -111,33 +112,13 @@ func TestFilterAgreesWithDecision(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.note, func(t *testing.T) {
 			base := Input{Action: ActionSearch, Subject: sc.subject, Resource: Resource{Type: "CarePlan"}, Context: sc.context}
-			var matched []string
+			// The filter from the subject's plan, and from the filter rule
+			// (used when plans cannot be).
 			f, err := e.Filter(ctx, base)
-			switch {
-			case errors.Is(err, ErrDenyAll):
-				if f != nil {
-					t.Errorf("ErrDenyAll with filter %v", f)
-				}
-			case err != nil:
-				t.Fatal(err)
-			default:
-				cur, err := coll.Find(ctx, f)
-				if err != nil {
-					t.Fatalf("find %v: %v", f, err)
-				}
-				var got []struct {
-					ID string `bson:"_id"`
-				}
-				if err := cur.All(ctx, &got); err != nil {
-					t.Fatal(err)
-				}
-				for _, g := range got {
-					matched = append(matched, g.ID)
-				}
-				n, err := coll.CountDocuments(ctx, f)
-				if err != nil || int(n) != len(got) {
-					t.Errorf("count %d (%v), found %d", n, err, len(got))
-				}
+			matched := find(t, coll, f, err)
+			rf, err := e.buildFilter(ctx, base)
+			if byRule := find(t, coll, rf, err); !slices.Equal(byRule, matched) {
+				t.Errorf("the filter rule matches %v, the plan's filter %v", byRule, matched)
 			}
 			// The decision route: per-resource booleans, no lists.
 			contexts := make([]Context, len(docs))
@@ -159,7 +140,6 @@ func TestFilterAgreesWithDecision(t *testing.T) {
 					allowed = append(allowed, ids[i])
 				}
 			}
-			slices.Sort(matched)
 			slices.Sort(allowed)
 			if !slices.Equal(matched, allowed) {
 				t.Errorf("filter %v\nmatched %v\nallowed %v", f, matched, allowed)
@@ -175,4 +155,40 @@ func TestFilterAgreesWithDecision(t *testing.T) {
 	if !allowedSomewhere || !deniedSomewhere {
 		t.Error("fixtures do not exercise both outcomes")
 	}
+}
+
+// find returns the sorted ids of the documents filter f (with its error
+// from Filter) matches, checking that a count agrees.
+func find(t *testing.T, coll *mongo.Collection, f bson.D, err error) []string {
+	t.Helper()
+	switch {
+	case errors.Is(err, ErrDenyAll):
+		if f != nil {
+			t.Errorf("ErrDenyAll with filter %v", f)
+		}
+		return nil
+	case err != nil:
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	cur, err := coll.Find(ctx, f)
+	if err != nil {
+		t.Fatalf("find %v: %v", f, err)
+	}
+	var got []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, g := range got {
+		ids = append(ids, g.ID)
+	}
+	n, err := coll.CountDocuments(ctx, f)
+	if err != nil || int(n) != len(got) {
+		t.Errorf("count %d (%v), found %d", n, err, len(got))
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Queries behind specialised plans (see decision.rego for the contract).
@@ -37,11 +38,14 @@ const grantLimit = 1024
 type plan struct {
 	action  string
 	subject Subject
-	paths   []string    // candidate paths, sorted
+	paths   []string    // the paths open to the subject, sorted
 	holds   []predicate // holds[i] is paths[i]
-	grants  sync.Map    // grantKey -> grantResult
-	ngrants int
-	mu      sync.Mutex
+	// residuals[i] is what partial evaluation left of paths[i], for
+	// search filters.
+	residuals []*rego.PartialQueries
+	grants    sync.Map // grantKey -> grantResult
+	ngrants   int
+	mu        sync.Mutex
 }
 
 type grantResult struct {
@@ -94,7 +98,7 @@ func (e *Engine) planFor(ctx context.Context, action string, s Subject) *plan {
 	if e.plans == nil {
 		return nil
 	}
-	key := planKey(action, s)
+	key := planKey(action, s, e.subjectFields)
 	if r, ok := e.plans.get(key); ok {
 		return r.p
 	}
@@ -106,9 +110,75 @@ func (e *Engine) planFor(ctx context.Context, action string, s Subject) *plan {
 	return p
 }
 
-func planKey(action string, s Subject) string {
-	b, _ := json.Marshal(s)
-	return action + "\x00" + string(b)
+// planKey names a plan: the action and the subject fields the policy reads
+// (all of them when fields is nil). Users of the same organisation, role and
+// purpose share a plan unless the policy reads who they are.
+func planKey(action string, s Subject, fields []string) string {
+	if fields == nil {
+		b, _ := json.Marshal(s)
+		return action + "\x00" + string(b)
+	}
+	var b strings.Builder
+	b.WriteString(action)
+	for _, f := range fields {
+		b.WriteByte(0)
+		b.WriteString(s.field(f))
+	}
+	return b.String()
+}
+
+// field is the subject's value for an input.subject key, as term gives it.
+func (s Subject) field(name string) string {
+	switch name {
+	case "kind":
+		return s.Kind
+	case "id":
+		return s.ID
+	case "org":
+		return s.Org
+	case "role":
+		return s.Role
+	case "purpose":
+		return s.Purpose
+	case "break_glass_reason":
+		return s.BreakGlassReason
+	case "nhs_number":
+		return s.NHSNumber
+	}
+	return "" // not in the input: undefined whatever the subject
+}
+
+// subjectFields lists the input.subject keys the compiled policy reads, or
+// nil when it reads the subject (or the whole input) as a value, or by a
+// key that is not a constant: then any field may matter.
+func subjectFields(modules map[string]*ast.Module) []string {
+	fields := map[string]bool{}
+	all := false
+	subject := ast.StringTerm("subject")
+	for _, m := range modules {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if !r[0].Equal(ast.InputRootDocument) {
+				return false
+			}
+			switch {
+			case len(r) < 3 && (len(r) == 1 || r[1].Equal(subject) || !r[1].IsGround()):
+				all = true
+			case len(r) >= 3 && r[1].Equal(subject):
+				if k, ok := r[2].Value.(ast.String); ok {
+					fields[string(k)] = true
+				} else {
+					all = true
+				}
+			case !r[1].IsGround():
+				all = true
+			}
+			return false
+		})
+	}
+	if all {
+		return nil
+	}
+	return sortedKeys(fields)
 }
 
 func (e *Engine) buildPlan(ctx context.Context, action string, s Subject) (*plan, error) {
@@ -135,6 +205,7 @@ func (e *Engine) buildPlan(ctx context.Context, action string, s Subject) (*plan
 		}
 		p.paths = append(p.paths, name)
 		p.holds = append(p.holds, holds)
+		p.residuals = append(p.residuals, pq)
 	}
 	return p, nil
 }
@@ -195,4 +266,18 @@ func (e *Engine) grant(ctx context.Context, p *plan, paths, cats []string) (gran
 		return grantResult{}, err
 	}
 	return grantResult{d: d, ok: d.Allow}, nil
+}
+
+// filter is the search filter for the plan's subject with patient facts c
+// (the patient lists of a search): the records some open path allows.
+func (p *plan) filter(c *Context) (bson.D, error) {
+	out := condNever
+	for _, pq := range p.residuals {
+		f, err := newTranslator(pq.Support, c).queries(pq.Queries)
+		if err != nil {
+			return nil, err
+		}
+		out = or(out, f)
+	}
+	return out.filter()
 }

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // TestPlanAgreesWithFullEvaluation checks, over the fixture documents with
@@ -121,5 +123,43 @@ func TestPlanRefusals(t *testing.T) {
 				t.Errorf("error %v does not wrap ErrUntranslatable", err)
 			}
 		})
+	}
+}
+
+// TestPlanKeyIgnoresFieldsThePolicyDoesNotRead: users of one organisation,
+// role and purpose share a plan under the baseline policy, which never
+// reads who the user is; a policy that reads the subject as a whole keys
+// plans by every field.
+func TestPlanKeyIgnoresFieldsThePolicyDoesNotRead(t *testing.T) {
+	e := testEngine(t)
+	want := []string{"break_glass_reason", "kind", "org", "purpose", "role"}
+	if !reflect.DeepEqual(e.subjectFields, want) {
+		t.Fatalf("subject fields %v, want %v", e.subjectFields, want)
+	}
+	other := trustDoctor
+	other.ID = "someone-else"
+	if planKey(ActionRead, trustDoctor, e.subjectFields) != planKey(ActionRead, other, e.subjectFields) {
+		t.Error("two users differing only in id get different plans")
+	}
+	if planKey(ActionRead, trustDoctor, e.subjectFields) == planKey(ActionRead, trustAdmin, e.subjectFields) {
+		t.Error("two roles share a plan")
+	}
+	for _, src := range []string{
+		"package x\n\np if input.subject.id == \"a\"\n",
+		"package x\n\ns := input.subject\n",
+		"package x\n\np if input[k].id == \"a\"\n",
+		"package x\n\np if input.subject[k] == \"a\"\n",
+	} {
+		m := ast.MustParseModule(src)
+		got := subjectFields(map[string]*ast.Module{"m": m})
+		if strings.Contains(src, "input.subject.id") {
+			if !reflect.DeepEqual(got, []string{"id"}) {
+				t.Errorf("%q: fields %v, want [id]", src, got)
+			}
+			continue
+		}
+		if got != nil {
+			t.Errorf("%q: fields %v, want nil (every field)", src, got)
+		}
 	}
 }

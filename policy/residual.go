@@ -69,14 +69,7 @@ func refuse(format string, args ...any) error {
 }
 
 func newResidual(support []*ast.Module) residual {
-	c := residual{support: map[string][]*ast.Rule{}}
-	for _, m := range support {
-		for _, r := range m.Rules {
-			k := m.Package.Path.Extend(r.Head.Ref().GroundPrefix()).String()
-			c.support[k] = append(c.support[k], r)
-		}
-	}
-	return c
+	return residual{support: supportRules(support)}
 }
 
 // queries compiles a disjunction of queries.
