@@ -196,8 +196,8 @@ func refused(d policy.Decision) *fhir.Error {
 		Diagnostics: fmt.Sprintf("access refused by the data sharing policy (rules: %s; policy revision %s)", strings.Join(d.Reasons, ", "), d.Revision)}}}
 }
 
-// decidePage decides every resource of a page in one evaluation, drops the
-// refused ones and redacts the rest.
+// decidePage decides every resource of a page, drops the refused ones and
+// redacts the rest.
 func (a *access) decidePage(ctx context.Context, action string, versions []*store.Version) ([]*store.Version, error) {
 	if len(versions) == 0 {
 		return nil, nil
@@ -216,33 +216,21 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 	}
 	keep := make([]*store.Version, len(versions))
 	for typ, idx := range byType {
-		// Resources with the same attributes and patient facts get the same
-		// decision: ask the policy once per distinct combination (a page of
-		// one person's visit notes is usually one or two).
+		// The engine decides a page by the caller's specialised plan, a
+		// few Go predicates per resource; only refusals are evaluated in
+		// full.
 		attrs := make([]policy.ResourceAttributes, len(idx))
-		slot := make([]int, len(idx))
-		var uniq []policy.ResourceAttributes
-		var ctxs []policy.Context
-		seen := map[string]int{}
+		ctxs := make([]policy.Context, len(idx))
 		for j, i := range idx {
 			attrs[j] = policy.Attributes(typ, objs[i])
-			pc := f.contextFor(attrs[j].Patient)
-			key := fmt.Sprintf("%q|%q|%q|%q|%+v", attrs[j].Patient, attrs[j].Categories, attrs[j].Labels, attrs[j].AuthorOrgs, pc)
-			k, ok := seen[key]
-			if !ok {
-				k = len(uniq)
-				seen[key] = k
-				uniq = append(uniq, attrs[j])
-				ctxs = append(ctxs, pc)
-			}
-			slot[j] = k
+			ctxs[j] = f.contextFor(attrs[j].Patient)
 		}
-		ds, err := a.engine.DecideMany(ctx, policy.Input{Action: action, Subject: a.subject(), Resource: policy.Resource{Type: typ}}, uniq, ctxs)
+		ds, err := a.engine.DecideMany(ctx, policy.Input{Action: action, Subject: a.subject(), Resource: policy.Resource{Type: typ}}, attrs, ctxs)
 		if err != nil {
 			return nil, fmt.Errorf("policy decision: %w", err)
 		}
 		for j, i := range idx {
-			d := ds[slot[j]]
+			d := ds[j]
 			if !d.Allow {
 				continue // already kept out by the database filter, or a rule the filter does not carry
 			}
