@@ -46,7 +46,7 @@ func (p *person) first(t *testing.T, typ string, ok func(map[string]any) bool) s
 
 // loadPeople translates every fixture record and stores its resources
 // directly (not through HTTP), keyed by the fixture number ("01".."14").
-func loadPeople(t *testing.T, e *env) map[string]*person {
+func loadPeople(t testing.TB, e *env) map[string]*person {
 	t.Helper()
 	ctx := context.Background()
 	files, err := filepath.Glob(filepath.Join(socialCareFixtures, "*.json"))
@@ -85,7 +85,7 @@ func loadPeople(t *testing.T, e *env) map[string]*person {
 
 // tokens for the scenarios: the fixtures' GP practice, council, home care
 // provider, and an NHS trust with no relationship with anyone.
-func gpToken(t *testing.T, role, purpose string) string {
+func gpToken(t testing.TB, role, purpose string) string {
 	return mint(t, auth.DevClaims{Kind: auth.ShapeCIS2, Org: "Y99001", Role: role, Purpose: purpose})
 }
 

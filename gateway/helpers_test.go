@@ -23,7 +23,7 @@ import (
 
 // env is a gateway over a real embedded database.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	store *store.Store
 	// token is sent with every request unless the request sets its own
@@ -31,7 +31,7 @@ type env struct {
 	token string
 }
 
-func newEnv(t *testing.T, cfg gateway.Config) *env {
+func newEnv(t testing.TB, cfg gateway.Config) *env {
 	t.Helper()
 	uri := storetest.Server(t, "")
 	return newEnvAt(t, uri, cfg)
@@ -41,7 +41,7 @@ func newEnv(t *testing.T, cfg gateway.Config) *env {
 // development key. Unless cfg names a policy, it runs the allow-all test
 // policy in testdata (real OPA, real Rego), for tests of FHIR behaviour;
 // access tests use the baseline policy in policy/.
-func newEnvAt(t *testing.T, uri string, cfg gateway.Config) *env {
+func newEnvAt(t testing.TB, uri string, cfg gateway.Config) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, uri, store.Options{})
@@ -119,7 +119,7 @@ type response struct {
 	Body   []byte
 }
 
-func (r *response) json(t *testing.T) map[string]any {
+func (r *response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {
