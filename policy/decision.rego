@@ -1,16 +1,23 @@
 # The decision object. input.resource and input.context give one decision
 # (data.gateway.authz.decision); input.resources and input.contexts give one
 # decision per resource of a page in a single evaluation
-# (data.gateway.authz.decisions). data.gateway.authz.filter is the rule the
-# engine partially evaluates, with input.resource unknown, into a database
-# filter for searches.
+# (data.gateway.authz.decisions). data.gateway.authz.filter is the search
+# filter for policies the engine cannot specialise (below).
 #
-# Rules without arguments are evaluated once per evaluation, so everything
-# that depends only on the subject (open_paths, subject_failures,
-# record_checks, category_redactions) is shared by every resource of a
-# page. Functions are memoised per evaluation by their arguments, so
-# allowed(ps, cats) and ordered_reasons(failures) are built once for each
-# distinct outcome, not once per resource.
+# How the engine decides fast. For each caller (action and the subject
+# fields the policy reads) the engine partially evaluates path(p, r, c) for
+# every path and record_fails(id, r, c) for every record check, with the
+# record and its patient's facts unknown, and compiles what is left into Go
+# predicates (a "plan", built once per caller and policy version). A record
+# is then decided by running those predicates and looking up grant (for the
+# paths that held and the record's categories) or refusal (for the checks
+# that failed), each evaluated once per distinct outcome. Search filters are
+# what is left of the paths, with the caller's patient lists put in.
+#
+# This relies on decide keeping the shape below: an allowed decision is
+# granted(matched(r, c), r.categories), any other is
+# refused(record_failures(r, c)). The engine checks at load time that its
+# plans agree with full evaluation, and refuses a policy where they do not.
 package gateway.authz
 
 decision := decide(input.resource, input.context)
@@ -30,28 +37,28 @@ matched(r, c) := {p | some p in open_paths; path(p, r, c)}
 
 decide(r, c) := d if {
 	d := granted(matched(r, c), r.categories)
-} else := {
-	"allow": false,
-	"reasons": deny_reasons(r, c),
-	"redactions": [],
-	"obligations": [],
-}
+} else := refused(record_failures(r, c))
 
-# An allowed decision depends on the record and its patient's facts only
-# through the paths the record matches and its categories. The engine relies
-# on this to decide pages fast: it specialises path(p, r, c) for each caller
-# by partial evaluation, runs the result over each record, and evaluates
-# grant (below) once per distinct outcome; records no path allows are
-# decided by decide(r, c) in full, for the reasons. Keep decide in this
-# shape: an allowed decision is granted(matched(r, c), r.categories).
+# A record some path allows, with categories all in the vocabulary.
 granted(ps, cats) := allowed(ps, cats) if {
 	ps != set()
 	known_categories(cats)
 }
 
-# grant is granted for input.paths (a list of path names) and
-# input.categories: the engine's entry point for specialised decisions.
+# A refusal, with the rules that failed (see deny.rego).
+refused(failures) := {
+	"allow": false,
+	"reasons": ordered_reasons(failures),
+	"redactions": [],
+	"obligations": [],
+}
+
+# The engine's entry points for specialised decisions: grant for
+# input.paths (a list of path names) and input.categories; refusal for
+# input.failures (a list of record check ids).
 grant := granted({p | some p in input.paths}, input.categories)
+
+refusal := refused({id | some id in input.failures})
 
 # The decision for a record reached by paths ps with categories cats.
 allowed(ps, cats) := {
@@ -63,10 +70,11 @@ allowed(ps, cats) := {
 
 # Every category is in the agreed vocabulary: a record labelled with an
 # unknown category is refused rather than guessed at.
-known_categories(cats) if {
-	every cat in cats {
-		cat in vocabulary
-	}
+known_categories(cats) if not unknown_category(cats)
+
+unknown_category(cats) if {
+	some cat in cats
+	not cat in vocabulary
 }
 
 # Staff see redacted views (safeguarding alerts, care package summaries); a

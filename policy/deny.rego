@@ -28,8 +28,6 @@ rule_ids := [
 	"AUDIT-8-ig-review",
 ]
 
-deny_reasons(r, c) := ordered_reasons(record_failures(r, c))
-
 record_failures(r, c) := {id | some id in record_checks; record_fails(id, r, c)}
 
 # The failures in rule_ids order, or DEFAULT-deny when none explains it.

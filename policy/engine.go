@@ -30,14 +30,15 @@ type Engine struct {
 	memo    *bounded[string, Decision]
 	filters *bounded[[32]byte, filterResult]
 
-	// Specialised plans (plan.go): the candidate path names, the partial
-	// query of one path and the grant query; plans remembers a plan per
-	// action and subject, and is nil when the policy is not deterministic.
-	candidates    []string
-	candidatesErr error
-	path          rego.PreparedPartialQuery
-	grantQ        rego.PreparedEvalQuery
-	plans         *bounded[string, planResult]
+	// Specialised plans (plan.go): the path and record check names, the
+	// partial queries of one path or check, and the outcome queries. plans
+	// remembers a plan per action and subject; it is nil when the policy is
+	// not deterministic or does not define what plans are made from.
+	pathNames, checkNames []string
+	candidatesErr         error
+	pathQ, checkQ         rego.PreparedPartialQuery
+	grantQ, refusalQ      rego.PreparedEvalQuery
+	plans                 *bounded[string, planResult]
 	// subjectFields are the input.subject keys the policy reads (nil: any).
 	subjectFields []string
 }
@@ -99,14 +100,8 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 		e.plans = nil // decided in full
 	}
 	if e.plans != nil {
-		e.candidates, e.candidatesErr = candidatePaths(compiler)
-		e.subjectFields = subjectFields(compiler.Modules)
-		pathOpts := append(opts(pathQuery), rego.Unknowns([]string{"input.resource", "input.context"}))
-		if e.path, err = rego.New(pathOpts...).PrepareForPartial(ctx); err != nil {
-			return nil, fmt.Errorf("policy %s: prepare path specialisation: %w", src.revision, err)
-		}
-		if e.grantQ, err = rego.New(opts(grantQuery)...).PrepareForEval(ctx); err != nil {
-			return nil, fmt.Errorf("policy %s: prepare grant: %w", src.revision, err)
+		if err := e.preparePlans(ctx, compiler, opts); err != nil {
+			return nil, fmt.Errorf("policy %s: %w", src.revision, err)
 		}
 	}
 	if e.probes, err = newProbeSet(src.data); err != nil {

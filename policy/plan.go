@@ -13,44 +13,69 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// Queries behind specialised plans (see decision.rego for the contract).
+// Queries and rules behind specialised plans (see decision.rego for the
+// contract). pathQuery and checkQuery are partially evaluated per candidate
+// path or record check, with the record and its patient facts unknown.
 const (
-	// pathQuery is partially evaluated per candidate path, with the
-	// resource and its patient facts unknown.
 	pathQuery     = "input.path in data.gateway.authz.open_paths; data.gateway.authz.path(input.path, input.resource, input.context)"
+	checkQuery    = "input.check in data.gateway.authz.record_checks; data.gateway.authz.record_fails(input.check, input.resource, input.context)"
 	grantQuery    = "data.gateway.authz.grant"
+	refusalQuery  = "data.gateway.authz.refusal"
 	pathRule      = "data.gateway.authz.path"
+	checkRule     = "data.gateway.authz.record_fails"
 	openPathsRule = "data.gateway.authz.open_paths"
+	recordChecks  = "data.gateway.authz.record_checks"
+	outcomeLimit  = 1024 // distinct outcomes one plan remembers; beyond it they are evaluated each time
+	maxConditions = 64   // paths or checks one plan holds
 )
 
-// grantLimit bounds the distinct outcomes one plan remembers; beyond it
-// outcomes are evaluated every time (still correct).
-const grantLimit = 1024
-
 // A plan is the policy specialised for one subject and action: for each
-// path that could allow the subject, a predicate over a record and its
-// patient facts, compiled from partial evaluation of path(p, input.resource,
-// input.context). Deciding a record is then running a few Go predicates and
-// looking up the decision for the paths that held and the record's
-// categories (grant, evaluated once per distinct outcome). Only allowed
-// decisions are made this way; a record no path allows is decided by full
-// evaluation, which also gives the reasons.
+// path that could allow the subject and each record check that could
+// refuse, a predicate over a record and its patient facts, compiled from
+// partial evaluation. Deciding a record is then running a few Go
+// predicates and looking up the decision for the paths that held and the
+// record's categories (grant), or for the checks that failed (refusal);
+// each distinct outcome is evaluated once.
 type plan struct {
 	action  string
 	subject Subject
-	paths   []string    // the paths open to the subject, sorted
-	holds   []predicate // holds[i] is paths[i]
-	// residuals[i] is what partial evaluation left of paths[i], for
-	// search filters.
-	residuals []*rego.PartialQueries
-	grants    sync.Map // grantKey -> grantResult
-	ngrants   int
+	paths   conditions
+	// checks are specialised on the first refusal: most callers' pages
+	// hold only what the search filter let through.
+	checks     conditions
+	checksErr  error
+	checksDone bool // under mu; checks and checksErr never change once set
+
+	outcomes  sync.Map // outcome key -> outcome
+	noutcomes int
 	mu        sync.Mutex
 }
 
-type grantResult struct {
+// conditions are the named per-record conditions of a plan that apply to
+// its subject, sorted by name.
+type conditions struct {
+	names []string
+	holds []predicate
+	// residuals[i] is what partial evaluation left of names[i] (paths
+	// only: search filters are made from them).
+	residuals []*rego.PartialQueries
+}
+
+// which appends to buf the names of the conditions that hold for rec.
+func (cs *conditions) which(rec *record, buf []string) []string {
+	for i, holds := range cs.holds {
+		if holds(rec) {
+			buf = append(buf, cs.names[i])
+		}
+	}
+	return buf
+}
+
+// outcome is a remembered grant or refusal; ok is false when the policy
+// gave none (the record is then decided in full).
+type outcome struct {
 	d  Decision
-	ok bool // false: not granted, decide in full
+	ok bool
 }
 
 // planResult is a remembered plan, or why none could be made (the subject
@@ -61,10 +86,10 @@ type planResult struct {
 }
 
 // specialisable reports whether the policy defines what plans are made
-// from: open_paths, path(p, r, c) and grant. A policy without them (such as
-// a test policy that allows everything) is always evaluated in full.
+// from (decision.rego). A policy without them, such as a test policy that
+// allows everything, is always evaluated in full.
 func specialisable(c *ast.Compiler) bool {
-	for _, r := range []string{pathRule, grantQuery, openPathsRule} {
+	for _, r := range []string{pathRule, checkRule, openPathsRule, recordChecks, grantQuery, refusalQuery} {
 		if len(c.GetRulesExact(ast.MustParseRef(r))) == 0 {
 			return false
 		}
@@ -72,24 +97,50 @@ func specialisable(c *ast.Compiler) bool {
 	return true
 }
 
-// candidatePaths lists the path names the policy defines: the constant
-// first argument of every path rule. A path rule whose name is not a
-// constant makes plans impossible (nil, error).
-func candidatePaths(c *ast.Compiler) ([]string, error) {
-	ref := ast.MustParseRef(pathRule)
+// candidates lists the names a function rule's first argument takes: the
+// paths of path(p, r, c) or the checks of record_fails(id, r, c). A rule
+// whose name is not a constant makes plans impossible.
+func candidates(c *ast.Compiler, rule string) ([]string, error) {
 	var out []string
-	for _, r := range c.GetRulesExact(ref) {
+	for _, r := range c.GetRulesExact(ast.MustParseRef(rule)) {
 		if len(r.Head.Args) != 3 {
-			return nil, refuse("path rule with %d arguments", len(r.Head.Args))
+			return nil, refuse("%s rule with %d arguments", rule, len(r.Head.Args))
 		}
 		s, ok := r.Head.Args[0].Value.(ast.String)
 		if !ok {
-			return nil, refuse("path rule named by %v, not a constant", r.Head.Args[0])
+			return nil, refuse("%s rule named by %v, not a constant", rule, r.Head.Args[0])
 		}
 		out = append(out, string(s))
 	}
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	out = slices.Compact(out)
+	if len(out) > maxConditions {
+		return nil, refuse("%d %s rules; plans hold at most %d", len(out), rule, maxConditions)
+	}
+	return out, nil
+}
+
+// preparePlans prepares the queries plans are made with.
+func (e *Engine) preparePlans(ctx context.Context, c *ast.Compiler, opts func(string) []func(*rego.Rego)) error {
+	e.subjectFields = subjectFields(c.Modules)
+	if e.pathNames, e.candidatesErr = candidates(c, pathRule); e.candidatesErr == nil {
+		e.checkNames, e.candidatesErr = candidates(c, checkRule)
+	}
+	unknowns := rego.Unknowns([]string{"input.resource", "input.context"})
+	var err error
+	if e.pathQ, err = rego.New(append(opts(pathQuery), unknowns)...).PrepareForPartial(ctx); err != nil {
+		return fmt.Errorf("prepare path specialisation: %w", err)
+	}
+	if e.checkQ, err = rego.New(append(opts(checkQuery), unknowns)...).PrepareForPartial(ctx); err != nil {
+		return fmt.Errorf("prepare check specialisation: %w", err)
+	}
+	if e.grantQ, err = rego.New(opts(grantQuery)...).PrepareForEval(ctx); err != nil {
+		return fmt.Errorf("prepare grant: %w", err)
+	}
+	if e.refusalQ, err = rego.New(opts(refusalQuery)...).PrepareForEval(ctx); err != nil {
+		return fmt.Errorf("prepare refusal: %w", err)
+	}
+	return nil
 }
 
 // planFor returns the subject's plan for the action, building it on first
@@ -182,97 +233,134 @@ func subjectFields(modules map[string]*ast.Module) []string {
 }
 
 func (e *Engine) buildPlan(ctx context.Context, action string, s Subject) (*plan, error) {
-	if e.candidates == nil {
+	if e.candidatesErr != nil {
 		return nil, e.candidatesErr
 	}
 	p := &plan{action: action, subject: s}
-	for _, name := range e.candidates {
-		in := ast.NewObject(
-			item("action", ast.StringTerm(action)),
-			item("subject", s.term()),
-			item("path", ast.StringTerm(name)),
-		)
-		pq, err := e.path.Partial(ctx, rego.EvalParsedInput(in))
-		if err != nil {
-			return nil, fmt.Errorf("policy %s: specialise path %s: %w", e.revision, name, err)
-		}
-		if len(pq.Queries) == 0 {
-			continue // not open to this subject
-		}
-		holds, err := newResidual(pq.Support).queries(pq.Queries)
-		if err != nil {
-			return nil, fmt.Errorf("policy %s: specialise path %s: %w", e.revision, name, err)
-		}
-		p.paths = append(p.paths, name)
-		p.holds = append(p.holds, holds)
-		p.residuals = append(p.residuals, pq)
+	var err error
+	if p.paths, err = e.specialise(ctx, e.pathQ, "path", e.pathNames, action, s); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
-// decide decides one record by the plan; ok is false when no path allows
-// it (or grant does not), and the caller must evaluate in full.
-func (e *Engine) decideByPlan(ctx context.Context, p *plan, typ, id string, r *ResourceAttributes, c *Context) (d Decision, ok bool, err error) {
-	rec := record{typ: typ, id: id, r: r, c: c}
-	var buf [16]string
-	matched := buf[:0]
-	for i, holds := range p.holds {
-		if holds(&rec) {
-			matched = append(matched, p.paths[i])
-		}
-	}
-	if len(matched) == 0 {
-		return Decision{}, false, nil
-	}
-	key := strings.Join(matched, "\x1f") + "\x1e" + strings.Join(r.Categories, "\x1f")
-	if g, found := p.grants.Load(key); found {
-		g := g.(grantResult)
-		return g.d, g.ok, nil
-	}
-	g, err := e.grant(ctx, p, matched, r.Categories)
-	if err != nil {
-		return Decision{}, false, err
-	}
+// recordChecks are the plan's record checks, specialised on first use. An
+// error that is not the context's is remembered: the plan's refusals are
+// then evaluated in full.
+func (e *Engine) recordChecks(ctx context.Context, p *plan) (*conditions, error) {
 	p.mu.Lock()
-	if p.ngrants < grantLimit {
-		p.ngrants++
-		p.grants.Store(key, g)
-	}
+	done := p.checksDone
 	p.mu.Unlock()
-	return g.d, g.ok, nil
+	if !done {
+		cs, err := e.specialise(ctx, e.checkQ, "check", e.checkNames, p.action, p.subject)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		p.mu.Lock()
+		if !p.checksDone {
+			p.checks, p.checksErr, p.checksDone = cs, err, true
+		}
+		p.mu.Unlock()
+	}
+	return &p.checks, p.checksErr
 }
 
-// grant evaluates the decision for a record reached by paths with
-// categories cats.
-func (e *Engine) grant(ctx context.Context, p *plan, paths, cats []string) (grantResult, error) {
+// specialise partially evaluates q for each name (input.<key>), keeping
+// those that can hold for the subject.
+func (e *Engine) specialise(ctx context.Context, q rego.PreparedPartialQuery, key string, names []string, action string, s Subject) (conditions, error) {
+	var cs conditions
+	for _, name := range names {
+		in := ast.NewObject(
+			item("action", ast.StringTerm(action)),
+			item("subject", s.term()),
+			item(key, ast.StringTerm(name)),
+		)
+		pq, err := q.Partial(ctx, rego.EvalParsedInput(in))
+		if err != nil {
+			return conditions{}, fmt.Errorf("policy %s: specialise %s %s: %w", e.revision, key, name, err)
+		}
+		if len(pq.Queries) == 0 {
+			continue // never holds for this subject
+		}
+		holds, err := newResidual(pq.Support).queries(pq.Queries)
+		if err != nil {
+			return conditions{}, fmt.Errorf("policy %s: specialise %s %s: %w", e.revision, key, name, err)
+		}
+		cs.names = append(cs.names, name)
+		cs.holds = append(cs.holds, holds)
+		cs.residuals = append(cs.residuals, pq)
+	}
+	return cs, nil
+}
+
+// decideByPlan decides one record by the plan: the grant for the paths
+// that hold, or else the refusal for the checks that fail. ok is false when
+// the policy gives neither, and the caller must evaluate in full.
+func (e *Engine) decideByPlan(ctx context.Context, p *plan, typ, id string, r *ResourceAttributes, c *Context) (Decision, bool, error) {
+	rec := record{typ: typ, id: id, r: r, c: c}
+	var buf [maxConditions]string
+	if matched := p.paths.which(&rec, buf[:0]); len(matched) > 0 {
+		key := "G" + strings.Join(matched, "\x1f") + "\x1e" + strings.Join(r.Categories, "\x1f")
+		o, err := e.outcome(ctx, p, key, func() *ast.Term {
+			return ast.ObjectTerm(item("paths", strs(matched)), item("categories", strs(r.Categories)))
+		}, e.grantQ)
+		if err != nil || o.ok {
+			return o.d, o.ok, err
+		}
+	}
+	checks, err := e.recordChecks(ctx, p)
+	if err != nil {
+		return Decision{}, false, ctx.Err() // unless cancelled, decide in full
+	}
+	failed := checks.which(&rec, buf[:0])
+	key := "R" + strings.Join(failed, "\x1f")
+	o, err := e.outcome(ctx, p, key, func() *ast.Term {
+		return ast.ObjectTerm(item("failures", strs(failed)))
+	}, e.refusalQ)
+	return o.d, o.ok, err
+}
+
+// outcome is the decision of q for the plan's subject and the facts about
+// a record that args gives, remembered in the plan by key.
+func (e *Engine) outcome(ctx context.Context, p *plan, key string, args func() *ast.Term, q rego.PreparedEvalQuery) (outcome, error) {
+	if o, found := p.outcomes.Load(key); found {
+		return o.(outcome), nil
+	}
 	in := ast.NewObject(
 		item("action", ast.StringTerm(p.action)),
 		item("subject", p.subject.term()),
-		item("paths", strs(paths)),
-		item("categories", strs(cats)),
 	)
-	rs, err := e.grantQ.Eval(ctx, rego.EvalParsedInput(in))
+	args().Value.(ast.Object).Foreach(func(k, v *ast.Term) { in.Insert(k, v) })
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(in))
 	if err != nil {
-		return grantResult{}, fmt.Errorf("policy %s: grant: %w", e.revision, err)
+		return outcome{}, fmt.Errorf("policy %s: %w", e.revision, err)
 	}
-	if len(rs) == 0 {
-		return grantResult{}, nil // not granted: decide in full
+	var o outcome
+	switch {
+	case len(rs) == 0:
+		// None: decide in full.
+	case len(rs) != 1 || len(rs[0].Expressions) != 1:
+		return outcome{}, fmt.Errorf("policy %s: malformed outcome", e.revision)
+	default:
+		if o.d, err = e.toDecision(rs[0].Expressions[0].Value); err != nil {
+			return outcome{}, err
+		}
+		o.ok = true
 	}
-	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
-		return grantResult{}, fmt.Errorf("policy %s: grant: malformed result", e.revision)
+	p.mu.Lock()
+	if p.noutcomes < outcomeLimit {
+		p.noutcomes++
+		p.outcomes.Store(key, o)
 	}
-	d, err := e.toDecision(rs[0].Expressions[0].Value)
-	if err != nil {
-		return grantResult{}, err
-	}
-	return grantResult{d: d, ok: d.Allow}, nil
+	p.mu.Unlock()
+	return o, nil
 }
 
 // filter is the search filter for the plan's subject with patient facts c
 // (the patient lists of a search): the records some open path allows.
 func (p *plan) filter(c *Context) (bson.D, error) {
 	out := condNever
-	for _, pq := range p.residuals {
+	for _, pq := range p.paths.residuals {
 		f, err := newTranslator(pq.Support, c).queries(pq.Queries)
 		if err != nil {
 			return nil, err

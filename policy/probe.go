@@ -102,9 +102,8 @@ func sortedKeys[V any](m map[string]V) []string {
 var probeActions = []string{ActionRead, ActionWrite}
 
 // checkPlans builds every probe subject's plans and checks them against
-// full evaluation: a record the plan allows must get exactly the decision
-// full evaluation gives, and a record full evaluation allows must be
-// allowed by the plan. It refuses a policy that breaks the contract in
+// full evaluation: every probe record must get exactly the decision full
+// evaluation gives. It refuses a policy that breaks the contract in
 // decision.rego. Plans are skipped (and records decided in full) for
 // policies that are not deterministic.
 func (e *Engine) checkPlans(ctx context.Context) error {
@@ -126,6 +125,9 @@ func (e *Engine) checkPlans(ctx context.Context) error {
 
 func (e *Engine) checkPlan(ctx context.Context, action string, s Subject) error {
 	p, err := e.buildPlan(ctx, action, s)
+	if err == nil {
+		_, err = e.recordChecks(ctx, p)
+	}
 	if err != nil {
 		return fmt.Errorf("cannot specialise the policy: %w", err)
 	}
@@ -152,7 +154,7 @@ func (e *Engine) checkPlan(ctx context.Context, action string, s Subject) error 
 		if err != nil {
 			return err
 		}
-		if ok != full[i].Allow || (ok && !reflect.DeepEqual(d, full[i])) {
+		if !ok || !reflect.DeepEqual(d, full[i]) {
 			return fmt.Errorf("the specialised policy disagrees with full evaluation for a record of categories %q, labels %q, authors %q and facts %+v: %+v against %+v (keep decide in the shape decision.rego describes)",
 				resources[i].Categories, resources[i].Labels, resources[i].AuthorOrgs, contexts[i], d, full[i])
 		}

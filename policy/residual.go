@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -22,7 +23,12 @@ type record struct {
 	id  string
 	r   *ResourceAttributes
 	c   *Context
+	// slots hold the elements "some x in <attribute>" iterates over.
+	slots [maxSlots]string
 }
+
+// maxSlots bounds the iterations nested in one plan condition.
+const maxSlots = 4
 
 // kind is the static type of a compiled term.
 type kind uint8
@@ -59,6 +65,7 @@ func never(*record) bool  { return false }
 // evaluation; the result holds when any query holds.
 type residual struct {
 	support map[string][]*ast.Rule
+	slots   *int // slots in use by iterations
 }
 
 // scope binds the parameters of a support rule to the caller's terms.
@@ -69,7 +76,7 @@ func refuse(format string, args ...any) error {
 }
 
 func newResidual(support []*ast.Module) residual {
-	return residual{support: supportRules(support)}
+	return residual{support: supportRules(support), slots: new(int)}
 }
 
 // queries compiles a disjunction of queries.
@@ -119,16 +126,121 @@ func allOf(ps []predicate) predicate {
 	}
 }
 
+// body compiles a conjunction. Iterations ("some x in <list>" leaves
+// x = list[k] with fresh variables) bind x to each element in turn, and the
+// body holds when the rest holds for some element.
 func (c residual) body(b ast.Body, sc scope, depth int) (predicate, error) {
-	ps := make([]predicate, 0, len(b))
+	inner := sc
+	var loops []iteration
+	var rest []*ast.Expr
 	for _, e := range b {
-		p, err := c.expr(e, sc, depth)
+		it, ok, err := c.iteration(e, b, sc)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			rest = append(rest, e)
+			continue
+		}
+		if *c.slots >= maxSlots {
+			return nil, refuse("more than %d iterations in one condition", maxSlots)
+		}
+		slot := *c.slots
+		*c.slots++
+		it.slot = slot
+		loops = append(loops, it)
+		if len(loops) == 1 {
+			inner = maps.Clone(sc)
+			if inner == nil {
+				inner = scope{}
+			}
+		}
+		inner[it.elem] = term{kString, func(rec *record) value { return value{ok: true, s: rec.slots[slot]} }}
+	}
+	ps := make([]predicate, 0, len(rest))
+	for _, e := range rest {
+		p, err := c.expr(e, inner, depth)
 		if err != nil {
 			return nil, err
 		}
 		ps = append(ps, p)
 	}
-	return allOf(ps), nil
+	holds := allOf(ps)
+	for i := len(loops) - 1; i >= 0; i-- {
+		holds = loops[i].some(holds)
+	}
+	return holds, nil
+}
+
+// iteration is x = list[k]: x takes each element of a list in turn.
+type iteration struct {
+	elem ast.Var
+	list term
+	slot int
+}
+
+func (it iteration) some(holds predicate) predicate {
+	return func(rec *record) bool {
+		l := it.list.eval(rec)
+		for _, x := range l.l {
+			rec.slots[it.slot] = x
+			if holds(rec) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// iteration recognises x = list[k] (either way round) where x and k are
+// variables of this body only and list is a list of strings; k must not
+// appear anywhere else in the body.
+func (c residual) iteration(e *ast.Expr, b ast.Body, sc scope) (iteration, bool, error) {
+	if e.Negated || len(e.With) > 0 || !e.IsEquality() {
+		return iteration{}, false, nil
+	}
+	ops := e.Operands()
+	for i := range 2 {
+		x, isVar := ops[i].Value.(ast.Var)
+		ref, isRef := ops[1-i].Value.(ast.Ref)
+		if !isVar || !isRef || len(ref) < 2 {
+			continue
+		}
+		k, kIsVar := ref[len(ref)-1].Value.(ast.Var)
+		if !kIsVar {
+			continue
+		}
+		if _, bound := sc[x]; bound {
+			continue
+		}
+		if _, bound := sc[k]; bound {
+			continue
+		}
+		if uses(b, k) != 1 {
+			return iteration{}, false, refuse("iteration index %v used in %v", k, b)
+		}
+		list, err := c.ref(ref[:len(ref)-1], sc)
+		if err != nil {
+			return iteration{}, false, err
+		}
+		if list.k != kList {
+			return iteration{}, false, refuse("iteration over something other than a list of strings in %v", e)
+		}
+		return iteration{elem: x, list: list}, true, nil
+	}
+	return iteration{}, false, nil
+}
+
+// uses counts the occurrences of v in b.
+func uses(b ast.Body, v ast.Var) int {
+	n := 0
+	ast.WalkVars(b, func(x ast.Var) bool {
+		if x.Equal(v) {
+			n++
+		}
+		return false
+	})
+	return n
 }
 
 func (c residual) expr(e *ast.Expr, sc scope, depth int) (predicate, error) {
@@ -157,6 +269,9 @@ func (c residual) positive(e *ast.Expr, sc scope, depth int) (predicate, error) 
 			x := v.eval(rec)
 			return x.ok && (v.k != kBool || x.b)
 		}, nil
+	}
+	if _, isEvery := e.Terms.(*ast.Every); isEvery {
+		return nil, refuse("\"every\" over a record's attributes cannot be specialised (write \"not\" with \"some\" instead, see docs/policy-guide.md): %v", e)
 	}
 	if !e.IsCall() {
 		return nil, refuse("expression %v", e)
