@@ -38,9 +38,13 @@ type access struct {
 }
 
 // facts are the patients ("Patient/<id>") the caller's organisation has
-// each kind of relationship with, and those who objected to sharing.
+// each kind of relationship with, and those who objected to sharing. have
+// says which have been worked out: only those the policy needs are.
 type facts struct {
+	have                                          policy.Facts
 	related, known, objected, self, providerNamed map[string]bool
+	orgRefs                                       []string // the caller's Organization resources
+	orgLoaded                                     bool
 }
 
 func (a *access) subject() policy.Subject {
@@ -48,66 +52,105 @@ func (a *access) subject() policy.Subject {
 		Purpose: a.id.Purpose, BreakGlassReason: a.id.BreakGlassReason, NHSNumber: a.id.NHSNumber}
 }
 
-// load works out the facts with a handful of queries, each one
-// index-friendly: the organisation's resources by ODS code, then the
-// patients linked to them.
-func (a *access) load(ctx context.Context) (*facts, error) {
-	if a.facts != nil {
-		return a.facts, nil
+// needs is what the policy needs to know about patients to decide action
+// for the caller.
+func (a *access) needs(ctx context.Context, action string) policy.Facts {
+	return a.engine.Needs(ctx, action, a.subject())
+}
+
+// load works out the facts in need not worked out yet in this request,
+// with a handful of queries, each one index-friendly: the organisation's
+// resources by ODS code, then the patients linked to them.
+func (a *access) load(ctx context.Context, need policy.Facts) (*facts, error) {
+	if a.facts == nil {
+		a.facts = &facts{}
 	}
-	f := &facts{}
+	f := a.facts
 	st := a.server.store
 	var err error
-	if a.id.NHSNumber != "" {
-		if f.self, err = patientsOf(ctx, st, "Patient", url.Values{"identifier": {nhsNumberSystem + "|" + a.id.NHSNumber}}); err != nil {
+	if need.Self && !f.have.Self {
+		f.self = map[string]bool{}
+		if a.id.NHSNumber != "" {
+			if f.self, err = patientsOf(ctx, st, "Patient", url.Values{"identifier": {nhsNumberSystem + "|" + a.id.NHSNumber}}); err != nil {
+				return nil, err
+			}
+		}
+		f.have.Self = true
+	}
+	if need.Objected && !f.have.Objected {
+		if f.objected, err = patientsOf(ctx, st, "Consent", url.Values{"category": {objectionToken}, "status": {"active"}}); err != nil {
 			return nil, err
 		}
+		f.have.Objected = true
 	}
-	if f.objected, err = patientsOf(ctx, st, "Consent", url.Values{"category": {objectionToken}, "status": {"active"}}); err != nil {
-		return nil, err
+	if need.Related && !f.have.Related {
+		since := time.Now().Add(-a.server.cfg.RelationshipWindow).UTC().Format("2006-01-02")
+		if f.related, err = a.orgPatients(ctx, []orgQuery{
+			{"Patient", "general-practitioner", nil},
+			{"EpisodeOfCare", "organization", url.Values{"status": {"active"}}},
+			{"CareTeam", "participant", url.Values{"status": {"active"}}},
+			{"Encounter", "service-provider", url.Values{"date": {"ge" + since}}},
+			{"ServiceRequest", "performer", url.Values{"status": {"active"}}},
+		}); err != nil {
+			return nil, err
+		}
+		f.have.Related = true
 	}
-	var orgRefs []string
-	if a.id.Org != "" {
-		page, err := st.Search(ctx, mustQuery("Organization", url.Values{"identifier": {odsSystem + "|" + a.id.Org}, "_count": {"100"}}), nil)
+	if need.KnownToCouncil && !f.have.KnownToCouncil {
+		if f.known, err = a.orgPatients(ctx, []orgQuery{{"EpisodeOfCare", "organization", nil}}); err != nil {
+			return nil, err
+		}
+		f.have.KnownToCouncil = true
+	}
+	if need.ProviderNamed && !f.have.ProviderNamed {
+		if f.providerNamed, err = a.orgPatients(ctx, []orgQuery{{"ServiceRequest", "performer", nil}}); err != nil {
+			return nil, err
+		}
+		f.have.ProviderNamed = true
+	}
+	return f, nil
+}
+
+// orgQuery finds patients linked to the caller's organisation: resources
+// of typ whose param names it, with extra conditions.
+type orgQuery struct {
+	typ, param string
+	extra      url.Values
+}
+
+// orgPatients is the union of the patients the queries find. A caller
+// whose organisation has no Organization resource has none.
+func (a *access) orgPatients(ctx context.Context, queries []orgQuery) (map[string]bool, error) {
+	f := a.facts
+	if !f.orgLoaded && a.id.Org != "" {
+		page, err := a.server.store.Search(ctx, mustQuery("Organization", url.Values{"identifier": {odsSystem + "|" + a.id.Org}, "_count": {"100"}}), nil)
 		if err != nil {
 			return nil, err
 		}
 		for _, v := range page.Matches {
-			orgRefs = append(orgRefs, "Organization/"+v.ID)
+			f.orgRefs = append(f.orgRefs, "Organization/"+v.ID)
 		}
 	}
-	if len(orgRefs) > 0 {
-		refs := strings.Join(orgRefs, ",")
-		since := time.Now().Add(-a.server.cfg.RelationshipWindow).UTC().Format("2006-01-02")
-		queries := []struct {
-			typ    string
-			params url.Values
-		}{
-			{"Patient", url.Values{"general-practitioner": {refs}}},
-			{"EpisodeOfCare", url.Values{"organization": {refs}, "status": {"active"}}},
-			{"CareTeam", url.Values{"participant": {refs}, "status": {"active"}}},
-			{"Encounter", url.Values{"service-provider": {refs}, "date": {"ge" + since}}},
-			{"ServiceRequest", url.Values{"performer": {refs}, "status": {"active"}}},
+	f.orgLoaded = true
+	out := map[string]bool{}
+	if len(f.orgRefs) == 0 {
+		return out, nil
+	}
+	refs := strings.Join(f.orgRefs, ",")
+	for _, q := range queries {
+		params := url.Values{q.param: {refs}}
+		for k, v := range q.extra {
+			params[k] = v
 		}
-		f.related = map[string]bool{}
-		for _, q := range queries {
-			ps, err := patientsOf(ctx, st, q.typ, q.params)
-			if err != nil {
-				return nil, err
-			}
-			for p := range ps {
-				f.related[p] = true
-			}
-		}
-		if f.known, err = patientsOf(ctx, st, "EpisodeOfCare", url.Values{"organization": {refs}}); err != nil {
+		ps, err := patientsOf(ctx, a.server.store, q.typ, params)
+		if err != nil {
 			return nil, err
 		}
-		if f.providerNamed, err = patientsOf(ctx, st, "ServiceRequest", url.Values{"performer": {refs}}); err != nil {
-			return nil, err
+		for p := range ps {
+			out[p] = true
 		}
 	}
-	a.facts = f
-	return f, nil
+	return out, nil
 }
 
 // patientFinder is what fact-finding needs from the store.
@@ -173,15 +216,27 @@ func (a *access) decide(ctx context.Context, action string, v *store.Version) ([
 }
 
 func (a *access) decideObject(ctx context.Context, action, typ, id string, obj map[string]any) (policy.Decision, error) {
-	f, err := a.load(ctx)
-	if err != nil {
-		return policy.Decision{}, err
-	}
 	attrs := policy.Attributes(typ, obj)
-	d, err := a.engine.Decide(ctx, policy.Input{Action: action, Subject: a.subject(),
-		Resource: policy.Resource{Type: typ, ID: id, ResourceAttributes: attrs}, Context: f.contextFor(attrs.Patient)})
+	decide := func(need policy.Facts) (policy.Decision, error) {
+		f, err := a.load(ctx, need)
+		if err != nil {
+			return policy.Decision{}, err
+		}
+		d, err := a.engine.Decide(ctx, policy.Input{Action: action, Subject: a.subject(),
+			Resource: policy.Resource{Type: typ, ID: id, ResourceAttributes: attrs}, Context: f.contextFor(attrs.Patient)})
+		if err != nil {
+			return d, fmt.Errorf("policy decision: %w", err)
+		}
+		return d, nil
+	}
+	d, err := decide(a.needs(ctx, action))
+	if err == nil && !d.Allow && a.facts.have != policy.AllFacts {
+		// The refusal stands; its reasons may name rules on facts not
+		// looked up yet, so they come from every fact.
+		d, err = decide(policy.AllFacts)
+	}
 	if err != nil {
-		return d, fmt.Errorf("policy decision: %w", err)
+		return d, err
 	}
 	a.trail.noteDecision(typ, id, attrs, d)
 	if !d.Allow {
@@ -202,7 +257,7 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 	if len(versions) == 0 {
 		return nil, nil
 	}
-	f, err := a.load(ctx)
+	f, err := a.load(ctx, a.needs(ctx, action))
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +307,7 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 // compiled fails the search (closed).
 func (a *access) restrict(action string) store.Restrict {
 	return func(ctx context.Context, typ string) (bson.D, error) {
-		f, err := a.load(ctx)
+		f, err := a.load(ctx, a.needs(ctx, action))
 		if err != nil {
 			return nil, err
 		}

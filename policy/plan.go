@@ -59,6 +59,8 @@ type conditions struct {
 	// residuals[i] is what partial evaluation left of names[i] (paths
 	// only: search filters are made from them).
 	residuals []*rego.PartialQueries
+	// facts are the patient facts the conditions read.
+	facts Facts
 }
 
 // which appends to buf the names of the conditions that hold for rec.
@@ -282,15 +284,30 @@ func (e *Engine) specialise(ctx context.Context, q rego.PreparedPartialQuery, ke
 		if len(pq.Queries) == 0 {
 			continue // never holds for this subject
 		}
-		holds, err := newResidual(pq.Support).queries(pq.Queries)
+		r := newResidual(pq.Support)
+		holds, err := r.queries(pq.Queries)
 		if err != nil {
 			return conditions{}, fmt.Errorf("policy %s: specialise %s %s: %w", e.revision, key, name, err)
 		}
+		cs.facts = cs.facts.Union(*r.facts)
 		cs.names = append(cs.names, name)
 		cs.holds = append(cs.holds, holds)
 		cs.residuals = append(cs.residuals, pq)
 	}
 	return cs, nil
+}
+
+// Needs names the facts about patients that decide whether the subject
+// may do action, and that its search filters use: those the subject's
+// plan reads (every fact when the policy is decided in full). A refusal's
+// reasons may also name rules on other facts; a caller that reports
+// reasons decides again with every fact before it does.
+func (e *Engine) Needs(ctx context.Context, action string, s Subject) Facts {
+	p := e.planFor(ctx, action, s)
+	if p == nil {
+		return AllFacts
+	}
+	return p.paths.facts
 }
 
 // decideByPlan decides one record by the plan: the grant for the paths

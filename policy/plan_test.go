@@ -170,3 +170,37 @@ func TestPlanKeyIgnoresFieldsThePolicyDoesNotRead(t *testing.T) {
 		}
 	}
 }
+
+// TestNeeds: a caller's plan names only the patient facts its paths read,
+// so the gateway looks up no more than those.
+func TestNeeds(t *testing.T) {
+	e := testEngine(t)
+	tests := []struct {
+		note    string
+		action  string
+		subject Subject
+		want    Facts
+	}{
+		{"GP nurse reading", ActionRead, gpNurse, Facts{Related: true, Objected: true}},
+		{"trust doctor searching", ActionSearch, trustDoctor, Facts{Related: true, Objected: true}},
+		{"break glass", ActionRead, Subject{Kind: SubjectUser, Org: "RJ1", Role: "R8000", Purpose: "BTG", BreakGlassReason: "collapsed"}, Facts{}},
+		{"council social worker", ActionRead, councilSW, Facts{KnownToCouncil: true}},
+		{"provider reading its own records", ActionRead, providerCare, Facts{}},
+		{"provider writing", ActionWrite, providerCare, Facts{ProviderNamed: true}},
+		{"person", ActionRead, personP1, Facts{Self: true}},
+		{"researcher", ActionRead, researcher, Facts{}},
+	}
+	for _, tt := range tests {
+		if got := e.Needs(t.Context(), tt.action, tt.subject); got != tt.want {
+			t.Errorf("%s: needs %+v, want %+v", tt.note, got, tt.want)
+		}
+	}
+	e2, err := Load(t.Context(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2.plans = nil // decided in full
+	if got := e2.Needs(t.Context(), ActionRead, gpNurse); got != AllFacts {
+		t.Errorf("without plans: needs %+v, want every fact", got)
+	}
+}

@@ -65,7 +65,8 @@ func never(*record) bool  { return false }
 // evaluation; the result holds when any query holds.
 type residual struct {
 	support map[string][]*ast.Rule
-	slots   *int // slots in use by iterations
+	slots   *int   // slots in use by iterations
+	facts   *Facts // the patient facts the conditions read
 }
 
 // scope binds the parameters of a support rule to the caller's terms.
@@ -76,7 +77,7 @@ func refuse(format string, args ...any) error {
 }
 
 func newResidual(support []*ast.Module) residual {
-	return residual{support: supportRules(support), slots: new(int)}
+	return residual{support: supportRules(support), slots: new(int), facts: &Facts{}}
 }
 
 // queries compiles a disjunction of queries.
@@ -455,6 +456,7 @@ func (c residual) ref(r ast.Ref, sc scope) (term, error) {
 		case kResource:
 			return resourceAttr(string(key)), nil
 		case kContext:
+			c.facts.note(string(key))
 			return contextFact(string(key)), nil
 		}
 	}
@@ -523,4 +525,35 @@ func contextFact(key string) term {
 
 func undefined(k kind) term {
 	return term{k, func(*record) value { return value{} }}
+}
+
+// Facts names the facts about patients a caller's decisions read; the
+// gateway works out only those (see [Engine.Needs]).
+type Facts struct {
+	Related, Objected, Self, KnownToCouncil, ProviderNamed bool
+}
+
+// AllFacts is every fact the gateway knows how to work out.
+var AllFacts = Facts{Related: true, Objected: true, Self: true, KnownToCouncil: true, ProviderNamed: true}
+
+// Union is the facts in f or g.
+func (f Facts) Union(g Facts) Facts {
+	return Facts{f.Related || g.Related, f.Objected || g.Objected, f.Self || g.Self,
+		f.KnownToCouncil || g.KnownToCouncil, f.ProviderNamed || g.ProviderNamed}
+}
+
+// note records that input.context.<key> is read.
+func (f *Facts) note(key string) {
+	switch key {
+	case "related", "related_patients":
+		f.Related = true
+	case "objected", "objected_patients":
+		f.Objected = true
+	case "self", "self_patients":
+		f.Self = true
+	case "known_to_council", "known_patients":
+		f.KnownToCouncil = true
+	case "provider_named":
+		f.ProviderNamed = true
+	}
 }
