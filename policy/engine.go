@@ -75,7 +75,7 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 	e := &Engine{revision: src.revision}
 	if deterministic(policy) {
 		e.memo, e.filters = &bounded[string, Decision]{}, &bounded[[32]byte, filterResult]{}
-		e.plans = &bounded[string, planResult]{}
+		e.plans = &bounded[string, planResult]{limit: planLimit}
 	}
 	opts := func(query string) []func(*rego.Rego) {
 		return []func(*rego.Rego){

@@ -11,13 +11,17 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// memoLimit bounds what one policy version remembers of each kind
-// (decisions, search filters, specialised plans); when it is reached that
-// memo starts again empty.
+// memoLimit bounds the decisions and search filters one policy version
+// remembers; when it is reached that memo starts again empty.
 const memoLimit = 20_000
 
+// planLimit bounds the plans one policy version remembers. A plan takes
+// about 30 KB (mostly what partial evaluation left of its paths, kept for
+// search filters), so 4,096 callers' plans take about 120 MB at most.
+const planLimit = 4_096
+
 // bounded is a concurrent map that forgets everything when it grows past
-// memoLimit. A nil *bounded remembers nothing.
+// its limit. A nil *bounded remembers nothing.
 //
 // The engine remembers decisions, search filters and specialised plans per
 // policy version: each is a pure function of its input, the policy and its
@@ -26,8 +30,9 @@ const memoLimit = 20_000
 // call no non-deterministic built-in (time, random numbers, uuids); see
 // deterministic. A new policy version starts empty.
 type bounded[K comparable, V any] struct {
-	m sync.Map
-	n atomic.Int64
+	m     sync.Map
+	n     atomic.Int64
+	limit int64 // 0: memoLimit
 }
 
 func (b *bounded[K, V]) get(key K) (V, bool) {
@@ -46,7 +51,11 @@ func (b *bounded[K, V]) put(key K, v V) {
 	if b == nil {
 		return
 	}
-	if b.n.Add(1) > memoLimit {
+	limit := b.limit
+	if limit == 0 {
+		limit = memoLimit
+	}
+	if b.n.Add(1) > limit {
 		b.m.Clear()
 		b.n.Store(0)
 	}

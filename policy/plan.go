@@ -292,7 +292,9 @@ func (e *Engine) specialise(ctx context.Context, q rego.PreparedPartialQuery, ke
 		cs.facts = cs.facts.Union(*r.facts)
 		cs.names = append(cs.names, name)
 		cs.holds = append(cs.holds, holds)
-		cs.residuals = append(cs.residuals, pq)
+		if key == "path" {
+			cs.residuals = append(cs.residuals, pq)
+		}
 	}
 	return cs, nil
 }
