@@ -10,8 +10,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/auth"
@@ -29,6 +32,9 @@ type env struct {
 	// token is sent with every request unless the request sets its own
 	// Authorization header ("" to send none).
 	token string
+	// commands counts the commands the gateway's store sends, other than
+	// the audit trail's.
+	commands atomic.Int64
 }
 
 func newEnv(t testing.TB, cfg gateway.Config) *env {
@@ -44,7 +50,13 @@ func newEnv(t testing.TB, cfg gateway.Config) *env {
 func newEnvAt(t testing.TB, uri string, cfg gateway.Config) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, uri, store.Options{})
+	e := &env{t: t}
+	mon := &event.CommandMonitor{Started: func(_ context.Context, ev *event.CommandStartedEvent) {
+		if coll, _ := ev.Command.Index(0).Value().StringValueOK(); coll != "audit" {
+			e.commands.Add(1)
+		}
+	}}
+	st, err := store.Open(ctx, uri, store.Options{Monitor: mon})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -66,7 +78,9 @@ func newEnvAt(t testing.TB, uri string, cfg gateway.Config) *env {
 	h := gateway.New(cfg, st, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: st, token: mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"})}
+	e.srv, e.store = srv, st
+	e.token = mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"})
+	return e
 }
 
 var (

@@ -18,11 +18,22 @@
 //   - The store saves [Attributes] of each resource (patient, record
 //     categories, security labels, author organisations) on its document.
 //   - A request takes [Loader.Current] once and uses that engine throughout.
-//     A search asks [Engine.Filter] for a MongoDB filter: OPA partially
-//     evaluates the read rules with the resource unknown and the result is
-//     translated to bson, so pages and totals count only what the caller may
-//     see; anything untranslatable is an error (fail closed). Each resource
-//     returned is then decided again with [Engine.DecideMany] (one evaluation
-//     per page) or [Engine.Decide], and the caller removes the
-//     [Decision.Redactions] and honours the [Decision.Obligations].
+//     The engine decides by plans (plan.go): for each caller (action and the
+//     subject fields the policy reads) OPA partially evaluates the per-record
+//     rules once, with the record and its patient facts unknown, and what is
+//     left is compiled into Go predicates (residual.go). [Engine.Needs] names
+//     the patient facts a caller's plan reads, so the gateway looks up only
+//     those.
+//   - A search asks [Engine.Filter] for a MongoDB filter: the plan's
+//     conditions with the caller's patient lists put in, translated to bson
+//     (filter.go), so pages and totals count only what the caller may see;
+//     anything untranslatable is an error (fail closed). Each resource
+//     returned is then decided again with [Engine.DecideMany] or
+//     [Engine.Decide], and the caller removes the [Decision.Redactions] and
+//     honours the [Decision.Obligations].
+//   - At load, every caller kind in the agreement is planned and its plan
+//     compared with full evaluation over probe records (probe.go); a policy
+//     whose plans disagree, or whose conditions cannot be compiled, is
+//     refused. Policies that read the clock or random numbers, or define no
+//     plan entry points, are evaluated in full instead.
 package policy
