@@ -204,3 +204,62 @@ func TestNeeds(t *testing.T) {
 		t.Errorf("without plans: needs %+v, want every fact", got)
 	}
 }
+
+// FuzzPlanAgreesWithFullEvaluation decides records built from fuzzed bits
+// (categories from the vocabulary and beyond, labels, authors, patient
+// facts, caller and action) by plan and by full evaluation.
+func FuzzPlanAgreesWithFullEvaluation(f *testing.F) {
+	f.Add(uint64(0), uint8(0), uint8(0))
+	f.Add(uint64(0x1234_5678_9abc), uint8(3), uint8(7))
+	f.Add(^uint64(0), uint8(255), uint8(255))
+	e := testEngine(f)
+	vocab := []string{CatDemographics, CatContacts, CatDirectory, CatCarePlan, CatCarePackage, CatVisit, CatMedication,
+		CatIncident, CatAlert, CatSafeguarding, CatFinancial, CatOpinion, CatConsent, CatProvenance, CatAudit, CatOther, "not-a-category"}
+	labels := []string{labelR, ConfidentialitySystem + "|V", labelThirdParty, "http://example.org|x"}
+	orgs := []string{"Y99001", "RJ1", "SYN01", "SYNH1", "LA001", "CP001", "X99"}
+	roles := []string{"R0260", "R8000", "R8009", "R1330", "R1460", "R5105", "R8014", "R9999"}
+	purposes := []string{"TREAT", "COC", "BTG", "ETREAT", "HRESCH", "PATRQT", "HOPERAT"}
+	actions := []string{ActionRead, ActionSearch, ActionHistory, ActionOperation, ActionWrite}
+	f.Fuzz(func(t *testing.T, bits uint64, who, what uint8) {
+		r := ResourceAttributes{Patient: "Patient/f", Categories: []string{}, Labels: []string{}, AuthorOrgs: []string{}}
+		for i, c := range vocab {
+			if bits&(1<<i) != 0 {
+				r.Categories = append(r.Categories, c)
+			}
+		}
+		for i, l := range labels {
+			if bits&(1<<(20+i)) != 0 {
+				r.Labels = append(r.Labels, l)
+			}
+		}
+		for i, o := range orgs {
+			if bits&(1<<(30+i)) != 0 {
+				r.AuthorOrgs = append(r.AuthorOrgs, o)
+			}
+		}
+		c := Context{Related: bits&(1<<40) != 0, Objected: bits&(1<<41) != 0, Self: bits&(1<<42) != 0,
+			KnownToCouncil: bits&(1<<43) != 0, ProviderNamed: bits&(1<<44) != 0}
+		s := Subject{Kind: SubjectUser, Org: orgs[int(who)%len(orgs)], Role: roles[int(who>>3)%len(roles)], Purpose: purposes[int(what)%len(purposes)]}
+		if s.Purpose == "BTG" || s.Purpose == "ETREAT" {
+			s.BreakGlassReason = "fuzz"
+		}
+		switch what >> 6 {
+		case 1:
+			s = Subject{Kind: SubjectPerson, Purpose: "PATRQT"}
+		case 2:
+			s.Kind = SubjectSystem
+		}
+		in := Input{Action: actions[int(what>>3)%len(actions)], Subject: s, Resource: Resource{Type: "Observation", ID: "o1", ResourceAttributes: r}, Context: c}
+		full, err := e.evalDecision(t.Context(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Decide(t.Context(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, full) {
+			t.Fatalf("%+v: plan %+v, full %+v", in, got, full)
+		}
+	})
+}
