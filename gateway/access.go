@@ -33,18 +33,23 @@ type access struct {
 	server *Server
 	id     *auth.Identity
 	engine *policy.Engine
-	facts  *facts
-	trail  *trail
+	// facts are about every patient (searches and pages); byPatient are
+	// about one patient each (a single resource's decision).
+	facts     *facts
+	byPatient map[string]*facts
+	orgRefs   []string // the caller's Organization resources
+	orgLoaded bool
+	trail     *trail
 }
 
 // facts are the patients ("Patient/<id>") the caller's organisation has
 // each kind of relationship with, and those who objected to sharing. have
-// says which have been worked out: only those the policy needs are.
+// says which have been worked out: only those the policy needs are. When
+// among is set, the facts are about those patients only.
 type facts struct {
 	have                                          policy.Facts
+	among                                         []string
 	related, known, objected, self, providerNamed map[string]bool
-	orgRefs                                       []string // the caller's Organization resources
-	orgLoaded                                     bool
 }
 
 func (a *access) subject() policy.Subject {
@@ -58,57 +63,80 @@ func (a *access) needs(ctx context.Context, action string) policy.Facts {
 	return a.engine.Needs(ctx, action, a.subject())
 }
 
-// load works out the facts in need not worked out yet in this request,
-// with a handful of queries, each one index-friendly: the organisation's
-// resources by ODS code, then the patients linked to them.
+// load works out the facts in need about every patient, those not worked
+// out yet in this request.
 func (a *access) load(ctx context.Context, need policy.Facts) (*facts, error) {
 	if a.facts == nil {
 		a.facts = &facts{}
 	}
-	f := a.facts
-	st := a.server.store
+	return a.facts, a.fill(ctx, a.facts, need)
+}
+
+// loadFor works out the facts in need about one patient: the same answers
+// as load gives for that patient, from queries that read only the
+// patient's records. A resource about no patient ("") takes load's.
+func (a *access) loadFor(ctx context.Context, need policy.Facts, patient string) (*facts, error) {
+	if patient == "" || (a.facts != nil && a.facts.have.Union(need) == a.facts.have) {
+		return a.load(ctx, need)
+	}
+	f := a.byPatient[patient]
+	if f == nil {
+		if a.byPatient == nil {
+			a.byPatient = map[string]*facts{}
+		}
+		f = &facts{among: []string{patient}}
+		a.byPatient[patient] = f
+	}
+	return f, a.fill(ctx, f, need)
+}
+
+// fill works out the facts in need that f lacks, with a handful of
+// queries, each one index-friendly: the organisation's resources by ODS
+// code, then the patients linked to them (in f.among's compartments only,
+// when set).
+func (a *access) fill(ctx context.Context, f *facts, need policy.Facts) error {
 	var err error
 	if need.Self && !f.have.Self {
 		f.self = map[string]bool{}
 		if a.id.NHSNumber != "" {
-			if f.self, err = patientsOf(ctx, st, "Patient", url.Values{"identifier": {nhsNumberSystem + "|" + a.id.NHSNumber}}); err != nil {
-				return nil, err
+			if f.self, err = a.patients(ctx, f, "Patient", url.Values{"identifier": {nhsNumberSystem + "|" + a.id.NHSNumber}}); err != nil {
+				return err
 			}
 		}
 		f.have.Self = true
 	}
 	if need.Objected && !f.have.Objected {
-		if f.objected, err = patientsOf(ctx, st, "Consent", url.Values{"category": {objectionToken}, "status": {"active"}}); err != nil {
-			return nil, err
+		if f.objected, err = a.patients(ctx, f, "Consent", url.Values{"category": {objectionToken}, "status": {"active"}}); err != nil {
+			return err
 		}
 		f.have.Objected = true
 	}
 	if need.Related && !f.have.Related {
 		since := time.Now().Add(-a.server.cfg.RelationshipWindow).UTC().Format("2006-01-02")
-		if f.related, err = a.orgPatients(ctx, []orgQuery{
+		if f.related, err = a.orgPatients(ctx, f, []orgQuery{
 			{"Patient", "general-practitioner", nil},
 			{"EpisodeOfCare", "organization", url.Values{"status": {"active"}}},
 			{"CareTeam", "participant", url.Values{"status": {"active"}}},
 			{"Encounter", "service-provider", url.Values{"date": {"ge" + since}}},
 			{"ServiceRequest", "performer", url.Values{"status": {"active"}}},
 		}); err != nil {
-			return nil, err
+			return err
 		}
 		f.have.Related = true
 	}
 	if need.KnownToCouncil && !f.have.KnownToCouncil {
-		if f.known, err = a.orgPatients(ctx, []orgQuery{{"EpisodeOfCare", "organization", nil}}); err != nil {
-			return nil, err
+		if f.known, err = a.orgPatients(ctx, f, []orgQuery{{"EpisodeOfCare", "organization", nil}}); err != nil {
+			return err
 		}
 		f.have.KnownToCouncil = true
 	}
 	if need.ProviderNamed && !f.have.ProviderNamed {
-		if f.providerNamed, err = a.orgPatients(ctx, []orgQuery{{"ServiceRequest", "performer", nil}}); err != nil {
-			return nil, err
+		if f.providerNamed, err = a.orgPatients(ctx, f, []orgQuery{{"ServiceRequest", "performer", nil}}); err != nil {
+			return err
 		}
 		f.have.ProviderNamed = true
 	}
-	return f, nil
+	return nil
 }
 
 // orgQuery finds patients linked to the caller's organisation: resources
@@ -120,29 +148,28 @@ type orgQuery struct {
 
 // orgPatients is the union of the patients the queries find. A caller
 // whose organisation has no Organization resource has none.
-func (a *access) orgPatients(ctx context.Context, queries []orgQuery) (map[string]bool, error) {
-	f := a.facts
-	if !f.orgLoaded && a.id.Org != "" {
+func (a *access) orgPatients(ctx context.Context, f *facts, queries []orgQuery) (map[string]bool, error) {
+	if !a.orgLoaded && a.id.Org != "" {
 		page, err := a.server.store.Search(ctx, mustQuery("Organization", url.Values{"identifier": {odsSystem + "|" + a.id.Org}, "_count": {"100"}}), nil)
 		if err != nil {
 			return nil, err
 		}
 		for _, v := range page.Matches {
-			f.orgRefs = append(f.orgRefs, "Organization/"+v.ID)
+			a.orgRefs = append(a.orgRefs, "Organization/"+v.ID)
 		}
 	}
-	f.orgLoaded = true
+	a.orgLoaded = true
 	out := map[string]bool{}
-	if len(f.orgRefs) == 0 {
+	if len(a.orgRefs) == 0 {
 		return out, nil
 	}
-	refs := strings.Join(f.orgRefs, ",")
+	refs := strings.Join(a.orgRefs, ",")
 	for _, q := range queries {
 		params := url.Values{q.param: {refs}}
 		for k, v := range q.extra {
 			params[k] = v
 		}
-		ps, err := patientsOf(ctx, a.server.store, q.typ, params)
+		ps, err := a.patients(ctx, f, q.typ, params)
 		if err != nil {
 			return nil, err
 		}
@@ -153,13 +180,10 @@ func (a *access) orgPatients(ctx context.Context, queries []orgQuery) (map[strin
 	return out, nil
 }
 
-// patientFinder is what fact-finding needs from the store.
-type patientFinder interface {
-	Patients(ctx context.Context, q *search.Query) ([]string, error)
-}
-
-func patientsOf(ctx context.Context, st patientFinder, typ string, params url.Values) (map[string]bool, error) {
-	ps, err := st.Patients(ctx, mustQuery(typ, params))
+// patients is the set of patient compartments of typ's resources matching
+// params, among f's patients when it has them.
+func (a *access) patients(ctx context.Context, f *facts, typ string, params url.Values) (map[string]bool, error) {
+	ps, err := a.server.store.Patients(ctx, mustQuery(typ, params), f.among...)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +242,7 @@ func (a *access) decide(ctx context.Context, action string, v *store.Version) ([
 func (a *access) decideObject(ctx context.Context, action, typ, id string, obj map[string]any) (policy.Decision, error) {
 	attrs := policy.Attributes(typ, obj)
 	decide := func(need policy.Facts) (policy.Decision, error) {
-		f, err := a.load(ctx, need)
+		f, err := a.loadFor(ctx, need, attrs.Patient)
 		if err != nil {
 			return policy.Decision{}, err
 		}
@@ -230,7 +254,7 @@ func (a *access) decideObject(ctx context.Context, action, typ, id string, obj m
 		return d, nil
 	}
 	d, err := decide(a.needs(ctx, action))
-	if err == nil && !d.Allow && a.facts.have != policy.AllFacts {
+	if err == nil && !d.Allow && a.needs(ctx, action) != policy.AllFacts {
 		// The refusal stands; its reasons may name rules on facts not
 		// looked up yet, so they come from every fact.
 		d, err = decide(policy.AllFacts)

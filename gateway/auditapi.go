@@ -314,12 +314,12 @@ func (s *Server) whoAccessed(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	f, err := a.load(ctx, policy.Facts{Self: true, KnownToCouncil: true})
+	patient := "Patient/" + id
+	f, err := a.loadFor(ctx, policy.Facts{Self: true, KnownToCouncil: true}, patient)
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	patient := "Patient/" + id
 	if !f.self[patient] && !f.known[patient] {
 		_ = c.Error(fhir.Errorf(http.StatusForbidden, "forbidden", "who has seen a record is shown to the person and to council staff helping them"))
 		return

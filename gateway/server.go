@@ -23,7 +23,7 @@ type Store interface {
 	Delete(ctx context.Context, resourceType, id string, ifMatch int64) (*store.Version, error)
 	History(ctx context.Context, resourceType, id string, opt store.HistoryOptions) ([]*store.Version, bool, error)
 	Search(ctx context.Context, q *search.Query, restrict store.Restrict) (*store.Page, error)
-	Patients(ctx context.Context, q *search.Query) ([]string, error)
+	Patients(ctx context.Context, q *search.Query, among ...string) ([]string, error)
 	Ping(ctx context.Context) error
 }
 

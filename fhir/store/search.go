@@ -288,11 +288,16 @@ func stringValues(v bson.RawValue) []string {
 
 // Patients returns the distinct patient compartments ("Patient/<id>") of
 // the current resources that q matches: one query, projected to the
-// compartment. The gateway uses it to work out care relationships.
-func (s *Store) Patients(ctx context.Context, q *search.Query) ([]string, error) {
+// compartment. With among, only resources in those patients' compartments
+// are read and only those patients returned. The gateway uses it to work
+// out care relationships.
+func (s *Store) Patients(ctx context.Context, q *search.Query, among ...string) ([]string, error) {
 	filter := bson.A{bson.D{{Key: "del", Value: false}}}
 	if len(q.Filter) > 0 {
 		filter = append(filter, q.Filter)
+	}
+	if len(among) > 0 {
+		filter = append(filter, bson.D{{Key: "pat", Value: bson.D{{Key: "$in", Value: among}}}})
 	}
 	c, err := s.heads(q.Type).Find(ctx, bson.D{{Key: "$and", Value: filter}}, options.Find().SetProjection(bson.D{{Key: "pat", Value: 1}}))
 	if err != nil {
@@ -308,6 +313,9 @@ func (s *Store) Patients(ctx context.Context, q *search.Query) ([]string, error)
 	var out []string
 	for _, d := range docs {
 		for _, p := range d.Patients {
+			if len(among) > 0 && !slices.Contains(among, p) {
+				continue
+			}
 			if !seen[p] {
 				seen[p] = true
 				out = append(out, p)
