@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 )
 
@@ -39,6 +41,11 @@ type Engine struct {
 	pathQ, checkQ         rego.PreparedPartialQuery
 	grantQ, refusalQ      rego.PreparedEvalQuery
 	plans                 *bounded[string, planResult]
+	// partialMu serialises partial evaluations: OPA 1.22's copy
+	// propagation writes into set terms that concurrent partial
+	// evaluations read (a data race under -race). They are rare (once per
+	// caller and policy version), so taking turns costs little.
+	partialMu sync.Mutex
 	// subjectFields are the input.subject keys the policy reads (nil: any).
 	subjectFields []string
 }
@@ -277,4 +284,11 @@ func stringList(m map[string]any, key string) ([]string, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// partial runs a partial evaluation, one at a time (see partialMu).
+func (e *Engine) partial(ctx context.Context, q rego.PreparedPartialQuery, in ast.Value) (*rego.PartialQueries, error) {
+	e.partialMu.Lock()
+	defer e.partialMu.Unlock()
+	return q.Partial(ctx, rego.EvalParsedInput(in))
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -79,7 +78,7 @@ func (e *Engine) Filter(ctx context.Context, in Input) (bson.D, error) {
 // the result to a MongoDB filter. It is used for policies that cannot be
 // specialised (see plan.go); the plan gives the filter otherwise.
 func (e *Engine) buildFilter(ctx context.Context, in Input) (bson.D, error) {
-	pq, err := e.filter.Partial(ctx, rego.EvalParsedInput(in.filterValue()))
+	pq, err := e.partial(ctx, e.filter, in.filterValue())
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: filter: %w", e.revision, err)
 	}

@@ -277,7 +277,7 @@ func (e *Engine) specialise(ctx context.Context, q rego.PreparedPartialQuery, ke
 			item("subject", s.term()),
 			item(key, ast.StringTerm(name)),
 		)
-		pq, err := q.Partial(ctx, rego.EvalParsedInput(in))
+		pq, err := e.partial(ctx, q, in)
 		if err != nil {
 			return conditions{}, fmt.Errorf("policy %s: specialise %s %s: %w", e.revision, key, name, err)
 		}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -262,4 +263,42 @@ func FuzzPlanAgreesWithFullEvaluation(f *testing.F) {
 			t.Fatalf("%+v: plan %+v, full %+v", in, got, full)
 		}
 	})
+}
+
+// TestPlansUnderConcurrentUse: callers deciding at once on a fresh engine
+// build and share plans, outcomes and record checks without disagreeing
+// with full evaluation (run with -race to check the sharing itself).
+func TestPlansUnderConcurrentUse(t *testing.T) {
+	e, err := Load(t.Context(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, docs := fixtureDocs()
+	contexts := make([]Context, len(docs))
+	for i := range docs {
+		contexts[i] = Context{Related: i%3 != 0, Objected: i%5 == 0, KnownToCouncil: i%2 == 0}
+	}
+	subjects := []Subject{gpNurse, trustDoctor, councilSW, providerCare}
+	want := make([][]Decision, len(subjects))
+	for i, s := range subjects {
+		if want[i], err = e.evalMany(t.Context(), Input{Action: ActionSearch, Subject: s, Resource: Resource{Type: "CarePlan"}}, docs, contexts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 16)
+	for g := range 16 {
+		go func() {
+			i := g % len(subjects)
+			got, err := e.DecideMany(t.Context(), Input{Action: ActionSearch, Subject: subjects[i], Resource: Resource{Type: "CarePlan"}}, docs, contexts)
+			if err == nil && !reflect.DeepEqual(got, want[i]) {
+				err = fmt.Errorf("subject %d: decisions differ from full evaluation", i)
+			}
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
