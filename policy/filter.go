@@ -353,8 +353,8 @@ func (t translator) member(x, y *ast.Term, vars env, e *ast.Expr) (cond, error) 
 	if err != nil {
 		return cond{}, untranslatable("membership in %v in %v", y, e)
 	}
-	if v.ok && k != kList {
-		return cond{}, untranslatable("membership in a value that is not a list of strings in %v", e)
+	if v.ok && k != kList && k != kSet {
+		return cond{}, untranslatable("membership in a value that is not a collection of strings in %v", e)
 	}
 	if f, err := field(x, vars); err == nil {
 		// A resource value in a known collection.
@@ -413,8 +413,8 @@ func (t translator) compare(a, b *ast.Term, negate bool, vars env, e *ast.Expr) 
 	if err != nil {
 		return cond{}, untranslatable("comparison in %v", e)
 	}
-	if ak == kContext || bk == kContext {
-		return cond{}, untranslatable("comparison of a whole object in %v", e)
+	if objectOrSet(ak) || objectOrSet(bk) {
+		return cond{}, untranslatable("comparison of a whole object or a set in %v", e)
 	}
 	if !av.ok || !bv.ok {
 		return condNever, nil
@@ -432,15 +432,11 @@ func (t translator) known(term *ast.Term, vars env) (kind, value, error) {
 	case ast.Boolean:
 		return kBool, value{ok: true, b: bool(v)}, nil
 	case *ast.Array, ast.Set:
-		l, err := constStrings(term)
+		k, list, err := constList(term)
 		if err != nil {
 			return 0, value{}, err
 		}
-		list := make([]string, len(l))
-		for i, s := range l {
-			list[i] = s.(string)
-		}
-		return kList, value{ok: true, l: list}, nil
+		return k, value{ok: true, l: list}, nil
 	case ast.Var:
 		if b, ok := vars[v]; ok && !b.resource && b.attr == "" {
 			return b.k, b.v, nil

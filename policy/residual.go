@@ -37,6 +37,7 @@ const (
 	kString kind = iota + 1
 	kBool
 	kList
+	kSet      // a constant set of strings: only for membership
 	kResource // the whole of input.resource
 	kContext  // the whole of input.context
 )
@@ -347,8 +348,8 @@ func (c residual) member(x, y *ast.Term, sc scope, e *ast.Expr) (predicate, erro
 	if err != nil {
 		return nil, err
 	}
-	if yt.k != kList {
-		return nil, refuse("membership in something other than a list of strings in %v", e)
+	if yt.k != kList && yt.k != kSet {
+		return nil, refuse("membership in something other than strings in %v", e)
 	}
 	if xt.k != kString && xt.k != kBool {
 		return nil, refuse("membership of a collection or object in %v", e)
@@ -371,8 +372,8 @@ func (c residual) equal(x, y *ast.Term, sc scope, e *ast.Expr, negate bool) (pre
 	if err != nil {
 		return nil, err
 	}
-	if xt.k == kResource || xt.k == kContext || yt.k == kResource || yt.k == kContext {
-		return nil, refuse("comparison of a whole object in %v", e)
+	if objectOrSet(xt.k) || objectOrSet(yt.k) {
+		return nil, refuse("comparison of a whole object or a set in %v", e)
 	}
 	return func(rec *record) bool {
 		a, b := xt.eval(rec), yt.eval(rec)
@@ -395,15 +396,11 @@ func (c residual) term(t *ast.Term, sc scope) (term, error) {
 		b := bool(v)
 		return term{kBool, func(*record) value { return value{ok: true, b: b} }}, nil
 	case *ast.Array, ast.Set:
-		l, err := constStrings(t)
+		k, list, err := constList(t)
 		if err != nil {
 			return term{}, refuse("%v", err)
 		}
-		list := make([]string, len(l))
-		for i, s := range l {
-			list[i] = s.(string)
-		}
-		return term{kList, func(*record) value { return value{ok: true, l: list} }}, nil
+		return term{k, func(*record) value { return value{ok: true, l: list} }}, nil
 	case ast.Var:
 		if b, ok := sc[v]; ok {
 			return b, nil
@@ -556,4 +553,27 @@ func (f *Facts) note(key string) {
 	case "provider_named":
 		f.ProviderNamed = true
 	}
+}
+
+// objectOrSet reports kinds that compare by rules the engine does not
+// reproduce (objects, and sets against arrays).
+func objectOrSet(k kind) bool {
+	return k == kResource || k == kContext || k == kSet
+}
+
+// constList is the strings of a constant array (kList, in order) or set
+// (kSet).
+func constList(t *ast.Term) (kind, []string, error) {
+	l, err := constStrings(t)
+	if err != nil {
+		return 0, nil, err
+	}
+	list := make([]string, len(l))
+	for i, s := range l {
+		list[i] = s.(string)
+	}
+	if _, isSet := t.Value.(ast.Set); isSet {
+		return kSet, list, nil
+	}
+	return kList, list, nil
 }
