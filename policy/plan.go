@@ -171,13 +171,12 @@ func planKey(action string, s Subject, fields []string) string {
 		b, _ := json.Marshal(s)
 		return action + "\x00" + string(b)
 	}
-	var b strings.Builder
-	b.WriteString(action)
-	for _, f := range fields {
-		b.WriteByte(0)
-		b.WriteString(s.field(f))
+	values := make([]string, len(fields))
+	for i, f := range fields {
+		values[i] = s.field(f)
 	}
-	return b.String()
+	b, _ := json.Marshal(values) // unambiguous whatever the values hold
+	return action + "\x00" + string(b)
 }
 
 // field is the subject's value for an input.subject key, as term gives it.
