@@ -406,3 +406,24 @@ test_translator_labels if {
 	sw := object.union(care_plan, {"labels": ["https://socialcare-fhir.example.org/CodeSystem/security-label|third-party-confidential"]})
 	not decide(person, sw, self_ctx).allow
 }
+
+# The entry points the engine's plans use give exactly the decision: grant
+# for the paths a record matches and its categories, refusal for the record
+# checks it fails (decision.rego explains why this must hold).
+test_grant_is_the_decision_of_an_allowed_record if {
+	d := decide(trust_doctor, safeguarding_flag, related)
+	d.allow
+	g := authz.grant with input as {"action": "read", "subject": trust_doctor, "paths": ["relationship"], "categories": safeguarding_flag.categories}
+	g == d
+}
+
+test_refusal_is_the_decision_of_a_refused_record if {
+	d := decide(trust_doctor, care_plan, objected)
+	not d.allow
+	r := authz.refusal with input as {"action": "read", "subject": trust_doctor, "failures": ["OBJ-5-objection"]}
+	r == d
+}
+
+test_no_grant_for_an_unknown_category if {
+	not authz.grant with input as {"action": "read", "subject": trust_doctor, "paths": ["relationship"], "categories": ["care-plan", "mystery"]}
+}
