@@ -140,7 +140,8 @@ func probeContext() Context {
 // Revision names this policy version: a hash of its modules and data.
 func (e *Engine) Revision() string { return e.revision }
 
-// Decide decides one request about one resource.
+// Decide decides one request about one resource: by the subject's plan,
+// or, for a policy decided in full, by evaluating it (remembered per input).
 func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	if p := e.planFor(ctx, in.Action, in.Subject); p != nil {
 		d, ok, err := e.decideByPlan(ctx, p, in.Resource.Type, in.Resource.ID, &in.Resource.ResourceAttributes, &in.Context)
@@ -170,9 +171,10 @@ func (e *Engine) evalDecision(ctx context.Context, in Input) (Decision, error) {
 	return e.toDecision(rs[0].Expressions[0].Value)
 }
 
-// DecideMany decides a page of resources in one evaluation: base gives the
-// action and subject, resources[i] and contexts[i] one resource and its
-// patient facts. contexts may be nil to use base.Context for every
+// DecideMany decides a page of resources: by the subject's plan, or, for
+// a policy decided in full, in one evaluation. base gives the action and
+// subject, resources[i] and contexts[i] one resource and its patient
+// facts. contexts may be nil to use base.Context for every
 // resource; otherwise it must be as long as resources.
 func (e *Engine) DecideMany(ctx context.Context, base Input, resources []ResourceAttributes, contexts []Context) ([]Decision, error) {
 	if contexts != nil && len(contexts) != len(resources) {
