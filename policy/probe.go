@@ -9,8 +9,8 @@ import (
 )
 
 // probeSet is what a policy is tried with when it loads: subjects (one
-// organisation of each kind in the agreement with each role class, and a
-// person reading their own record) and records built from the agreement's
+// organisation of each kind in the agreement with each role class, for
+// direct care and breaking glass, and a person reading their own record) and records built from the agreement's
 // vocabulary and labels. The search filter must translate for every
 // subject, and every subject's plan must build and agree with full
 // evaluation over the records.
@@ -61,7 +61,9 @@ func newProbeSet(data []byte) (probeSet, error) {
 	for _, kind := range sortedKeys(byKind) {
 		for _, rc := range sortedKeys(dsa.RoleClasses) {
 			if roles := dsa.RoleClasses[rc].Roles; len(roles) > 0 {
-				ps.subjects = append(ps.subjects, Subject{Kind: SubjectUser, Org: byKind[kind], Role: roles[0], Purpose: "TREAT"})
+				ps.subjects = append(ps.subjects,
+					Subject{Kind: SubjectUser, Org: byKind[kind], Role: roles[0], Purpose: "TREAT"},
+					Subject{Kind: SubjectUser, Org: byKind[kind], Role: roles[0], Purpose: "BTG", BreakGlassReason: "probe"})
 			}
 		}
 	}
@@ -115,6 +117,9 @@ func (e *Engine) checkPlans(ctx context.Context) error {
 	}
 	for _, s := range e.probes.subjects {
 		for _, action := range probeActions {
+			if s.BreakGlassReason != "" && action != ActionRead {
+				continue // breaking glass is for reading
+			}
 			if err := e.checkPlan(ctx, action, s); err != nil {
 				return fmt.Errorf("organisation %s role %s, %s: %w", s.Org, s.Role, action, err)
 			}
