@@ -32,15 +32,13 @@ type Engine struct {
 	memo    *bounded[string, Decision]
 	filters *bounded[[32]byte, filterResult]
 
-	// Specialised plans (plan.go): the path and record check names, the
-	// partial queries of one path or check, and the outcome queries. plans
+	// Specialised plans (plan.go): the partial queries of the paths and
+	// the record checks, and the outcome queries. plans
 	// remembers a plan per action and subject; it is nil when the policy is
 	// not deterministic or does not define what plans are made from.
-	pathNames, checkNames []string
-	candidatesErr         error
-	pathQ, checkQ         rego.PreparedPartialQuery
-	grantQ, refusalQ      rego.PreparedEvalQuery
-	plans                 *bounded[string, planResult]
+	pathQ, checkQ    rego.PreparedPartialQuery
+	grantQ, refusalQ rego.PreparedEvalQuery
+	plans            *bounded[string, planResult]
 	// partialMu serialises partial evaluations: OPA 1.22's copy
 	// propagation writes into set terms that concurrent partial
 	// evaluations read (a data race under -race). They are rare (once per

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
@@ -14,11 +13,13 @@ import (
 )
 
 // Queries and rules behind specialised plans (see decision.rego for the
-// contract). pathQuery and checkQuery are partially evaluated per candidate
-// path or record check, with the record and its patient facts unknown.
+// contract). pathQuery and checkQuery are partially evaluated once per plan,
+// with the record and its patient facts unknown; each query left binds
+// conditionVar to the path or check it belongs to.
 const (
-	pathQuery     = "input.path in data.gateway.authz.open_paths; data.gateway.authz.path(input.path, input.resource, input.context)"
-	checkQuery    = "input.check in data.gateway.authz.record_checks; data.gateway.authz.record_fails(input.check, input.resource, input.context)"
+	conditionVar  = "plan_condition"
+	pathQuery     = "some p in data.gateway.authz.open_paths; data.gateway.authz.path(p, input.resource, input.context); " + conditionVar + " = p"
+	checkQuery    = "some id in data.gateway.authz.record_checks; data.gateway.authz.record_fails(id, input.resource, input.context); " + conditionVar + " = id"
 	grantQuery    = "data.gateway.authz.grant"
 	refusalQuery  = "data.gateway.authz.refusal"
 	pathRule      = "data.gateway.authz.path"
@@ -99,35 +100,9 @@ func specialisable(c *ast.Compiler) bool {
 	return true
 }
 
-// candidates lists the names a function rule's first argument takes: the
-// paths of path(p, r, c) or the checks of record_fails(id, r, c). A rule
-// whose name is not a constant makes plans impossible.
-func candidates(c *ast.Compiler, rule string) ([]string, error) {
-	var out []string
-	for _, r := range c.GetRulesExact(ast.MustParseRef(rule)) {
-		if len(r.Head.Args) != 3 {
-			return nil, refuse("%s rule with %d arguments", rule, len(r.Head.Args))
-		}
-		s, ok := r.Head.Args[0].Value.(ast.String)
-		if !ok {
-			return nil, refuse("%s rule named by %v, not a constant", rule, r.Head.Args[0])
-		}
-		out = append(out, string(s))
-	}
-	slices.Sort(out)
-	out = slices.Compact(out)
-	if len(out) > maxConditions {
-		return nil, refuse("%d %s rules; plans hold at most %d", len(out), rule, maxConditions)
-	}
-	return out, nil
-}
-
 // preparePlans prepares the queries plans are made with.
 func (e *Engine) preparePlans(ctx context.Context, c *ast.Compiler, opts func(string) []func(*rego.Rego)) error {
 	e.subjectFields = subjectFields(c.Modules)
-	if e.pathNames, e.candidatesErr = candidates(c, pathRule); e.candidatesErr == nil {
-		e.checkNames, e.candidatesErr = candidates(c, checkRule)
-	}
 	unknowns := rego.Unknowns([]string{"input.resource", "input.context"})
 	var err error
 	if e.pathQ, err = rego.New(append(opts(pathQuery), unknowns)...).PrepareForPartial(ctx); err != nil {
@@ -234,12 +209,9 @@ func subjectFields(modules map[string]*ast.Module) []string {
 }
 
 func (e *Engine) buildPlan(ctx context.Context, action string, s Subject) (*plan, error) {
-	if e.candidatesErr != nil {
-		return nil, e.candidatesErr
-	}
 	p := &plan{action: action, subject: s}
 	var err error
-	if p.paths, err = e.specialise(ctx, e.pathQ, "path", e.pathNames, action, s); err != nil {
+	if p.paths, err = e.specialise(ctx, e.pathQ, "path", action, s); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -253,7 +225,7 @@ func (e *Engine) recordChecks(ctx context.Context, p *plan) (*conditions, error)
 	done := p.checksDone
 	p.mu.Unlock()
 	if !done {
-		cs, err := e.specialise(ctx, e.checkQ, "check", e.checkNames, p.action, p.subject)
+		cs, err := e.specialise(ctx, e.checkQ, "check", p.action, p.subject)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -266,36 +238,72 @@ func (e *Engine) recordChecks(ctx context.Context, p *plan) (*conditions, error)
 	return &p.checks, p.checksErr
 }
 
-// specialise partially evaluates q for each name (input.<key>), keeping
-// those that can hold for the subject.
-func (e *Engine) specialise(ctx context.Context, q rego.PreparedPartialQuery, key string, names []string, action string, s Subject) (conditions, error) {
+// specialise partially evaluates q (pathQuery or checkQuery) for the
+// subject and compiles what is left of each path or check (kind) that can
+// hold for it.
+func (e *Engine) specialise(ctx context.Context, q rego.PreparedPartialQuery, kind, action string, s Subject) (conditions, error) {
+	in := ast.NewObject(
+		item("action", ast.StringTerm(action)),
+		item("subject", s.term()),
+	)
+	pq, err := e.partial(ctx, q, in)
+	if err != nil {
+		return conditions{}, fmt.Errorf("policy %s: specialise %ss: %w", e.revision, kind, err)
+	}
+	groups := map[string][]ast.Body{}
+	for _, body := range pq.Queries {
+		name, rest, err := conditionOf(body)
+		if err != nil {
+			return conditions{}, fmt.Errorf("policy %s: specialise %ss: %w", e.revision, kind, err)
+		}
+		groups[name] = append(groups[name], rest)
+	}
+	if len(groups) > maxConditions {
+		return conditions{}, refuse("%d %ss hold for one caller; plans hold at most %d", len(groups), kind, maxConditions)
+	}
 	var cs conditions
-	for _, name := range names {
-		in := ast.NewObject(
-			item("action", ast.StringTerm(action)),
-			item("subject", s.term()),
-			item(key, ast.StringTerm(name)),
-		)
-		pq, err := e.partial(ctx, q, in)
-		if err != nil {
-			return conditions{}, fmt.Errorf("policy %s: specialise %s %s: %w", e.revision, key, name, err)
-		}
-		if len(pq.Queries) == 0 {
-			continue // never holds for this subject
-		}
+	for _, name := range sortedKeys(groups) {
 		r := newResidual(pq.Support)
-		holds, err := r.queries(pq.Queries)
+		holds, err := r.queries(groups[name])
 		if err != nil {
-			return conditions{}, fmt.Errorf("policy %s: specialise %s %s: %w", e.revision, key, name, err)
+			return conditions{}, fmt.Errorf("policy %s: specialise %s %s: %w", e.revision, kind, name, err)
 		}
 		cs.facts = cs.facts.Union(*r.facts)
 		cs.names = append(cs.names, name)
 		cs.holds = append(cs.holds, holds)
-		if key == "path" {
-			cs.residuals = append(cs.residuals, pq)
+		if kind == "path" {
+			cs.residuals = append(cs.residuals, &rego.PartialQueries{Queries: groups[name], Support: pq.Support})
 		}
 	}
 	return cs, nil
+}
+
+// conditionOf splits a query left by partial evaluation into the name of
+// the path or check it belongs to (conditionVar = "name") and the rest.
+func conditionOf(body ast.Body) (string, ast.Body, error) {
+	v := ast.Var(conditionVar)
+	name, found := "", false
+	rest := make(ast.Body, 0, len(body))
+	for _, e := range body {
+		if !found && !e.Negated && len(e.With) == 0 && e.IsEquality() {
+			ops := e.Operands()
+			for i := range 2 {
+				if x, ok := ops[i].Value.(ast.Var); ok && x.Equal(v) {
+					if s, ok := ops[1-i].Value.(ast.String); ok {
+						name, found = string(s), true
+					}
+				}
+			}
+			if found {
+				continue
+			}
+		}
+		rest = append(rest, e)
+	}
+	if !found {
+		return "", nil, refuse("a condition not bound to a path or check name: %v", body)
+	}
+	return name, rest, nil
 }
 
 // Needs names the facts about patients that decide whether the subject

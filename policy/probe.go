@@ -112,9 +112,6 @@ func (e *Engine) checkPlans(ctx context.Context) error {
 	if e.plans == nil {
 		return nil
 	}
-	if e.candidatesErr != nil {
-		return fmt.Errorf("cannot specialise the policy: %w", e.candidatesErr)
-	}
 	for _, s := range e.probes.subjects {
 		for _, action := range probeActions {
 			if s.BreakGlassReason != "" && action != ActionRead {
