@@ -46,6 +46,9 @@ func serve(ctx context.Context, args []string) error {
 	} else if n > 0 {
 		logger.Warn("finished interrupted social care records", "records", n)
 	}
+	// A record interrupted while the gateway keeps running (a database
+	// outage mid-record) is finished once no request can still be storing it.
+	go ing.RecoverEvery(ctx, time.Minute, 2*time.Minute)
 	if cfg.Demo {
 		n, err := loadDemo(ctx, ing)
 		if err != nil {

@@ -105,6 +105,36 @@ func (i *Ingester) Recover(ctx context.Context) (int, error) {
 	return i.finish(ctx, bson.D{{Key: "state", Value: statePending}})
 }
 
+// RecoverStale finishes the records whose storing was interrupted at least
+// olderThan ago, for instance by a database outage in the middle of a
+// record while the gateway kept running. Records younger than that may
+// still be being stored by their own request, and are left to it.
+func (i *Ingester) RecoverStale(ctx context.Context, olderThan time.Duration) (int, error) {
+	return i.finish(ctx, bson.D{{Key: "state", Value: statePending},
+		{Key: "created", Value: bson.D{{Key: "$lt", Value: i.now().Add(-olderThan).UTC()}}}})
+}
+
+// RecoverEvery runs RecoverStale every interval until ctx ends, logging
+// what it finished and any error (journal ids and counts only).
+func (i *Ingester) RecoverEvery(ctx context.Context, interval, olderThan time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := i.RecoverStale(ctx, olderThan)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			i.logger.Warn("ingest: finishing interrupted records failed; will retry", "error", err)
+		case n > 0:
+			i.logger.Warn("ingest: finished interrupted records", "records", n)
+		}
+	}
+}
+
 // finishPending finishes the pending journals of one person.
 func (i *Ingester) finishPending(ctx context.Context, key string) error {
 	_, err := i.finish(ctx, bson.D{{Key: "state", Value: statePending}, {Key: "key", Value: key}})

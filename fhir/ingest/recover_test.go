@@ -179,3 +179,32 @@ func sameContent(t testing.TB, stored []byte, obj map[string]any) bool {
 	stripStamp(exp)
 	return mustJSON(t, got) == mustJSON(t, exp)
 }
+
+// A record left half-stored while the gateway keeps running (a database
+// outage mid-record) is finished by RecoverStale once it is old enough,
+// and not before: a younger one may still be being stored by its request.
+func TestRecoverStaleFinishesOnlyOldInterruptedRecords(t *testing.T) {
+	data := fixture(t, "01-daily-home-care.json")
+	want := translate(t, data)
+	i := newIngesterAt(t, storetest.Server(t, ""))
+	crashAt(i, len(want)/2)
+	if _, err := i.Record(context.Background(), data); !errors.Is(err, errCrash) {
+		t.Fatalf("err = %v, want the simulated crash", err)
+	}
+	i.afterApply = nil
+	if n, err := i.RecoverStale(context.Background(), time.Minute); err != nil || n != 0 {
+		t.Fatalf("RecoverStale of a fresh record = %d, %v; want 0, nil", n, err)
+	}
+	if n := journals(t, i, statePending); n != 1 {
+		t.Fatalf("%d pending journals, want 1", n)
+	}
+	later := time.Now().Add(2 * time.Minute)
+	i.now = func() time.Time { return later }
+	if n, err := i.RecoverStale(context.Background(), time.Minute); err != nil || n != 1 {
+		t.Fatalf("RecoverStale after two minutes = %d, %v; want 1, nil", n, err)
+	}
+	if n := journals(t, i, statePending); n != 0 {
+		t.Fatalf("%d journals still pending", n)
+	}
+	checkStored(t, i.st, want, 1)
+}
