@@ -8,6 +8,8 @@
 //	gateway token [flags]      mint a DEVELOPMENT token for the fixture organisations
 //	gateway import [flags] FILE  bulk-import social care records (NDJSON or CLD CSV)
 //	gateway audit verify       check the audit trail's hash chain
+//	gateway policy check       say whether a policy directory would be accepted
+//	gateway policy decide      show the policy's decision on one input (JSON)
 //	gateway synth [flags]      write synthetic people as NDJSON, for load tests
 //
 // Every flag has an environment variable equivalent; see the README.
@@ -47,6 +49,8 @@ func run(ctx context.Context, args []string) error {
 		return importCmd(ctx, args, os.Stderr)
 	case "audit":
 		return auditCmd(ctx, args, os.Stdout, os.Stderr)
+	case "policy":
+		return policyCmd(ctx, args, os.Stdin, os.Stdout, os.Stderr)
 	case "synth":
 		return synthCmd(args, os.Stdout, os.Stderr)
 	case "token":
@@ -56,6 +60,8 @@ func run(ctx context.Context, args []string) error {
 gateway token [flags]        mint a DEVELOPMENT token (gateway token -h)
 gateway import [flags] FILE  bulk-import social care records, NDJSON or CLD CSV
 gateway audit verify         check the audit trail's hash chain
+gateway policy check         say whether a policy directory would be accepted, and why not
+gateway policy decide [FILE] show the policy's decision on one input (JSON)
 gateway synth [flags]        write synthetic people as NDJSON records for load tests`)
 		return nil
 	}
