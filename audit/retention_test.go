@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,12 +25,21 @@ func TestPurgeKeepsChainVerifiable(t *testing.T) {
 		mustRecord(t, l, e)
 	}
 
+	early, err := ParseAnchor("2:" + strings.Repeat("0", 64)) // any hash: it is purged
+	if err != nil {
+		t.Fatal(err)
+	}
 	n, err := l.Purge(ctx, now)
 	if err != nil || n != 5 {
 		t.Fatalf("Purge = %d, %v; want 5", n, err)
 	}
 	if got := mustVerify(t, db, "audit"); got != 4 {
 		t.Fatalf("Verify checked %d records, want 3 kept and the checkpoint", got)
+	}
+	// An anchor in the purged range cannot be checked, and is no failure.
+	var out bytes.Buffer
+	if ok, err := RunVerify(ctx, db, "audit", &out, early); err != nil || !ok || !strings.Contains(out.String(), "anchor 2: purged by retention") {
+		t.Fatalf("RunVerify with a purged anchor = %v, %v:\n%s", ok, err, out.String())
 	}
 	if n, err := l.Purge(ctx, now); err != nil || n != 0 {
 		t.Fatalf("second Purge = %d, %v; want nothing to do", n, err)

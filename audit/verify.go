@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -47,8 +49,8 @@ func (p *Problem) String() string {
 // ending in that hash. error is for failures to read, not for problems.
 //
 // A hash chain without a key cannot reveal records cut from the end, or a
-// chain rewritten in full by someone with write access: compare the head
-// that RunVerify prints with one kept elsewhere.
+// chain rewritten in full by someone with write access: check it against
+// anchors kept elsewhere (RunVerify, Anchor).
 func Verify(ctx context.Context, db *mongo.Database, collection string, progress func(n int64)) (*Problem, int64, error) {
 	res, err := verify(ctx, db.Collection(collection), progress)
 	return res.problem, res.checked, err
@@ -176,12 +178,70 @@ func (w *chainWalk) step(raw bson.Raw, first bool) *Problem {
 	return nil
 }
 
-// RunVerify verifies the chain in collection, printing progress and the
-// result to w, for the "gateway audit verify" command. ok is false when the
-// chain is broken; err is for failures to read or write. The result line
-// ends with the chain head (seq and hash): keep it elsewhere to detect later
-// truncation.
-func RunVerify(ctx context.Context, db *mongo.Database, collection string, w io.Writer) (ok bool, err error) {
+// ProblemTruncated: the chain ends before a head recorded elsewhere.
+const ProblemTruncated = "truncated"
+
+// Anchor is a chain head kept outside the database: the gateway logs one
+// periodically (see Log.Head), and "gateway audit verify" prints one. A
+// chain checked against anchors reveals records cut from its end, or a
+// chain rewritten in full, since each anchor was taken.
+type Anchor struct {
+	Seq  int64
+	Hash string
+}
+
+// ParseAnchor reads an anchor written as SEQ:HASH.
+func ParseAnchor(s string) (Anchor, error) {
+	seq, hash, ok := strings.Cut(s, ":")
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if !ok || err != nil || n < 1 || len(hash) != 64 || strings.Trim(hash, "0123456789abcdef") != "" {
+		return Anchor{}, fmt.Errorf("anchor %q is not SEQ:HASH (a record number and its 64-hex-digit hash)", s)
+	}
+	return Anchor{Seq: n, Hash: hash}, nil
+}
+
+func (a Anchor) String() string { return fmt.Sprintf("%d:%s", a.Seq, a.Hash) }
+
+// Head returns the chain's newest record as an anchor (seq 0 and the
+// genesis hash for an empty chain). Kept outside the database, it lets a
+// later verification detect truncation.
+func (l *Log) Head(ctx context.Context) (Anchor, error) {
+	h, err := loadHead(ctx, l.coll)
+	return Anchor{Seq: h.seq, Hash: h.hash}, err
+}
+
+// checkAnchor checks a verified chain against one anchor: the chain must
+// still hold the anchor's record with the anchor's hash, unless a purge
+// has removed it lawfully (then nothing can be checked).
+func checkAnchor(ctx context.Context, coll *mongo.Collection, res verifyResult, cp checkpoint, a Anchor) (*Problem, error) {
+	if a.Seq <= cp.seq {
+		return nil, nil
+	}
+	if a.Seq > res.head.seq {
+		return &Problem{Seq: a.Seq, Kind: ProblemTruncated,
+			Detail: fmt.Sprintf("the chain ends at seq %d, but an anchor kept elsewhere records seq %d: records were cut from its end", res.head.seq, a.Seq)}, nil
+	}
+	var r struct {
+		ID   string `bson:"_id"`
+		Hash string `bson:"hash"`
+	}
+	if err := coll.FindOne(ctx, bson.D{{Key: "seq", Value: a.Seq}}).Decode(&r); err != nil {
+		return nil, fmt.Errorf("read audit record %d: %w", a.Seq, unavailable(err))
+	}
+	if r.Hash != a.Hash {
+		return &Problem{Seq: a.Seq, ID: r.ID, Kind: ProblemAltered,
+			Detail: "hash differs from an anchor kept elsewhere: the chain was rewritten since"}, nil
+	}
+	return nil, nil
+}
+
+// RunVerify verifies the chain in collection, and against any anchors,
+// printing progress and the result to w, for the "gateway audit verify"
+// command. ok is false when the chain is broken; err is for failures to
+// read or write. The result line ends with the chain head (seq and hash):
+// keep it elsewhere, as the gateway's periodic log lines do, to detect
+// later truncation.
+func RunVerify(ctx context.Context, db *mongo.Database, collection string, w io.Writer, anchors ...Anchor) (ok bool, err error) {
 	var werr error
 	printf := func(format string, args ...any) {
 		if werr == nil {
@@ -196,6 +256,25 @@ func RunVerify(ctx context.Context, db *mongo.Database, collection string, w io.
 	})
 	if err != nil {
 		return false, err
+	}
+	if res.problem == nil {
+		cp, err := latestCheckpoint(ctx, db.Collection(collection))
+		if err != nil {
+			return false, err
+		}
+		for _, a := range anchors {
+			if res.problem, err = checkAnchor(ctx, db.Collection(collection), res, cp, a); err != nil {
+				return false, err
+			}
+			if res.problem != nil {
+				break
+			}
+			if a.Seq <= cp.seq {
+				printf("  anchor %d: purged by retention, not checkable\n", a.Seq)
+			} else {
+				printf("  anchor %d: present, hash matches\n", a.Seq)
+			}
+		}
 	}
 	if res.problem != nil {
 		printf("FAILED after %d records: %s\n", res.checked, res.problem)

@@ -158,3 +158,63 @@ func TestVerifyEmptyChain(t *testing.T) {
 		t.Fatalf("checked %d records in an empty chain", n)
 	}
 }
+
+// Records cut from the end of the chain leave a chain that verifies on its
+// own; an anchor kept elsewhere reveals the cut, and a rewritten record.
+func TestRunVerifyAgainstAnchors(t *testing.T) {
+	ctx := context.Background()
+	l, db := openLog(t, Options{})
+	for i := range 5 {
+		mustRecord(t, l, readEntry(i, "Patient/p1"))
+	}
+	head, err := l.Head(ctx)
+	if err != nil || head.Seq != 5 {
+		t.Fatalf("Head = %v, %v; want seq 5", head, err)
+	}
+	parsed, err := ParseAnchor(head.String())
+	if err != nil || parsed != head {
+		t.Fatalf("ParseAnchor(%q) = %v, %v", head.String(), parsed, err)
+	}
+	var out bytes.Buffer
+	if ok, err := RunVerify(ctx, db, "audit", &out, head); err != nil || !ok {
+		t.Fatalf("intact chain against its head: %v, %v\n%s", ok, err, out.String())
+	}
+	if !strings.Contains(out.String(), "anchor 5: present, hash matches") {
+		t.Errorf("output lacks the anchor line:\n%s", out.String())
+	}
+
+	// Cut the last two records: the rest still verifies...
+	if _, err := db.Collection("audit").DeleteMany(ctx, bson.D{{Key: "seq", Value: bson.D{{Key: "$gt", Value: 3}}}}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if ok, err := RunVerify(ctx, db, "audit", &out); err != nil || !ok {
+		t.Fatalf("truncated chain without anchors: %v, %v (a chain alone cannot show this)", ok, err)
+	}
+	// ...but not against the anchor.
+	out.Reset()
+	if ok, err := RunVerify(ctx, db, "audit", &out, head); err != nil || ok {
+		t.Fatalf("truncated chain against the anchor: %v, %v; want not ok", ok, err)
+	}
+	if !strings.Contains(out.String(), "seq 5 (record -): truncated: the chain ends at seq 3") {
+		t.Errorf("output lacks the truncation:\n%s", out.String())
+	}
+
+	// An anchor whose hash the chain no longer has: rewritten.
+	forged := Anchor{Seq: 2, Hash: strings.Repeat("ab", 32)}
+	out.Reset()
+	if ok, err := RunVerify(ctx, db, "audit", &out, forged); err != nil || ok {
+		t.Fatalf("chain against a different hash: %v, %v; want not ok", ok, err)
+	}
+	if !strings.Contains(out.String(), "hash differs from an anchor kept elsewhere") {
+		t.Errorf("output lacks the rewrite:\n%s", out.String())
+	}
+}
+
+func TestParseAnchorRejectsMalformed(t *testing.T) {
+	for _, s := range []string{"", "5", "x:" + strings.Repeat("a", 64), "0:" + strings.Repeat("a", 64), "5:" + strings.Repeat("A", 64), "5:abc"} {
+		if _, err := ParseAnchor(s); err == nil {
+			t.Errorf("ParseAnchor(%q) accepted", s)
+		}
+	}
+}

@@ -64,6 +64,7 @@ func serve(ctx context.Context, args []string) error {
 	if cfg.AuditRetention > 0 {
 		go purgeAudit(ctx, trail, logger)
 	}
+	go logAuditHead(ctx, trail, logger, 10*time.Minute)
 	verifier, err := newVerifier(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -104,6 +105,31 @@ func purgeAudit(ctx context.Context, trail *audit.Log, logger *slog.Logger) {
 			logger.Error("audit purge failed", "error", err.Error())
 		} else if n > 0 {
 			logger.Info("audit records past retention purged", "records", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// logAuditHead logs the audit chain's head at start-up and then every
+// interval when it has moved: shipped with the logs, away from the
+// database, these lines are anchors that "gateway audit verify -anchor"
+// checks the chain against, so records cut from its end are noticed.
+func logAuditHead(ctx context.Context, trail *audit.Log, logger *slog.Logger, interval time.Duration) {
+	var last audit.Anchor
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if a, err := trail.Head(ctx); err != nil {
+			if ctx.Err() == nil {
+				logger.Warn("audit chain head not read; will retry", "error", err)
+			}
+		} else if a != last {
+			logger.Info("audit chain head", "anchor", a.String())
+			last = a
 		}
 		select {
 		case <-ctx.Done():
