@@ -49,6 +49,13 @@ func newEnv(t testing.TB, cfg gateway.Config) *env {
 // access tests use the baseline policy in policy/.
 func newEnvAt(t testing.TB, uri string, cfg gateway.Config) *env {
 	t.Helper()
+	return newEnvWrapped(t, uri, cfg, nil)
+}
+
+// newEnvWrapped is newEnvAt with the gateway's view of the store passed
+// through wrap, for tests that interleave another client's writes.
+func newEnvWrapped(t testing.TB, uri string, cfg gateway.Config, wrap func(gateway.Store) gateway.Store) *env {
+	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t}
 	mon := &event.CommandMonitor{Started: func(_ context.Context, ev *event.CommandStartedEvent) {
@@ -75,7 +82,11 @@ func newEnvAt(t testing.TB, uri string, cfg gateway.Config) *env {
 		t.Cleanup(func() { _ = lg.Close(ctx) })
 		cfg.Audit, cfg.AuditReader = lg, lg
 	}
-	h := gateway.New(cfg, st, slog.New(slog.DiscardHandler))
+	var gst gateway.Store = st
+	if wrap != nil {
+		gst = wrap(st)
+	}
+	h := gateway.New(cfg, gst, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	e.srv, e.store = srv, st

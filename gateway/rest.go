@@ -158,20 +158,25 @@ func (s *Server) update(c *gin.Context) {
 		return
 	}
 	a := accessOf(c)
+	expect := ifMatch
 	if cur, err := s.store.Read(c.Request.Context(), res.Type, id); err == nil {
-		// Changing a resource needs the right to write what is there now.
+		// Changing a resource needs the right to write what is there now,
+		// and what is there must still be that when the update lands.
 		if _, _, err := a.decide(c.Request.Context(), policy.ActionWrite, cur); err != nil {
 			_ = c.Error(err)
 			return
+		}
+		if expect == 0 {
+			expect = cur.VersionID
 		}
 	}
 	if _, err := a.decideObject(c.Request.Context(), policy.ActionWrite, res.Type, id, res.Object); err != nil {
 		_ = c.Error(err)
 		return
 	}
-	r, err := s.store.Update(c.Request.Context(), res, ifMatch)
+	r, err := s.store.Update(c.Request.Context(), res, expect)
 	if err != nil {
-		_ = c.Error(err)
+		_ = c.Error(changedMeanwhile(err, ifMatch))
 		return
 	}
 	status := http.StatusOK
@@ -198,20 +203,35 @@ func (s *Server) delete(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
+	expect := ifMatch
 	if err == nil {
 		if _, _, err := accessOf(c).decide(c.Request.Context(), policy.ActionWrite, cur); err != nil {
 			_ = c.Error(err)
 			return
 		}
+		if expect == 0 {
+			expect = cur.VersionID // what was decided on must be what is deleted
+		}
 	}
-	v, err := s.store.Delete(c.Request.Context(), segment(c, 0), id, ifMatch)
+	v, err := s.store.Delete(c.Request.Context(), segment(c, 0), id, expect)
 	if err != nil {
-		_ = c.Error(err)
+		_ = c.Error(changedMeanwhile(err, ifMatch))
 		return
 	}
 	c.Header("ETag", v.ETag())
 	c.Status(http.StatusNoContent)
 	c.Writer.WriteHeaderNow()
+}
+
+// changedMeanwhile turns a version conflict the client did not ask about
+// (no If-Match: the gateway pinned the version it checked the policy on)
+// into a 409 that says to retry; a conflict with the client's own If-Match
+// stays a 412.
+func changedMeanwhile(err error, ifMatch int64) error {
+	if ifMatch == 0 && errors.Is(err, fhir.ErrVersionConflict) {
+		return fhir.Errorf(http.StatusConflict, "conflict", "the resource was changed by another client while this request was being checked; retry")
+	}
+	return err
 }
 
 // parseIfMatch accepts W/"3" or "3"; empty means no precondition.
