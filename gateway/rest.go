@@ -159,7 +159,9 @@ func (s *Server) update(c *gin.Context) {
 	}
 	a := accessOf(c)
 	expect := ifMatch
-	if cur, err := s.store.Read(c.Request.Context(), res.Type, id); err == nil {
+	cur, err := s.store.Read(c.Request.Context(), res.Type, id)
+	switch {
+	case err == nil:
 		// Changing a resource needs the right to write what is there now,
 		// and what is there must still be that when the update lands.
 		if _, _, err := a.decide(c.Request.Context(), policy.ActionWrite, cur); err != nil {
@@ -169,6 +171,13 @@ func (s *Server) update(c *gin.Context) {
 		if expect == 0 {
 			expect = cur.VersionID
 		}
+	case errors.Is(err, fhir.ErrNotFound), errors.Is(err, fhir.ErrGone):
+		if expect == 0 {
+			expect = store.Absent // a create: nobody else may create it meanwhile
+		}
+	default:
+		_ = c.Error(err)
+		return
 	}
 	if _, err := a.decideObject(c.Request.Context(), policy.ActionWrite, res.Type, id, res.Object); err != nil {
 		_ = c.Error(err)

@@ -81,3 +81,33 @@ func TestWriteAppliesToTheVersionThePolicyDecided(t *testing.T) {
 		})
 	}
 }
+
+// A PUT that creates a resource applies only while nobody else has created
+// it: one created by another client meanwhile is not overwritten unchecked.
+func TestCreateByPutDoesNotOverwriteAConcurrentCreate(t *testing.T) {
+	var st *interleaving
+	e := newEnvWrapped(t, storetest.Server(t, ""), gateway.Config{}, func(real gateway.Store) gateway.Store {
+		st = &interleaving{Store: real}
+		return st
+	})
+	body := func(family string) string {
+		return `{"resourceType":"Patient","id":"race-create","name":[{"family":"` + family + `"}]}`
+	}
+	st.other = func(ctx context.Context) {
+		res, err := validate.Resource([]byte(body("Other")))
+		if err == nil {
+			_, err = e.store.Update(ctx, res, 0)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	r := e.do(http.MethodPut, "/Patient/race-create", body("Mine"))
+	if r.Status != http.StatusConflict {
+		t.Fatalf("PUT racing another client's create: %d %s; want 409", r.Status, r.Body)
+	}
+	v, err := e.store.Read(context.Background(), "Patient", "race-create")
+	if err != nil || v.VersionID != 1 || !strings.Contains(string(v.JSON), "Other") {
+		t.Fatalf("after the race: %v %v; want the other client's version 1", v, err)
+	}
+}

@@ -85,3 +85,26 @@ func TestDataSurvivesRestart(t *testing.T) {
 		t.Fatalf("after restart the write made version %d, want 2", v.VersionID)
 	}
 }
+
+// Update with Absent creates, or revives a deleted resource, but never
+// replaces a live one.
+func TestUpdateAbsent(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, storetest.Server(t, ""), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if r, err := s.Update(ctx, resource(t, "a1", "female"), Absent); err != nil || r.Version.VersionID != 1 {
+		t.Fatalf("create with Absent: %+v, %v", r, err)
+	}
+	if _, err := s.Update(ctx, resource(t, "a1", "male"), Absent); !errors.Is(err, fhir.ErrVersionConflict) {
+		t.Fatalf("replacing a live resource with Absent: %v; want a version conflict", err)
+	}
+	if _, err := s.Delete(ctx, "Patient", "a1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Update(ctx, resource(t, "a1", "male"), Absent); err != nil || r.Version.VersionID != 3 {
+		t.Fatalf("reviving a deleted resource with Absent: %+v, %v", r, err)
+	}
+}

@@ -56,19 +56,28 @@ func (s *Store) Create(ctx context.Context, res *fhir.Resource) (*Version, error
 	return nil, errors.New("could not allocate a unique id")
 }
 
+// Absent, as Update's ifMatch, expects no live version: the resource does
+// not exist or is deleted.
+const Absent int64 = -1
+
 // Update stores res under res.ID, creating it if it does not exist (update
 // as create). ifMatch, when non-zero, is the version the client expects to
-// replace: a different current version is fhir.ErrVersionConflict.
+// replace, or Absent: a different current version is
+// fhir.ErrVersionConflict.
 func (s *Store) Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (WriteResult, error) {
 	for range maxRetries {
 		cur, err := s.loadHead(ctx, res.Type, res.ID)
 		if err != nil && !errors.Is(err, fhir.ErrNotFound) {
 			return WriteResult{}, err
 		}
-		if cur == nil && ifMatch != 0 {
+		if ifMatch == Absent {
+			if cur != nil && !cur.Deleted {
+				return WriteResult{}, fmt.Errorf("%w: %s/%s was created by another client", fhir.ErrVersionConflict, res.Type, res.ID)
+			}
+		} else if cur == nil && ifMatch != 0 {
 			return WriteResult{}, fmt.Errorf("%w: %s/%s does not exist", fhir.ErrVersionConflict, res.Type, res.ID)
 		}
-		if cur != nil && ifMatch != 0 && cur.VersionID != ifMatch {
+		if cur != nil && ifMatch > 0 && cur.VersionID != ifMatch {
 			return WriteResult{}, fmt.Errorf("%w: %s/%s is at version %d, not %d", fhir.ErrVersionConflict, res.Type, res.ID, cur.VersionID, ifMatch)
 		}
 		next, err := s.newHead(res, res.ID, nextVersion(cur))
