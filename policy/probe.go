@@ -16,7 +16,8 @@ import (
 // evaluation over the records.
 type probeSet struct {
 	subjects []Subject
-	records  []ResourceAttributes
+	records  []ResourceAttributes // categories x labels, labels varying fastest
+	labels   int                  // label variants per category
 }
 
 // probeContexts are the patient facts records are tried with.
@@ -79,6 +80,7 @@ func newProbeSet(data []byte) (probeSet, error) {
 	for _, l := range slices.Concat(dsa.RestrictedLabels, dsa.ThirdPartyLabels) {
 		labels = append(labels, []string{l})
 	}
+	ps.labels = len(labels)
 	for _, c := range cats {
 		for i, l := range labels {
 			authors := []string{"PROBE-OTHER"}
@@ -134,17 +136,20 @@ func (e *Engine) checkPlan(ctx context.Context, action string, s Subject) error 
 		return fmt.Errorf("cannot specialise the policy: %w", err)
 	}
 	// Every record with every context would be slow to evaluate at each
-	// load; each record is tried with one context in turn, so that every
-	// context meets records of several categories.
-	n := len(e.probes.records)
-	resources := make([]ResourceAttributes, n)
-	contexts := make([]Context, n)
+	// load; each record is tried with two, chosen so that every category
+	// meets every context (record c*labels+l takes contexts c+2l and
+	// c+2l+1).
+	var resources []ResourceAttributes
+	var contexts []Context
 	for i, r := range e.probes.records {
 		if r.AuthorOrgs[0] == "" {
 			r.AuthorOrgs = []string{s.Org}
 		}
-		resources[i] = r
-		contexts[i] = probeContexts[i%len(probeContexts)]
+		c, l := i/e.probes.labels, i%e.probes.labels
+		for k := range 2 {
+			resources = append(resources, r)
+			contexts = append(contexts, probeContexts[(c+2*l+k)%len(probeContexts)])
+		}
 	}
 	base := Input{Action: action, Subject: s, Resource: Resource{Type: "CarePlan"}}
 	full, err := e.evalMany(ctx, base, resources, contexts)
