@@ -253,8 +253,9 @@ func (a *access) decideObject(ctx context.Context, action, typ, id string, obj m
 		}
 		return d, nil
 	}
-	d, err := decide(a.needs(ctx, action))
-	if err == nil && !d.Allow && a.needs(ctx, action) != policy.AllFacts {
+	need := a.needs(ctx, action)
+	d, err := decide(need)
+	if err == nil && !d.Allow && need != policy.AllFacts {
 		// The refusal stands; its reasons may name rules on facts not
 		// looked up yet, so they come from every fact.
 		d, err = decide(policy.AllFacts)

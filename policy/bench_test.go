@@ -113,7 +113,7 @@ func benchPage(b *testing.B, visibleOnly bool, mode string) {
 		case "full":
 			_, err = e.evalMany(ctx, base, page, contexts)
 		case "new-subject":
-			e.plans = &bounded[string, planResult]{} // forget every plan
+			e.plans = &bounded[string, *plan]{} // forget every plan
 			_, err = e.DecideMany(ctx, base, page, contexts)
 		default:
 			_, err = e.DecideMany(ctx, base, page, contexts)

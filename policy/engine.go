@@ -38,7 +38,7 @@ type Engine struct {
 	// not deterministic or does not define what plans are made from.
 	pathQ, checkQ    rego.PreparedPartialQuery
 	grantQ, refusalQ rego.PreparedEvalQuery
-	plans            *bounded[string, planResult]
+	plans            *bounded[string, *plan]
 	// partialMu serialises partial evaluations: OPA 1.22's copy
 	// propagation writes into set terms that concurrent partial
 	// evaluations read (a data race under -race). They are rare (once per
@@ -80,7 +80,7 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 	e := &Engine{revision: src.revision}
 	if deterministic(policy) {
 		e.memo, e.filters = &bounded[string, Decision]{}, &bounded[[32]byte, filterResult]{}
-		e.plans = &bounded[string, planResult]{limit: planLimit}
+		e.plans = &bounded[string, *plan]{limit: planLimit}
 	}
 	opts := func(query string) []func(*rego.Rego) {
 		return []func(*rego.Rego){

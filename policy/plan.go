@@ -81,13 +81,6 @@ type outcome struct {
 	ok bool
 }
 
-// planResult is a remembered plan, or why none could be made (the subject
-// is then decided by full evaluation).
-type planResult struct {
-	p   *plan
-	err error
-}
-
 // specialisable reports whether the policy defines what plans are made
 // from (decision.rego). A policy without them, such as a test policy that
 // allows everything, is always evaluated in full.
@@ -127,14 +120,16 @@ func (e *Engine) planFor(ctx context.Context, action string, s Subject) *plan {
 		return nil
 	}
 	key := planKey(action, s, e.subjectFields)
-	if r, ok := e.plans.get(key); ok {
-		return r.p
+	if p, ok := e.plans.get(key); ok {
+		return p
 	}
-	p, err := e.buildPlan(ctx, action, s)
+	// A plan that cannot be built is remembered as nil: the subject is
+	// decided in full (the load check makes this rare).
+	p, _ := e.buildPlan(ctx, action, s)
 	if ctx.Err() != nil {
 		return p // a cancelled build is not remembered
 	}
-	e.plans.put(key, planResult{p, err})
+	e.plans.put(key, p)
 	return p
 }
 
@@ -259,7 +254,7 @@ func (e *Engine) specialise(ctx context.Context, q rego.PreparedPartialQuery, ki
 		groups[name] = append(groups[name], rest)
 	}
 	if len(groups) > maxConditions {
-		return conditions{}, refuse("%d %ss hold for one caller; plans hold at most %d", len(groups), kind, maxConditions)
+		return conditions{}, untranslatable("%d %ss hold for one caller; plans hold at most %d", len(groups), kind, maxConditions)
 	}
 	var cs conditions
 	for _, name := range sortedKeys(groups) {
@@ -301,7 +296,7 @@ func conditionOf(body ast.Body) (string, ast.Body, error) {
 		rest = append(rest, e)
 	}
 	if !found {
-		return "", nil, refuse("a condition not bound to a path or check name: %v", body)
+		return "", nil, untranslatable("a condition not bound to a path or check name: %v", body)
 	}
 	return name, rest, nil
 }

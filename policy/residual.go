@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 
@@ -73,10 +72,6 @@ type residual struct {
 // scope binds the parameters of a support rule to the caller's terms.
 type scope map[ast.Var]term
 
-func refuse(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrUntranslatable, fmt.Sprintf(format, args...))
-}
-
 func newResidual(support []*ast.Module) residual {
 	return residual{support: supportRules(support), slots: new(int), facts: &Facts{}}
 }
@@ -145,7 +140,7 @@ func (c residual) body(b ast.Body, sc scope, depth int) (predicate, error) {
 			continue
 		}
 		if *c.slots >= maxSlots {
-			return nil, refuse("more than %d iterations in one condition", maxSlots)
+			return nil, untranslatable("more than %d iterations in one condition", maxSlots)
 		}
 		slot := *c.slots
 		*c.slots++
@@ -219,14 +214,14 @@ func (c residual) iteration(e *ast.Expr, b ast.Body, sc scope) (iteration, bool,
 			continue
 		}
 		if uses(b, k) != 1 {
-			return iteration{}, false, refuse("iteration index %v used in %v", k, b)
+			return iteration{}, false, untranslatable("iteration index %v used in %v", k, b)
 		}
 		list, err := c.ref(ref[:len(ref)-1], sc)
 		if err != nil {
 			return iteration{}, false, err
 		}
 		if list.k != kList {
-			return iteration{}, false, refuse("iteration over something other than a list of strings in %v", e)
+			return iteration{}, false, untranslatable("iteration over something other than a list of strings in %v", e)
 		}
 		return iteration{elem: x, list: list}, true, nil
 	}
@@ -247,7 +242,7 @@ func uses(b ast.Body, v ast.Var) int {
 
 func (c residual) expr(e *ast.Expr, sc scope, depth int) (predicate, error) {
 	if len(e.With) > 0 {
-		return nil, refuse("with modifier in %v", e)
+		return nil, untranslatable("with modifier in %v", e)
 	}
 	p, err := c.positive(e, sc, depth)
 	if err != nil || !e.Negated {
@@ -273,10 +268,10 @@ func (c residual) positive(e *ast.Expr, sc scope, depth int) (predicate, error) 
 		}, nil
 	}
 	if _, isEvery := e.Terms.(*ast.Every); isEvery {
-		return nil, refuse("\"every\" over a record's attributes cannot be specialised (write \"not\" with \"some\" instead, see docs/policy-guide.md): %v", e)
+		return nil, untranslatable("\"every\" over a record's attributes cannot be specialised (write \"not\" with \"some\" instead, see docs/policy-guide.md): %v", e)
 	}
 	if !e.IsCall() {
-		return nil, refuse("expression %v", e)
+		return nil, untranslatable("expression %v", e)
 	}
 	op, args := e.Operator(), e.Operands()
 	switch op.String() {
@@ -290,7 +285,7 @@ func (c residual) positive(e *ast.Expr, sc scope, depth int) (predicate, error) 
 	if op.HasPrefix(partialRoot) {
 		return c.call(op, args, sc, depth)
 	}
-	return nil, refuse("call %v", e)
+	return nil, untranslatable("call %v", e)
 }
 
 var partialRoot = ast.Ref{ast.DefaultRootDocument, ast.StringTerm("partial")}
@@ -299,11 +294,11 @@ var partialRoot = ast.Ref{ast.DefaultRootDocument, ast.StringTerm("partial")}
 // parameters bound to the caller's terms.
 func (c residual) call(ref ast.Ref, args []*ast.Term, sc scope, depth int) (predicate, error) {
 	if depth >= maxSupportDepth {
-		return nil, refuse("support rules nested too deep at %v", ref)
+		return nil, untranslatable("support rules nested too deep at %v", ref)
 	}
 	rules := c.support[ref.String()]
 	if len(rules) == 0 {
-		return nil, refuse("reference %v", ref)
+		return nil, untranslatable("reference %v", ref)
 	}
 	bound := make([]term, len(args))
 	for i, a := range args {
@@ -316,16 +311,16 @@ func (c residual) call(ref ast.Ref, args []*ast.Term, sc scope, depth int) (pred
 	ps := make([]predicate, 0, len(rules))
 	for _, r := range rules {
 		if r.Else != nil || (r.Head.Value != nil && !r.Head.Value.Equal(ast.BooleanTerm(true))) {
-			return nil, refuse("support rule %v is not a plain condition", ref)
+			return nil, untranslatable("support rule %v is not a plain condition", ref)
 		}
 		if len(r.Head.Args) != len(args) {
-			return nil, refuse("support rule %v called with %d arguments", ref, len(args))
+			return nil, untranslatable("support rule %v called with %d arguments", ref, len(args))
 		}
 		inner := scope{}
 		for i, a := range r.Head.Args {
 			v, ok := a.Value.(ast.Var)
 			if !ok {
-				return nil, refuse("support rule %v parameter %v", ref, a)
+				return nil, untranslatable("support rule %v parameter %v", ref, a)
 			}
 			inner[v] = bound[i]
 		}
@@ -349,10 +344,10 @@ func (c residual) member(x, y *ast.Term, sc scope, e *ast.Expr) (predicate, erro
 		return nil, err
 	}
 	if yt.k != kList && yt.k != kSet {
-		return nil, refuse("membership in something other than strings in %v", e)
+		return nil, untranslatable("membership in something other than strings in %v", e)
 	}
 	if xt.k != kString && xt.k != kBool {
-		return nil, refuse("membership of a collection or object in %v", e)
+		return nil, untranslatable("membership of a collection or object in %v", e)
 	}
 	return func(rec *record) bool {
 		a, b := xt.eval(rec), yt.eval(rec)
@@ -373,7 +368,7 @@ func (c residual) equal(x, y *ast.Term, sc scope, e *ast.Expr, negate bool) (pre
 		return nil, err
 	}
 	if objectOrSet(xt.k) || objectOrSet(yt.k) {
-		return nil, refuse("comparison of a whole object or a set in %v", e)
+		return nil, untranslatable("comparison of a whole object or a set in %v", e)
 	}
 	return func(rec *record) bool {
 		a, b := xt.eval(rec), yt.eval(rec)
@@ -398,18 +393,18 @@ func (c residual) term(t *ast.Term, sc scope) (term, error) {
 	case *ast.Array, ast.Set:
 		k, list, err := constList(t)
 		if err != nil {
-			return term{}, refuse("%v", err)
+			return term{}, untranslatable("%v", err)
 		}
 		return term{k, func(*record) value { return value{ok: true, l: list} }}, nil
 	case ast.Var:
 		if b, ok := sc[v]; ok {
 			return b, nil
 		}
-		return term{}, refuse("variable %v", v)
+		return term{}, untranslatable("variable %v", v)
 	case ast.Ref:
 		return c.ref(v, sc)
 	}
-	return term{}, refuse("term %v", t)
+	return term{}, untranslatable("term %v", t)
 }
 
 func (c residual) ref(r ast.Ref, sc scope) (term, error) {
@@ -423,17 +418,17 @@ func (c residual) ref(r ast.Ref, sc scope) (term, error) {
 		case r[1].Equal(ast.StringTerm("context")):
 			base = term{kContext, nil}
 		default:
-			return term{}, refuse("input reference %v", r)
+			return term{}, untranslatable("input reference %v", r)
 		}
 		rest = r[2:]
 	default:
 		v, ok := r[0].Value.(ast.Var)
 		if !ok {
-			return term{}, refuse("reference %v", r)
+			return term{}, untranslatable("reference %v", r)
 		}
 		b, ok := sc[v]
 		if !ok {
-			return term{}, refuse("variable %v in %v", v, r)
+			return term{}, untranslatable("variable %v in %v", v, r)
 		}
 		base = b
 	}
@@ -447,7 +442,7 @@ func (c residual) ref(r ast.Ref, sc scope) (term, error) {
 	case 1:
 		key, ok := rest[0].Value.(ast.String)
 		if !ok {
-			return term{}, refuse("reference %v", r)
+			return term{}, untranslatable("reference %v", r)
 		}
 		switch base.k {
 		case kResource:
@@ -457,7 +452,7 @@ func (c residual) ref(r ast.Ref, sc scope) (term, error) {
 			return contextFact(string(key)), nil
 		}
 	}
-	return term{}, refuse("reference %v", r)
+	return term{}, untranslatable("reference %v", r)
 }
 
 // resourceAttr is input.resource.<key>, as ResourceAttributes.term builds it.
