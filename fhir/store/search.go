@@ -36,7 +36,7 @@ type Restrict func(ctx context.Context, resourceType string) (bson.D, error)
 // clients write. The page costs one query, the total one count (only when
 // asked), and each _include / _revinclude one query per resource type.
 func (s *Store) Search(ctx context.Context, q *search.Query, restrict Restrict) (*Page, error) {
-	sort := sortFields(q)
+	sort := SortFields(q)
 	cur, err := decodeCursor(q.Cursor, len(sort))
 	if err != nil {
 		return nil, err
@@ -119,8 +119,9 @@ func (s *Store) Search(ctx context.Context, q *search.Query, restrict Restrict) 
 	return page, nil
 }
 
-// sortFields is the query's order with _id appended as the tie-breaker.
-func sortFields(q *search.Query) []search.SortField {
+// SortFields is the query's order with _id appended as the tie-breaker,
+// the order every engine pages in.
+func SortFields(q *search.Query) []search.SortField {
 	sort := slices.Clone(q.Sort)
 	if !slices.ContainsFunc(sort, func(f search.SortField) bool { return f.Field == "_id" }) {
 		sort = append(sort, search.SortField{Param: "_id", Field: "_id"})

@@ -59,6 +59,8 @@ type Options struct {
 	Monitor *event.CommandMonitor
 	// Logger receives index-creation and recovery messages.
 	Logger *slog.Logger
+	// Clock stamps meta.lastUpdated (default time.Now); tests set it.
+	Clock func() time.Time
 }
 
 // Open connects to the MongoDB at uri, with majority write concern, and
@@ -81,7 +83,10 @@ func Open(ctx context.Context, uri string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to MongoDB: %w", err)
 	}
-	s := &Store{client: client, db: client.Database(opt.Database), logger: opt.Logger, now: time.Now}
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	s := &Store{client: client, db: client.Database(opt.Database), logger: opt.Logger, now: opt.Clock}
 	if err := s.Ping(ctx); err != nil {
 		_ = client.Disconnect(context.Background())
 		return nil, err

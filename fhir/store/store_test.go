@@ -7,7 +7,6 @@ import (
 
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
-	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 )
 
 func resource(t *testing.T, id, gender string) *fhir.Resource {
@@ -20,7 +19,7 @@ func resource(t *testing.T, id, gender string) *fhir.Resource {
 // claimed version and builds on it.
 func TestCrashBetweenClaimAndHeadMove(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, storetest.Server(t, ""), Options{})
+	s, err := Open(ctx, server(t), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +89,7 @@ func TestDataSurvivesRestart(t *testing.T) {
 // replaces a live one.
 func TestUpdateAbsent(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, storetest.Server(t, ""), Options{})
+	s, err := Open(ctx, server(t), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,4 +106,16 @@ func TestUpdateAbsent(t *testing.T) {
 	if r, err := s.Update(ctx, resource(t, "a1", "male"), Absent); err != nil || r.Version.VersionID != 3 {
 		t.Fatalf("reviving a deleted resource with Absent: %+v, %v", r, err)
 	}
+}
+
+// server starts an embedded database for one test. (storetest cannot be
+// used here: it depends on this package.)
+func server(t *testing.T) string {
+	t.Helper()
+	srv, err := embedded.Start(context.Background(), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv.URI()
 }

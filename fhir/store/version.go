@@ -122,3 +122,14 @@ func stamp(obj map[string]any, id string, vid int64, lu time.Time) ([]byte, erro
 	obj["meta"] = meta
 	return fhir.MarshalResource(obj)
 }
+
+// ContentHash identifies a resource's content regardless of its version
+// metadata (meta.versionId, meta.lastUpdated); engines compare it to make
+// no new version for an unchanged resource.
+func ContentHash(obj map[string]any) (string, error) { return contentHash(obj) }
+
+// Stamp sets id, meta.versionId and meta.lastUpdated on obj and returns
+// the JSON every engine stores.
+func Stamp(obj map[string]any, id string, vid int64, lu time.Time) ([]byte, error) {
+	return stamp(obj, id, vid, lu)
+}

@@ -1,0 +1,24 @@
+package sqlstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
+	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
+)
+
+// The SQLite engine keeps the store contract.
+func TestContract(t *testing.T) {
+	storetest.Contract(t, openSQLite)
+}
+
+func openSQLite(tb testing.TB, dir string, clock func() time.Time) storetest.Engine {
+	tb.Helper()
+	s, err := sqlstore.Open(context.Background(), dir, sqlstore.Options{Clock: clock})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}

@@ -1,0 +1,141 @@
+package sqlstore
+
+import (
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/policy"
+)
+
+// entry is one row of a type's search index.
+type entry struct {
+	f string
+	v any
+}
+
+// indexed is what a resource is searched by: index rows and sort keys.
+type indexed struct {
+	entries []entry
+	sorts   map[string]int64 // column -> value
+}
+
+// indexOf extracts the stored fields of a resource, the same fields the
+// MongoDB engine keeps in its documents (search.Index and
+// policy.Attributes), flattened to (field, value) rows.
+func (s *Store) indexOf(t string, obj map[string]any) indexed {
+	sp, pat := search.Index(t, obj)
+	a := policy.Attributes(t, obj)
+	var out indexed
+	seen := map[entry]bool{}
+	add := func(f string, v any) {
+		e := entry{f, v}
+		if !seen[e] {
+			seen[e] = true
+			out.entries = append(out.entries, e)
+		}
+	}
+	for _, p := range pat {
+		add("pat", p)
+	}
+	// The policy's attributes are always present in a MongoDB document
+	// (acl.pat is "" for a resource about no patient).
+	add("acl.pat", a.Patient)
+	for _, c := range a.Categories {
+		add("acl.cat", c)
+	}
+	for _, l := range a.Labels {
+		add("acl.sec", l)
+	}
+	for _, o := range a.AuthorOrgs {
+		add("acl.org", o)
+	}
+	cols := s.sorts[t]
+	for k, v := range sp {
+		if k == "_sort" {
+			continue
+		}
+		flatten("sp."+k, v, add)
+	}
+	if so, ok := sp["_sort"].(bson.M); ok {
+		out.sorts = map[string]int64{}
+		for name, ad := range so {
+			m, _ := ad.(bson.M)
+			for dir, v := range m {
+				if col, ok := cols["sp._sort."+name+"."+dir]; ok {
+					if dt, ok := v.(bson.DateTime); ok {
+						out.sorts[col] = int64(dt)
+					}
+				}
+			}
+		}
+	}
+	sort.Slice(out.entries, func(i, j int) bool { return out.entries[i].f < out.entries[j].f })
+	return out
+}
+
+// flatten emits the scalars under path: a document's fields as
+// path.field, a list's items at path itself.
+func flatten(path string, v any, add func(string, any)) {
+	switch x := v.(type) {
+	case nil:
+	case bson.M:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			flatten(path+"."+k, x[k], add)
+		}
+	case map[string]any:
+		flatten(path, bson.M(x), add)
+	case bson.D:
+		for _, e := range x {
+			flatten(path+"."+e.Key, e.Value, add)
+		}
+	case []string:
+		for _, s := range x {
+			add(path, s)
+		}
+	case bson.A:
+		for _, it := range x {
+			flatten(path, it, add)
+		}
+	case []any:
+		for _, it := range x {
+			flatten(path, it, add)
+		}
+	case string:
+		add(path, x)
+	case bool:
+		add(path, x)
+	case bson.DateTime:
+		add(path, int64(x))
+	case float64:
+		add(path, x)
+	case float32:
+		add(path, float64(x))
+	case int:
+		add(path, int64(x))
+	case int32:
+		add(path, int64(x))
+	case int64:
+		add(path, x)
+	default:
+		rv := reflect.ValueOf(v)
+		if rv.Kind() == reflect.Slice {
+			for i := range rv.Len() {
+				flatten(path, rv.Index(i).Interface(), add)
+			}
+			return
+		}
+		panic("sqlstore: unexpected search value of type " + rv.Type().String() + " at " + strings.TrimSpace(path))
+	}
+}
+
+func slicesSort(s []string) { slices.Sort(s) }

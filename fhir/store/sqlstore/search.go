@@ -1,0 +1,475 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
+	"github.com/socialcare-fhir/gateway/sqlitedb"
+)
+
+// driveCap is how many matches a candidate driving condition may have for
+// the query to start from its index range rather than walk the sort order.
+const driveCap = 2000
+
+// Search runs q, restricted further by restrict (nil for no restriction),
+// with the MongoDB engine's semantics: keyset paging by the sort values of
+// the page's boundary, totals only when asked, one query per included
+// resource type.
+func (s *Store) Search(ctx context.Context, q *search.Query, restrict store.Restrict) (*store.Page, error) {
+	if !fhir.Supported(q.Type) {
+		return nil, fmt.Errorf("sqlstore: unsupported type %s", q.Type)
+	}
+	sort := store.SortFields(q)
+	cols := make([]string, len(sort))
+	for i, f := range sort {
+		c, ok := (&sqlWriter{s: s, t: q.Type}).column(f.Field)
+		if !ok {
+			return nil, fmt.Errorf("sqlstore: cannot sort %s by %s", q.Type, f.Field)
+		}
+		cols[i] = c
+	}
+	cur, err := decodeCursor(q.Cursor, len(sort))
+	if err != nil {
+		return nil, err
+	}
+	base, err := s.conditions(ctx, q.Type, q.Filter, restrict)
+	if err != nil {
+		return nil, err
+	}
+	page := &store.Page{}
+	if q.Total == "accurate" || q.Summary == "count" {
+		n, err := s.count(ctx, q.Type, base)
+		if err != nil {
+			return nil, err
+		}
+		page.Total = &n
+	}
+	if q.Summary == "count" || q.Count == 0 {
+		return page, nil
+	}
+	backward := cur != nil && cur.Backward
+	where := base
+	var keysetSQL string
+	var keysetArgs []any
+	if cur != nil {
+		keysetSQL, keysetArgs = keyset(cols, sort, cur.Values, backward)
+	}
+	var order []string
+	for i, f := range sort {
+		dir := "ASC"
+		if f.Desc != backward {
+			dir = "DESC"
+		}
+		order = append(order, cols[i]+" "+dir)
+	}
+	from, whereSQL, args, err := s.plan(ctx, q.Type, where, q.Count+1)
+	if err != nil {
+		return nil, err
+	}
+	if keysetSQL != "" {
+		whereSQL += " AND " + keysetSQL
+		args = append(args, keysetArgs...)
+	}
+	query := `SELECT h.rid, h.id, h.vid, h.lu, h.json` + prefixed(", ", cols) + ` FROM ` + from + ` WHERE ` + whereSQL +
+		` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
+	args = append(args, q.Count+1)
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, sqlitedb.Wrap(err)
+	}
+	var found []match
+	for rows.Next() {
+		m := match{v: &store.Version{Type: q.Type}, keys: make([]any, len(cols))}
+		var lu int64
+		dest := []any{&m.rid, &m.v.ID, &m.v.VersionID, &lu, &m.v.JSON}
+		for i := range cols {
+			dest = append(dest, &m.keys[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return nil, sqlitedb.Wrap(err)
+		}
+		m.v.LastUpdated = time.UnixMilli(lu).UTC()
+		found = append(found, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, sqlitedb.Wrap(err)
+	}
+	more := len(found) > q.Count
+	if more {
+		found = found[:q.Count]
+	}
+	if backward {
+		slices.Reverse(found)
+	}
+	for _, m := range found {
+		page.Matches = append(page.Matches, m.v)
+	}
+	if len(found) > 0 {
+		hasNext, hasPrev := more, cur != nil
+		if backward {
+			hasNext, hasPrev = true, more
+		}
+		if hasNext {
+			page.Next = encodeCursor(found[len(found)-1].keys, false)
+		}
+		if hasPrev {
+			page.Prev = encodeCursor(found[0].keys, true)
+		}
+	}
+	if err := s.includes(ctx, q, found, restrict, page); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+type match struct {
+	rid  int64
+	v    *store.Version
+	keys []any
+}
+
+// conditions is the search's whole condition: live resources, the query's
+// filter and the restriction.
+func (s *Store) conditions(ctx context.Context, t string, filter bson.D, restrict store.Restrict) (*cond.Node, error) {
+	parts := []*cond.Node{{Op: cond.Eq, Field: "del", Value: int64(0)}}
+	if len(filter) > 0 {
+		n, err := cond.FromBSON(filter)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: search filter: %w", err)
+		}
+		parts = append(parts, n)
+	}
+	if restrict != nil {
+		r, err := restrict(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			n, err := cond.FromBSON(r)
+			if err != nil {
+				return nil, fmt.Errorf("sqlstore: restriction: %w", err)
+			}
+			parts = append(parts, n)
+		}
+	}
+	return cond.AllOf(parts...), nil
+}
+
+// plan chooses where a query over t's heads starts: from the index range
+// of its most selective top-level equality or membership (when one has at
+// most driveCap matches, or limit is 0: a count), or from the heads
+// themselves. It returns the FROM clause, the WHERE clause and its
+// arguments, FROM's first.
+func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (string, string, []any, error) {
+	conj := []*cond.Node{n}
+	if n.Op == cond.And {
+		conj = n.Kids
+	}
+	best, bestN := -1, int64(-1)
+	for i, c := range conj {
+		if c.Op != cond.Eq && c.Op != cond.In {
+			continue
+		}
+		if c.Field == "_id" {
+			best, bestN = i, 0
+			break
+		}
+		if _, isCol := columns[c.Field]; isCol || s.sorts[t][c.Field] != "" {
+			continue
+		}
+		k, err := s.estimate(ctx, t, c)
+		if err != nil {
+			return "", "", nil, err
+		}
+		if bestN < 0 || k < bestN {
+			best, bestN = i, k
+		}
+	}
+	w := &sqlWriter{s: s, t: t}
+	from := heads(t) + " h"
+	if best >= 0 && (bestN < driveCap || limit == 0) && conj[best].Field != "_id" {
+		d := conj[best]
+		dw := &sqlWriter{s: s, t: t}
+		if d.Op == cond.Eq {
+			dw.b.WriteString("x.v = ?")
+			dw.args = append(dw.args, sqlValue(d.Value))
+		} else {
+			dw.in("x.v", d.Values)
+		}
+		from = fmt.Sprintf("(SELECT DISTINCT x.r FROM %s x WHERE x.f = ? AND %s) d CROSS JOIN %s h ON h.rid = d.r", index(t), dw.b.String(), heads(t))
+		w.args = append(w.args, d.Field)
+		w.args = append(w.args, dw.args...)
+		conj = slices.Delete(slices.Clone(conj), best, best+1)
+	}
+	if err := w.node(cond.AllOf(conj...)); err != nil {
+		return "", "", nil, err
+	}
+	return from, w.b.String(), w.args, nil
+}
+
+// estimate counts c's index matches, up to driveCap.
+func (s *Store) estimate(ctx context.Context, t string, c *cond.Node) (int64, error) {
+	w := &sqlWriter{s: s, t: t}
+	if c.Op == cond.Eq {
+		w.b.WriteString("v = ?")
+		w.args = append(w.args, sqlValue(c.Value))
+	} else {
+		w.in("v", c.Values)
+	}
+	var n int64
+	err := s.db.R.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s WHERE f = ? AND %s LIMIT %d)", index(t), w.b.String(), driveCap),
+		append([]any{c.Field}, w.args...)...).Scan(&n)
+	return n, sqlitedb.Wrap(err)
+}
+
+func (s *Store) count(ctx context.Context, t string, n *cond.Node) (int64, error) {
+	from, where, args, err := s.plan(ctx, t, n, 0)
+	if err != nil {
+		return 0, err
+	}
+	var c int64
+	err = s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&c)
+	return c, sqlitedb.Wrap(err)
+}
+
+// keyset matches rows strictly after (or, backward, before) the boundary
+// values in the sort order.
+func keyset(cols []string, sort []search.SortField, values []any, backward bool) (string, []any) {
+	var ors []string
+	var args []any
+	for i, f := range sort {
+		var parts []string
+		for j := range i {
+			parts = append(parts, cols[j]+" = ?")
+			args = append(args, values[j])
+		}
+		op := ">"
+		if f.Desc != backward {
+			op = "<"
+		}
+		parts = append(parts, cols[i]+" "+op+" ?")
+		args = append(args, values[i])
+		ors = append(ors, "("+strings.Join(parts, " AND ")+")")
+	}
+	// The first key's bound, implied by the alternatives, lets the sort
+	// index start at the boundary.
+	op := ">="
+	if sort[0].Desc != backward {
+		op = "<="
+	}
+	args = append([]any{values[0]}, args...)
+	return "(" + cols[0] + " " + op + " ? AND (" + strings.Join(ors, " OR ") + "))", args
+}
+
+type cursorDoc struct {
+	B bool  `json:"b"`
+	V []any `json:"v"`
+}
+
+func encodeCursor(keys []any, backward bool) string {
+	b, err := json.Marshal(cursorDoc{B: backward, V: keys})
+	if err != nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+type cursor struct {
+	Backward bool
+	Values   []any
+}
+
+func decodeCursor(s string, n int) (*cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	bad := fhir.Errorf(400, "invalid", "the _cursor value is not one this server issued for this search; start the search again from its first page").At("_cursor")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	var cd cursorDoc
+	if err := dec.Decode(&cd); err != nil || len(cd.V) != n {
+		return nil, bad
+	}
+	for i, v := range cd.V {
+		switch x := v.(type) {
+		case string:
+		case json.Number: // only scalar values: a cursor can never carry a query
+			k, err := x.Int64()
+			if err != nil {
+				return nil, bad
+			}
+			cd.V[i] = k
+		default:
+			return nil, bad
+		}
+	}
+	return &cursor{Backward: cd.B, Values: cd.V}, nil
+}
+
+// includes adds the _include and _revinclude resources of a page: one
+// query per included resource type, never one per resource.
+func (s *Store) includes(ctx context.Context, q *search.Query, found []match, restrict store.Restrict, page *store.Page) error {
+	if len(found) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	rids := make([]any, len(found))
+	for i, m := range found {
+		seen[m.v.Type+"/"+m.v.ID] = true
+		rids[i] = m.rid
+	}
+	add := func(typ string, n *cond.Node) error {
+		c, err := s.conditions(ctx, typ, nil, restrict)
+		if err != nil {
+			return err
+		}
+		vs, err := s.find(ctx, typ, cond.AllOf(c, n))
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if k := typ + "/" + v.ID; !seen[k] {
+				seen[k] = true
+				page.Included = append(page.Included, v)
+			}
+		}
+		return nil
+	}
+	for _, inc := range q.Include {
+		w := &sqlWriter{s: s, t: q.Type}
+		w.in("r", rids)
+		rows, err := s.db.R.QueryContext(ctx, `SELECT v FROM `+index(q.Type)+` WHERE f = ? AND `+w.b.String()+` ORDER BY r`,
+			append([]any{inc.Field}, w.args...)...)
+		if err != nil {
+			return sqlitedb.Wrap(err)
+		}
+		byType := map[string][]any{}
+		for rows.Next() {
+			var ref any
+			if err := rows.Scan(&ref); err != nil {
+				rows.Close()
+				return sqlitedb.Wrap(err)
+			}
+			r, _ := ref.(string)
+			typ, id, ok := strings.Cut(r, "/")
+			if !ok || (inc.Target != "" && typ != inc.Target) || !fhir.Supported(typ) {
+				continue
+			}
+			byType[typ] = append(byType[typ], id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return sqlitedb.Wrap(err)
+		}
+		for _, typ := range slices.Sorted(maps.Keys(byType)) {
+			if err := add(typ, &cond.Node{Op: cond.In, Field: "_id", Values: byType[typ]}); err != nil {
+				return err
+			}
+		}
+	}
+	if len(q.RevInclude) > 0 {
+		refs := make([]any, 0, len(found))
+		for _, m := range found {
+			refs = append(refs, m.v.Type+"/"+m.v.ID)
+		}
+		for _, inc := range q.RevInclude {
+			if err := add(inc.Source, &cond.Node{Op: cond.In, Field: inc.Field, Values: refs}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// find returns the current versions of t matching n, in id order.
+func (s *Store) find(ctx context.Context, t string, n *cond.Node) ([]*store.Version, error) {
+	from, where, args, err := s.plan(ctx, t, n, 0)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT h.id, h.vid, h.lu, h.json FROM `+from+` WHERE `+where+` ORDER BY h.id`, args...)
+	if err != nil {
+		return nil, sqlitedb.Wrap(err)
+	}
+	defer rows.Close()
+	var out []*store.Version
+	for rows.Next() {
+		v := &store.Version{Type: t}
+		var lu int64
+		if err := rows.Scan(&v.ID, &v.VersionID, &lu, &v.JSON); err != nil {
+			return nil, sqlitedb.Wrap(err)
+		}
+		v.LastUpdated = time.UnixMilli(lu).UTC()
+		out = append(out, v)
+	}
+	return out, sqlitedb.Wrap(rows.Err())
+}
+
+// Patients returns the distinct patient compartments ("Patient/<id>") of
+// the current resources that q matches, sorted. With among, only those
+// patients are considered.
+func (s *Store) Patients(ctx context.Context, q *search.Query, among ...string) ([]string, error) {
+	n, err := s.conditions(ctx, q.Type, q.Filter, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(among) > 0 {
+		vs := make([]any, len(among))
+		for i, p := range among {
+			vs[i] = p
+		}
+		n = cond.AllOf(n, &cond.Node{Op: cond.In, Field: "pat", Values: vs})
+	}
+	from, where, args, err := s.plan(ctx, q.Type, n, 0)
+	if err != nil {
+		return nil, err
+	}
+	query := `SELECT DISTINCT p.v FROM ` + from + ` JOIN ` + index(q.Type) + ` p ON p.r = h.rid AND p.f = 'pat' WHERE ` + where
+	if len(among) > 0 {
+		w := &sqlWriter{s: s, t: q.Type}
+		vs := make([]any, len(among))
+		for i, p := range among {
+			vs[i] = p
+		}
+		w.in("p.v", vs)
+		query += " AND " + w.b.String()
+		args = append(args, w.args...)
+	}
+	rows, err := s.db.R.QueryContext(ctx, query+" ORDER BY p.v", args...)
+	if err != nil {
+		return nil, sqlitedb.Wrap(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, sqlitedb.Wrap(err)
+		}
+		out = append(out, p)
+	}
+	return out, sqlitedb.Wrap(rows.Err())
+}
+
+func jsonArray(values []any) string {
+	b, _ := json.Marshal(values)
+	return string(b)
+}

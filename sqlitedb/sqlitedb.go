@@ -1,0 +1,139 @@
+// Package sqlitedb opens the SQLite databases of the embedded engine
+// (modernc.org/sqlite, pure Go) the way every part of the gateway uses
+// them: WAL journal, full fsync on commit (an acknowledged write survives
+// a crash of the process or the machine), one writer connection whose
+// transactions take the write lock when they begin, and a pool of readers
+// that never wait for it.
+//
+// A data directory holds one file per concern (resources, audit trail,
+// ingest journals), so that the audit trail's group commits and a bulk
+// import never queue behind one another.
+package sqlitedb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+)
+
+// DB is one SQLite database file.
+type DB struct {
+	// W is the writer: one connection, so writes are serialised in the
+	// process and never fail with SQLITE_BUSY between themselves.
+	W *sql.DB
+	// R is the readers' pool.
+	R    *sql.DB
+	Path string
+}
+
+// Open opens (creating if needed) the database file path.
+func Open(path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: create directory: %w", err)
+	}
+	dsn := func(txlock string) string {
+		q := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(30000)",
+			"foreign_keys(0)", "cache_size(-65536)", "temp_store(MEMORY)"} {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", txlock)
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.Ping(); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxLifetime(0)
+	return &DB{W: w, R: r, Path: path}, nil
+}
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	return errors.Join(d.R.Close(), d.W.Close())
+}
+
+// Ping reports whether the database file can be read.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	return Wrap(d.R.QueryRowContext(ctx, "SELECT 1").Scan(&one))
+}
+
+// Tx runs fn in one write transaction: committed when fn returns nil,
+// rolled back otherwise (nothing of it stays).
+func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.W.BeginTx(ctx, nil)
+	if err != nil {
+		return Wrap(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return Wrap(tx.Commit())
+}
+
+// Exec runs schema statements on the writer, in order.
+func (d *DB) Exec(ctx context.Context, stmts ...string) error {
+	for _, s := range stmts {
+		if _, err := d.W.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	return nil
+}
+
+// Wrap marks errors that a client should retry (the database is busy or
+// its disk is full or unreadable) with fhir.ErrUnavailable, so the gateway
+// answers 503 with Retry-After.
+func Wrap(err error) error {
+	if err == nil || errors.Is(err, fhir.ErrUnavailable) {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+			return fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
+		}
+	}
+	if errors.Is(err, sql.ErrConnDone) {
+		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
+	}
+	return err
+}
+
+// IsUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func IsUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
