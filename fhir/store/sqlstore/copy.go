@@ -1,0 +1,99 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/sqlitedb"
+)
+
+// Versions calls fn with every stored version of resourceType, deletions
+// included, by id and then version: what a move to another engine copies.
+func (s *Store) Versions(ctx context.Context, resourceType string, fn func(*store.Version) error) error {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id, vid, lu, del, json FROM `+history(resourceType)+` ORDER BY id, vid`)
+	if err != nil {
+		return sqlitedb.Wrap(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v := &store.Version{Type: resourceType}
+		var lu int64
+		if err := rows.Scan(&v.ID, &v.VersionID, &lu, &v.Deleted, &v.JSON); err != nil {
+			return sqlitedb.Wrap(err)
+		}
+		v.LastUpdated = time.UnixMilli(lu).UTC()
+		if v.Deleted {
+			v.JSON = nil
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return sqlitedb.Wrap(rows.Err())
+}
+
+// Restore writes versions as they are (ids, version numbers, times and
+// JSON kept) into a store that does not hold them yet, in one
+// transaction: every version into history, and the last version of each
+// resource as its head, indexed. versions come grouped by resource,
+// oldest version first, as Versions gives them.
+func (s *Store) Restore(ctx context.Context, versions []*store.Version) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		for i, v := range versions {
+			js := v.JSON
+			if v.Deleted {
+				js = []byte{}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO `+history(v.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, ?, ?)`,
+				v.ID, v.VersionID, v.LastUpdated.UnixMilli(), v.Deleted, js); err != nil {
+				return sqlitedb.Wrap(err)
+			}
+			if i+1 < len(versions) && versions[i+1].ID == v.ID && versions[i+1].Type == v.Type {
+				continue // not the head
+			}
+			if err := s.restoreHead(ctx, tx, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) restoreHead(ctx context.Context, tx *sql.Tx, v *store.Version) error {
+	cols := sortedValues(s.sorts[v.Type])
+	args := []any{v.ID, v.VersionID, v.LastUpdated.UnixMilli(), v.Deleted}
+	var ix indexed
+	if v.Deleted {
+		args = append(args, "", []byte{})
+	} else {
+		obj, err := fhir.DecodeObject(v.JSON)
+		if err != nil {
+			return fmt.Errorf("restore %s/%s version %d: %w", v.Type, v.ID, v.VersionID, err)
+		}
+		hash, err := store.ContentHash(obj)
+		if err != nil {
+			return err
+		}
+		ix = s.indexOf(v.Type, obj)
+		args = append(args, hash, v.JSON)
+	}
+	for _, c := range cols {
+		if x, ok := ix.sorts[c]; ok {
+			args = append(args, x)
+		} else {
+			args = append(args, nil)
+		}
+	}
+	var rid int64
+	q := `INSERT INTO ` + heads(v.Type) + ` (id, vid, lu, del, h, json` + prefixed(", ", cols) + `) VALUES (?, ?, ?, ?, ?, ?` +
+		strings.Repeat(", ?", len(cols)) + `) RETURNING rid`
+	if err := tx.QueryRowContext(ctx, q, args...).Scan(&rid); err != nil {
+		return sqlitedb.Wrap(err)
+	}
+	return insertEntries(ctx, tx, v.Type, rid, ix.entries)
+}
