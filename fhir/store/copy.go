@@ -77,6 +77,13 @@ func (s *Store) Restore(ctx context.Context, versions []*Version) error {
 	for _, id := range order {
 		docs = append(docs, heads[id])
 	}
-	_, err := s.heads(t).InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
-	return wrap(err)
+	if _, err := s.heads(t).InsertMany(ctx, docs, options.InsertMany().SetOrdered(true)); err != nil {
+		return wrap(err)
+	}
+	for _, id := range order {
+		if err := s.writeFacts(ctx, t, heads[id]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -145,6 +145,10 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			return fmt.Errorf("create indexes on %s history: %w", t, err)
 		}
 	}
+	fx := [][]bson.E{{{Key: "f.p", Value: 1}}, {{Key: "f.o", Value: 1}}, {{Key: "f.k", Value: 1}}}
+	if err := s.createMissingIndexes(ctx, s.db.Collection(factsCollection), fx); err != nil {
+		return fmt.Errorf("create indexes on the access facts: %w", err)
+	}
 	return nil
 }
 

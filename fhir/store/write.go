@@ -85,6 +85,9 @@ func (s *Store) Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (
 			return WriteResult{}, err
 		}
 		if cur != nil && !cur.Deleted && cur.Hash == next.Hash {
+			if err := s.writeFacts(ctx, res.Type, cur); err != nil {
+				return WriteResult{}, err
+			}
 			return WriteResult{Version: cur.version(res.Type), Unchanged: true}, nil
 		}
 		ok, err := s.commit(ctx, res.Type, cur, next)
@@ -171,17 +174,26 @@ func (s *Store) moveHead(ctx context.Context, resourceType string, h *head) erro
 		if err != nil && !mongo.IsDuplicateKeyError(err) {
 			return wrap(err)
 		}
+		if err == nil {
+			return s.writeFacts(ctx, resourceType, h)
+		}
 		return nil
 	}
 	if _, err := s.heads(resourceType).ReplaceOne(ctx, bson.D{{Key: "_id", Value: h.ID}}, h); err != nil {
 		return wrap(err)
 	}
 	newest, err := s.latestClaim(ctx, resourceType, h.ID, h.VersionID+1)
-	if err != nil || newest == nil {
+	if err != nil {
 		return err
 	}
-	_, err = s.heads(resourceType).ReplaceOne(ctx, bson.D{{Key: "_id", Value: h.ID}}, newest.toHead())
-	return wrap(err)
+	if newest == nil {
+		return s.writeFacts(ctx, resourceType, h)
+	}
+	nh := newest.toHead()
+	if _, err = s.heads(resourceType).ReplaceOne(ctx, bson.D{{Key: "_id", Value: h.ID}}, nh); err != nil {
+		return wrap(err)
+	}
+	return s.writeFacts(ctx, resourceType, nh)
 }
 
 // latestClaim returns the newest version of id in history from version

@@ -95,5 +95,8 @@ func (s *Store) restoreHead(ctx context.Context, tx *sql.Tx, v *store.Version) e
 	if err := tx.QueryRowContext(ctx, q, args...).Scan(&rid); err != nil {
 		return sqlitedb.Wrap(err)
 	}
-	return insertEntries(ctx, tx, v.Type, rid, ix.entries)
+	if err := insertEntries(ctx, tx, v.Type, rid, ix.entries); err != nil {
+		return err
+	}
+	return writeFacts(ctx, tx, v.Type, v.ID, ix.facts)
 }

@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/policy"
 )
@@ -22,6 +23,7 @@ type entry struct {
 type indexed struct {
 	entries []entry
 	sorts   map[string]int64 // column -> value
+	facts   []facts.Fact
 }
 
 // indexOf extracts the stored fields of a resource, the same fields the
@@ -31,6 +33,7 @@ func (s *Store) indexOf(t string, obj map[string]any) indexed {
 	sp, pat := search.Index(t, obj)
 	a := policy.Attributes(t, obj)
 	var out indexed
+	out.facts = facts.FromIndex(t, sp, pat)
 	seen := map[entry]bool{}
 	add := func(f string, v any) {
 		e := entry{f, v}

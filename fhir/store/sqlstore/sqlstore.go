@@ -19,6 +19,11 @@
 //	"T_history"  every version (id, vid, lu, del, JSON), keyed (id, vid) and
 //	             indexed by (lu, id, vid) for history pages
 //
+// and one table for every type, "facts": the access facts (package facts)
+// of the current version of each resource that establishes them, keyed by
+// source ("Type/id"), indexed by patient and by organisation. They are
+// written in the transaction that writes the resource and deleted with it.
+//
 // A write is one transaction on the single writer connection: the current
 // version is read, If-Match is checked, the history row, the head and its
 // index rows are written, and the transaction commits with a full fsync
@@ -102,6 +107,9 @@ func New(ctx context.Context, db *sqlitedb.DB, opt Options) (*Store, error) {
 		if err := s.ensureSchema(ctx, t); err != nil {
 			return nil, fmt.Errorf("sqlstore: schema of %s: %w", t, err)
 		}
+	}
+	if err := db.Exec(ctx, factsSchema...); err != nil {
+		return nil, fmt.Errorf("sqlstore: schema of the access facts: %w", err)
 	}
 	return s, nil
 }

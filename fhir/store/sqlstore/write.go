@@ -170,6 +170,9 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 	if err := insertEntries(ctx, tx, res.Type, rid, ix.entries); err != nil {
 		return nil, err
 	}
+	if err := writeFacts(ctx, tx, res.Type, id, ix.facts); err != nil {
+		return nil, err
+	}
 	return &store.Version{Type: res.Type, ID: id, VersionID: vid, LastUpdated: lu, JSON: js}, nil
 }
 
@@ -235,6 +238,9 @@ func (s *Store) Delete(ctx context.Context, resourceType, id string, ifMatch int
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+index(resourceType)+` WHERE r = ?`, cur.rid); err != nil {
 			return sqlitedb.Wrap(err)
+		}
+		if err := writeFacts(ctx, tx, resourceType, id, nil); err != nil {
+			return err
 		}
 		v = &store.Version{Type: resourceType, ID: id, VersionID: vid, LastUpdated: lu, Deleted: true}
 		return nil

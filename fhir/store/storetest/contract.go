@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 )
@@ -30,6 +31,7 @@ type Engine interface {
 	History(ctx context.Context, resourceType, id string, opt store.HistoryOptions) ([]*store.Version, bool, error)
 	Search(ctx context.Context, q *search.Query, restrict store.Restrict) (*store.Page, error)
 	Patients(ctx context.Context, q *search.Query, among ...string) ([]string, error)
+	Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error)
 	Ping(ctx context.Context) error
 	Close(ctx context.Context) error
 }
@@ -48,6 +50,7 @@ func Contract(t *testing.T, open Opener) {
 	t.Run("PagingWhileInserting", func(t *testing.T) { contractPaging(t, open) })
 	t.Run("RestrictAndIncludes", func(t *testing.T) { contractRestrict(t, open) })
 	t.Run("Patients", func(t *testing.T) { contractPatients(t, open) })
+	t.Run("Facts", func(t *testing.T) { contractFacts(t, open) })
 	t.Run("Restart", func(t *testing.T) { contractRestart(t, open) })
 }
 

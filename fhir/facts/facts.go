@@ -1,0 +1,182 @@
+// Package facts derives the access facts about patients from the
+// resources that establish them: which organisations a person has a care
+// relationship with, which councils know them, which providers their care
+// packages name, and whether they objected to sharing. The access policy
+// decides on these facts (policy.Context); the storage engines keep them
+// per patient, written in the same write as the resource they come from,
+// so that a request reads them with one lookup instead of querying the
+// clinical collections.
+//
+// A fact is derived from the same search values (search.Index) the
+// gateway's relationship queries used to match, so the two agree:
+//
+//	Patient.generalPractitioner          -> gp            (org)
+//	EpisodeOfCare.managingOrganization   -> episode       (org; any status: known to the council)
+//	  ... with status active             -> episode-active
+//	CareTeam.participant.member, active  -> care-team     (org)
+//	Encounter.serviceProvider with date  -> encounter     (org, until = the end of its period)
+//	ServiceRequest.performer             -> referral      (org; any status: the provider a package names)
+//	  ... with status active             -> referral-active
+//	Consent, category objection, active  -> objection     (no org)
+//
+// Each fact belongs to every patient in the resource's compartment.
+// Encounter facts carry the end of the encounter, so the relationship
+// window (-relationship-window) is applied when deciding, never when
+// writing: a relationship ends by itself as time passes.
+package facts
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/fhir/search"
+)
+
+// Kinds of fact.
+const (
+	GP             = "gp"
+	Episode        = "episode"
+	EpisodeActive  = "episode-active"
+	CareTeam       = "care-team"
+	Encounter      = "encounter"
+	Referral       = "referral"
+	ReferralActive = "referral-active"
+	Objection      = "objection"
+)
+
+// ObjectionToken is the Consent category (system|code) of an objection to
+// sharing, as the social care translator writes it.
+const ObjectionToken = "https://socialcare-fhir.example.org/CodeSystem/sharing-decision|objection"
+
+// Fact is one access fact about a patient.
+type Fact struct {
+	Patient string // "Patient/<id>"
+	Kind    string
+	Org     string // "Organization/<id>"; empty for an objection
+	// Until is when an encounter ends (the end of its period; open
+	// periods end far in the future), in milliseconds since the epoch;
+	// zero for other kinds.
+	Until int64
+}
+
+// Types are the resource types that establish facts.
+var Types = []string{"Patient", "EpisodeOfCare", "CareTeam", "Encounter", "ServiceRequest", "Consent"}
+
+// Establishes reports whether resources of type t establish facts.
+func Establishes(t string) bool { return slices.Contains(Types, t) }
+
+// Of returns the facts a resource establishes, in a stable order.
+func Of(resourceType string, resource map[string]any) []Fact {
+	if !Establishes(resourceType) {
+		return nil
+	}
+	sp, patients := search.Index(resourceType, resource)
+	return FromIndex(resourceType, sp, patients)
+}
+
+// FromIndex is Of from the resource's search values and compartment.
+func FromIndex(resourceType string, sp bson.M, patients []string) []Fact {
+	var out []Fact
+	add := func(kind, param string, until int64) {
+		for _, org := range orgs(sp, param) {
+			for _, p := range patients {
+				out = append(out, Fact{Patient: p, Kind: kind, Org: org, Until: until})
+			}
+		}
+	}
+	active := slices.Contains(tokens(sp, "status", "c"), "active")
+	switch resourceType {
+	case "Patient":
+		add(GP, "general-practitioner", 0)
+	case "EpisodeOfCare":
+		add(Episode, "organization", 0)
+		if active {
+			add(EpisodeActive, "organization", 0)
+		}
+	case "CareTeam":
+		if active {
+			add(CareTeam, "participant", 0)
+		}
+	case "Encounter":
+		if d, ok := sp["date"].(bson.M); ok {
+			if hi, ok := d["hi"].(bson.DateTime); ok {
+				add(Encounter, "service-provider", int64(hi))
+			}
+		}
+	case "ServiceRequest":
+		add(Referral, "performer", 0)
+		if active {
+			add(ReferralActive, "performer", 0)
+		}
+	case "Consent":
+		if active && slices.Contains(tokens(sp, "category", "sc"), ObjectionToken) {
+			for _, p := range patients {
+				out = append(out, Fact{Patient: p, Kind: Objection})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Fact) int {
+		return strings.Compare(a.Patient+"\x00"+a.Kind+"\x00"+a.Org, b.Patient+"\x00"+b.Kind+"\x00"+b.Org)
+	})
+	return slices.Compact(out)
+}
+
+func orgs(sp bson.M, param string) []string {
+	refs, _ := sp[param].([]string)
+	var out []string
+	for _, r := range refs {
+		if strings.HasPrefix(r, "Organization/") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func tokens(sp bson.M, param, part string) []string {
+	m, _ := sp[param].(bson.M)
+	v, _ := m[part].([]string)
+	return v
+}
+
+// Query selects facts: those about Patients (all patients when empty)
+// that name one of Orgs, plus every objection about them. Orgs empty
+// selects objections only.
+type Query struct {
+	Patients []string
+	Orgs     []string
+}
+
+// Summary is what a request's facts say, per patient, for the caller's
+// organisation.
+type Summary struct {
+	Related, Known, Objected, ProviderNamed map[string]bool
+}
+
+// Summarise reads facts as the policy needs them: an encounter counts
+// when it ended after since (the start of the relationship window).
+func Summarise(fs []Fact, since time.Time) Summary {
+	s := Summary{Related: map[string]bool{}, Known: map[string]bool{}, Objected: map[string]bool{}, ProviderNamed: map[string]bool{}}
+	cut := since.UnixMilli()
+	for _, f := range fs {
+		switch f.Kind {
+		case GP, EpisodeActive, CareTeam, ReferralActive:
+			s.Related[f.Patient] = true
+		case Encounter:
+			if f.Until > cut {
+				s.Related[f.Patient] = true
+			}
+		case Objection:
+			s.Objected[f.Patient] = true
+		}
+		switch f.Kind {
+		case Episode:
+			s.Known[f.Patient] = true
+		case Referral:
+			s.ProviderNamed[f.Patient] = true
+		}
+	}
+	return s
+}

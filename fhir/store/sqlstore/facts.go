@@ -1,0 +1,79 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/socialcare-fhir/gateway/fhir/facts"
+	"github.com/socialcare-fhir/gateway/sqlitedb"
+)
+
+var factsSchema = []string{
+	`CREATE TABLE IF NOT EXISTS facts (src TEXT NOT NULL, patient TEXT NOT NULL, kind TEXT NOT NULL, org TEXT NOT NULL,
+		until INTEGER NOT NULL, PRIMARY KEY (src, patient, kind, org)) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS facts_patient ON facts(patient, kind)`,
+	`CREATE INDEX IF NOT EXISTS facts_org ON facts(org, kind, patient)`,
+	`CREATE INDEX IF NOT EXISTS facts_kind ON facts(kind, patient)`,
+}
+
+// writeFacts replaces the facts of one source resource (none: deleted).
+func writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []facts.Fact) error {
+	if !facts.Establishes(t) {
+		return nil
+	}
+	src := t + "/" + id
+	if _, err := tx.ExecContext(ctx, `DELETE FROM facts WHERE src = ?`, src); err != nil {
+		return sqlitedb.Wrap(err)
+	}
+	for len(fs) > 0 {
+		n := min(100, len(fs))
+		args := make([]any, 0, 5*n)
+		for _, f := range fs[:n] {
+			args = append(args, src, f.Patient, f.Kind, f.Org, f.Until)
+		}
+		q := `INSERT OR IGNORE INTO facts (src, patient, kind, org, until) VALUES (?, ?, ?, ?, ?)` + strings.Repeat(", (?, ?, ?, ?, ?)", n-1)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return sqlitedb.Wrap(err)
+		}
+		fs = fs[n:]
+	}
+	return nil
+}
+
+// Facts returns the access facts q selects: one indexed query.
+func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
+	w := &sqlWriter{s: s}
+	w.b.WriteString(`SELECT patient, kind, org, until FROM facts WHERE (kind = 'objection'`)
+	if len(q.Orgs) > 0 {
+		w.b.WriteString(" OR ")
+		w.in("org", strs(q.Orgs))
+	}
+	w.b.WriteString(")")
+	if len(q.Patients) > 0 {
+		w.b.WriteString(" AND ")
+		w.in("patient", strs(q.Patients))
+	}
+	rows, err := s.db.R.QueryContext(ctx, w.b.String(), w.args...)
+	if err != nil {
+		return nil, sqlitedb.Wrap(err)
+	}
+	defer rows.Close()
+	var out []facts.Fact
+	for rows.Next() {
+		var f facts.Fact
+		if err := rows.Scan(&f.Patient, &f.Kind, &f.Org, &f.Until); err != nil {
+			return nil, sqlitedb.Wrap(err)
+		}
+		out = append(out, f)
+	}
+	return out, sqlitedb.Wrap(rows.Err())
+}
+
+func strs(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

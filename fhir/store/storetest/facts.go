@@ -1,0 +1,133 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socialcare-fhir/gateway/fhir/facts"
+)
+
+// The access facts follow every write: created with the resource,
+// changed by a status change, gone with a deletion; and they say what the
+// relationship queries over the clinical resources say.
+func contractFacts(t *testing.T, open Opener) {
+	ctx := context.Background()
+	e := open(t, t.TempDir(), nil)
+	defer e.Close(ctx)
+	put := func(js string) {
+		t.Helper()
+		if _, err := e.Update(ctx, Resource(t, js), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(q facts.Query) []string {
+		t.Helper()
+		fs, err := e.Facts(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range fs {
+			s := f.Patient + " " + f.Kind + " " + f.Org
+			if f.Until != 0 {
+				s += " " + time.UnixMilli(f.Until).UTC().Format("2006-01-02")
+			}
+			out = append(out, s)
+		}
+		slices.Sort(out)
+		return out
+	}
+	check := func(what string, q facts.Query, want ...string) {
+		t.Helper()
+		if got := list(q); !slices.Equal(got, want) {
+			t.Errorf("%s:\n got %q\nwant %q", what, got, want)
+		}
+	}
+	put(`{"resourceType":"Patient","id":"a","generalPractitioner":[{"reference":"Organization/gp"}]}`)
+	put(`{"resourceType":"Patient","id":"b"}`)
+	put(`{"resourceType":"EpisodeOfCare","id":"ep1","status":"active","patient":{"reference":"Patient/b"},"managingOrganization":{"reference":"Organization/la"}}`)
+	put(`{"resourceType":"Encounter","id":"en1","status":"finished","subject":{"reference":"Patient/a"},"serviceProvider":{"reference":"Organization/trust"},"period":{"start":"2026-01-01T10:00:00Z","end":"2026-01-01T11:00:00Z"}}`)
+	put(`{"resourceType":"ServiceRequest","id":"sr1","status":"active","intent":"order","subject":{"reference":"Patient/b"},"performer":[{"reference":"Organization/agency"}]}`)
+	put(`{"resourceType":"CareTeam","id":"ct1","status":"active","participant":[{"member":{"reference":"Patient/a"}},{"member":{"reference":"Organization/trust"}}]}`)
+	put(`{"resourceType":"Consent","id":"c1","status":"active","scope":{"text":"x"},"category":[{"coding":[{"system":"https://socialcare-fhir.example.org/CodeSystem/sharing-decision","code":"objection"}]}],"patient":{"reference":"Patient/b"}}`)
+	put(`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/a"},"performer":[{"reference":"Organization/gp"}]}`)
+	all := []string{"Organization/gp", "Organization/la", "Organization/trust", "Organization/agency"}
+	check("everything", facts.Query{Orgs: all},
+		"Patient/a care-team Organization/trust", "Patient/a encounter Organization/trust 2026-01-01", "Patient/a gp Organization/gp",
+		"Patient/b episode Organization/la", "Patient/b episode-active Organization/la", "Patient/b objection ",
+		"Patient/b referral Organization/agency", "Patient/b referral-active Organization/agency")
+	check("one organisation", facts.Query{Orgs: []string{"Organization/trust"}},
+		"Patient/a care-team Organization/trust", "Patient/a encounter Organization/trust 2026-01-01", "Patient/b objection ")
+	check("one patient", facts.Query{Patients: []string{"Patient/a"}, Orgs: all},
+		"Patient/a care-team Organization/trust", "Patient/a encounter Organization/trust 2026-01-01", "Patient/a gp Organization/gp")
+	check("objections only", facts.Query{}, "Patient/b objection ")
+	// Status changes and deletions take facts away at once.
+	put(`{"resourceType":"EpisodeOfCare","id":"ep1","status":"finished","patient":{"reference":"Patient/b"},"managingOrganization":{"reference":"Organization/la"}}`)
+	put(`{"resourceType":"Consent","id":"c1","status":"inactive","scope":{"text":"x"},"category":[{"coding":[{"system":"https://socialcare-fhir.example.org/CodeSystem/sharing-decision","code":"objection"}]}],"patient":{"reference":"Patient/b"}}`)
+	if _, err := e.Delete(ctx, "CareTeam", "ct1", 0); err != nil {
+		t.Fatal(err)
+	}
+	put(`{"resourceType":"Patient","id":"a","generalPractitioner":[{"reference":"Organization/gp2"}]}`)
+	check("after changes", facts.Query{Orgs: append(all, "Organization/gp2")},
+		"Patient/a encounter Organization/trust 2026-01-01", "Patient/a gp Organization/gp2",
+		"Patient/b episode Organization/la", "Patient/b referral Organization/agency", "Patient/b referral-active Organization/agency")
+
+	// The facts say what the relationship queries say, for every
+	// organisation and patient.
+	since := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, org := range append(all, "Organization/gp2") {
+		fs, err := e.Facts(ctx, facts.Query{Orgs: []string{org}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := facts.Summarise(fs, since)
+		related := union(t, e, []string{"Patient?general-practitioner=" + org, "EpisodeOfCare?status=active&organization=" + org,
+			"CareTeam?status=active&participant=" + org, "Encounter?date=ge2025-12-01&service-provider=" + org, "ServiceRequest?status=active&performer=" + org})
+		known := union(t, e, []string{"EpisodeOfCare?organization=" + org})
+		named := union(t, e, []string{"ServiceRequest?performer=" + org})
+		objected := union(t, e, []string{"Consent?status=active&category=" + url.QueryEscape(facts.ObjectionToken)})
+		for name, pair := range map[string][2][]string{"related": {keys(sum.Related), related}, "known": {keys(sum.Known), known},
+			"provider named": {keys(sum.ProviderNamed), named}, "objected": {keys(sum.Objected), objected}} {
+			if !slices.Equal(pair[0], pair[1]) {
+				t.Errorf("%s %s: facts say %v, queries say %v", org, name, pair[0], pair[1])
+			}
+		}
+	}
+	// The window passing ends an encounter's relationship by itself.
+	fs, _ := e.Facts(ctx, facts.Query{Orgs: []string{"Organization/trust"}})
+	if facts.Summarise(fs, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)).Related["Patient/a"] {
+		t.Error("an encounter that ended before the window still relates")
+	}
+}
+
+func union(t *testing.T, e Engine, queries []string) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, q := range queries {
+		typ, raw, _ := strings.Cut(q, "?")
+		ps, err := e.Patients(context.Background(), parse(t, typ, raw))
+		if err != nil {
+			t.Fatal(fmt.Errorf("%s: %w", q, err))
+		}
+		for _, p := range ps {
+			seen[p] = true
+		}
+	}
+	return keys(seen)
+}
+
+func keys(m map[string]bool) []string {
+	out := []string{}
+	for k, v := range m {
+		if v {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
