@@ -14,6 +14,7 @@ import (
 
 	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/policy"
@@ -23,7 +24,6 @@ import (
 const (
 	odsSystem       = "https://fhir.nhs.uk/Id/ods-organization-code"
 	nhsNumberSystem = "https://fhir.nhs.uk/Id/nhs-number"
-	objectionToken  = "https://socialcare-fhir.example.org/CodeSystem/sharing-decision|objection"
 )
 
 // access is what one request knows about who is asking: the identity, the
@@ -35,18 +35,18 @@ type access struct {
 	engine *policy.Engine
 	// facts are about every patient (searches and pages); byPatient are
 	// about one patient each (a single resource's decision).
-	facts     *facts
-	byPatient map[string]*facts
+	facts     *patientFacts
+	byPatient map[string]*patientFacts
 	orgRefs   []string // the caller's Organization resources
 	orgLoaded bool
 	trail     *trail
 }
 
-// facts are the patients ("Patient/<id>") the caller's organisation has
+// patientFacts are the patients ("Patient/<id>") the caller's organisation has
 // each kind of relationship with, and those who objected to sharing. have
 // says which have been worked out: only those the policy needs are. When
 // among is set, the facts are about those patients only.
-type facts struct {
+type patientFacts struct {
 	have                                          policy.Facts
 	among                                         []string
 	related, known, objected, self, providerNamed map[string]bool
@@ -65,9 +65,9 @@ func (a *access) needs(ctx context.Context, action string) policy.Facts {
 
 // load works out the facts in need about every patient, those not worked
 // out yet in this request.
-func (a *access) load(ctx context.Context, need policy.Facts) (*facts, error) {
+func (a *access) load(ctx context.Context, need policy.Facts) (*patientFacts, error) {
 	if a.facts == nil {
-		a.facts = &facts{}
+		a.facts = &patientFacts{}
 	}
 	return a.facts, a.fill(ctx, a.facts, need)
 }
@@ -75,26 +75,26 @@ func (a *access) load(ctx context.Context, need policy.Facts) (*facts, error) {
 // loadFor works out the facts in need about one patient: the same answers
 // as load gives for that patient, from queries that read only the
 // patient's records. A resource about no patient ("") takes load's.
-func (a *access) loadFor(ctx context.Context, need policy.Facts, patient string) (*facts, error) {
+func (a *access) loadFor(ctx context.Context, need policy.Facts, patient string) (*patientFacts, error) {
 	if patient == "" || (a.facts != nil && a.facts.have.Union(need) == a.facts.have) {
 		return a.load(ctx, need)
 	}
 	f := a.byPatient[patient]
 	if f == nil {
 		if a.byPatient == nil {
-			a.byPatient = map[string]*facts{}
+			a.byPatient = map[string]*patientFacts{}
 		}
-		f = &facts{among: []string{patient}}
+		f = &patientFacts{among: []string{patient}}
 		a.byPatient[patient] = f
 	}
 	return f, a.fill(ctx, f, need)
 }
 
-// fill works out the facts in need that f lacks, with a handful of
-// queries, each one index-friendly: the organisation's resources by ODS
-// code, then the patients linked to them (in f.among's compartments only,
-// when set).
-func (a *access) fill(ctx context.Context, f *facts, need policy.Facts) error {
+// fill works out the facts in need that f lacks: the caller's own Patient
+// by NHS number (a person's token), and the rest in one lookup of the
+// access facts the store keeps per patient (about f.among only, when set)
+// after finding the organisation's resources by ODS code.
+func (a *access) fill(ctx context.Context, f *patientFacts, need policy.Facts) error {
 	var err error
 	if need.Self && !f.have.Self {
 		f.self = map[string]bool{}
@@ -105,50 +105,30 @@ func (a *access) fill(ctx context.Context, f *facts, need policy.Facts) error {
 		}
 		f.have.Self = true
 	}
-	if need.Objected && !f.have.Objected {
-		if f.objected, err = a.patients(ctx, f, "Consent", url.Values{"category": {objectionToken}, "status": {"active"}}); err != nil {
+	if (need.Objected && !f.have.Objected) || (need.Related && !f.have.Related) ||
+		(need.KnownToCouncil && !f.have.KnownToCouncil) || (need.ProviderNamed && !f.have.ProviderNamed) {
+		// Every fact about the patients, for the caller's organisation, in
+		// one lookup of the facts the store keeps beside the resources.
+		orgs, err := a.orgs(ctx)
+		if err != nil {
 			return err
 		}
-		f.have.Objected = true
-	}
-	if need.Related && !f.have.Related {
-		since := time.Now().Add(-a.server.cfg.RelationshipWindow).UTC().Format("2006-01-02")
-		if f.related, err = a.orgPatients(ctx, f, []orgQuery{
-			{"Patient", "general-practitioner", nil},
-			{"EpisodeOfCare", "organization", url.Values{"status": {"active"}}},
-			{"CareTeam", "participant", url.Values{"status": {"active"}}},
-			{"Encounter", "service-provider", url.Values{"date": {"ge" + since}}},
-			{"ServiceRequest", "performer", url.Values{"status": {"active"}}},
-		}); err != nil {
+		fs, err := a.server.store.Facts(ctx, facts.Query{Patients: f.among, Orgs: orgs})
+		if err != nil {
 			return err
 		}
-		f.have.Related = true
-	}
-	if need.KnownToCouncil && !f.have.KnownToCouncil {
-		if f.known, err = a.orgPatients(ctx, f, []orgQuery{{"EpisodeOfCare", "organization", nil}}); err != nil {
-			return err
-		}
-		f.have.KnownToCouncil = true
-	}
-	if need.ProviderNamed && !f.have.ProviderNamed {
-		if f.providerNamed, err = a.orgPatients(ctx, f, []orgQuery{{"ServiceRequest", "performer", nil}}); err != nil {
-			return err
-		}
-		f.have.ProviderNamed = true
+		since := time.Now().Add(-a.server.cfg.RelationshipWindow).UTC().Truncate(24 * time.Hour)
+		sum := facts.Summarise(fs, since)
+		f.related, f.known, f.objected, f.providerNamed = sum.Related, sum.Known, sum.Objected, sum.ProviderNamed
+		f.have.Objected, f.have.Related, f.have.KnownToCouncil, f.have.ProviderNamed = true, true, true, true
 	}
 	return nil
 }
 
-// orgQuery finds patients linked to the caller's organisation: resources
-// of typ whose param names it, with extra conditions.
-type orgQuery struct {
-	typ, param string
-	extra      url.Values
-}
-
-// orgPatients is the union of the patients the queries find. A caller
-// whose organisation has no Organization resource has none.
-func (a *access) orgPatients(ctx context.Context, f *facts, queries []orgQuery) (map[string]bool, error) {
+// orgs are the caller's Organization resources ("Organization/<id>"),
+// found by ODS code: none when the caller has no organisation, or its
+// organisation has no record here.
+func (a *access) orgs(ctx context.Context) ([]string, error) {
 	if !a.orgLoaded && a.id.Org != "" {
 		page, err := a.server.store.Search(ctx, mustQuery("Organization", url.Values{"identifier": {odsSystem + "|" + a.id.Org}, "_count": {"100"}}), nil)
 		if err != nil {
@@ -159,30 +139,12 @@ func (a *access) orgPatients(ctx context.Context, f *facts, queries []orgQuery) 
 		}
 	}
 	a.orgLoaded = true
-	out := map[string]bool{}
-	if len(a.orgRefs) == 0 {
-		return out, nil
-	}
-	refs := strings.Join(a.orgRefs, ",")
-	for _, q := range queries {
-		params := url.Values{q.param: {refs}}
-		for k, v := range q.extra {
-			params[k] = v
-		}
-		ps, err := a.patients(ctx, f, q.typ, params)
-		if err != nil {
-			return nil, err
-		}
-		for p := range ps {
-			out[p] = true
-		}
-	}
-	return out, nil
+	return a.orgRefs, nil
 }
 
 // patients is the set of patient compartments of typ's resources matching
 // params, among f's patients when it has them.
-func (a *access) patients(ctx context.Context, f *facts, typ string, params url.Values) (map[string]bool, error) {
+func (a *access) patients(ctx context.Context, f *patientFacts, typ string, params url.Values) (map[string]bool, error) {
 	ps, err := a.server.store.Patients(ctx, mustQuery(typ, params), f.among...)
 	if err != nil {
 		return nil, err
@@ -204,13 +166,13 @@ func mustQuery(typ string, params url.Values) *search.Query {
 }
 
 // contextFor is the policy context for one resource's patient.
-func (f *facts) contextFor(patient string) policy.Context {
+func (f *patientFacts) contextFor(patient string) policy.Context {
 	return policy.Context{Related: f.related[patient], Objected: f.objected[patient], Self: f.self[patient],
 		KnownToCouncil: f.known[patient], ProviderNamed: f.providerNamed[patient]}
 }
 
 // searchContext is the policy context of a search: lists, not booleans.
-func (f *facts) searchContext() policy.Context {
+func (f *patientFacts) searchContext() policy.Context {
 	list := func(m map[string]bool) []string {
 		out := make([]string, 0, len(m))
 		for k := range m {

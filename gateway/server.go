@@ -9,9 +9,11 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/fhir/ingest"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
 )
 
 // Store is what the handlers need from the record store.
@@ -24,10 +26,16 @@ type Store interface {
 	History(ctx context.Context, resourceType, id string, opt store.HistoryOptions) ([]*store.Version, bool, error)
 	Search(ctx context.Context, q *search.Query, restrict store.Restrict) (*store.Page, error)
 	Patients(ctx context.Context, q *search.Query, among ...string) ([]string, error)
+	// Facts are the access facts the store keeps per patient (package
+	// facts), read in one lookup.
+	Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error)
 	Ping(ctx context.Context) error
 }
 
-var _ Store = (*store.Store)(nil)
+var (
+	_ Store = (*store.Store)(nil)
+	_ Store = (*sqlstore.Store)(nil)
+)
 
 // Config holds the HTTP edge's settings.
 type Config struct {
