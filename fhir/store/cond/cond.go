@@ -441,3 +441,26 @@ func Scalar(v any) (any, error) {
 	}
 	return nil, fmt.Errorf("a %T value is not a scalar", v)
 }
+
+// String is a readable form of n, for tests and diagnostics.
+func (n *Node) String() string {
+	switch n.Op {
+	case True:
+		return "true"
+	case False:
+		return "false"
+	case And, Or, Not:
+		name := map[Op]string{And: "and", Or: "or", Not: "not"}[n.Op]
+		parts := make([]string, len(n.Kids))
+		for i, k := range n.Kids {
+			parts[i] = k.String()
+		}
+		return name + "(" + strings.Join(parts, ", ") + ")"
+	case Exists:
+		return "exists " + n.Field
+	case In:
+		return fmt.Sprintf("%s in %v", n.Field, n.Values)
+	}
+	op := map[Op]string{Eq: "=", Lt: "<", Le: "<=", Gt: ">", Ge: ">=", Prefix: "prefix", Contains: "contains", Regex: "regex"}[n.Op]
+	return fmt.Sprintf("%s %s %v", n.Field, op, n.Value)
+}
