@@ -1,10 +1,17 @@
 // Package synth makes synthetic social care records: the named fixture
 // people under fixtures/socialcare (one per scenario the gateway must
-// handle) and, for load tests, any number of people with months of visits.
+// handle) and, for load tests, any number of people: [Caseload] shapes them
+// like a council's caseload (registered GP practices, care providers,
+// NHS trusts, home visits, the relationships the access policy decides on;
+// see docs/synthetic-data.md) and [EstimateCaseload] says how many FHIR
+// resources they make; [Generate] makes the fixed daily home-care shape the
+// ingest and policy benchmarks measure.
 //
 // Every NHS number is from the never-issued 999 range with a valid check
-// digit; names, addresses and organisations are invented. Output is
-// deterministic for a given seed, so fixtures and golden files are stable.
+// digit, and generated people each have their own ([NHSNumberAt]); names,
+// addresses and staff are invented, and organisations are those of the
+// policy's data sharing agreement. Output is deterministic for a given
+// seed, so fixtures and golden files are stable.
 package synth
 
 import (
@@ -28,24 +35,66 @@ const (
 	providerCQCID = "1-999000001"
 )
 
-// NHSNumber returns the n-th test NHS number in the 999 range with a valid
-// Modulus 11 check digit (numbers whose check would be 10 are skipped).
+// NHSNumber returns 999, the six digits of n (mod 10^6) and their Modulus
+// 11 check digit or, when that would be 10, the next such number that has
+// one. It is what the fixture people use, and it is not one-to-one: when
+// n's check digit would be 10, n and n+1 give the same number. Use
+// [NHSNumberAt] for numbers that must be distinct.
 func NHSNumber(n int) string {
 	for i := n; ; i++ {
 		base := fmt.Sprintf("999%06d", i%1000000)
-		sum := 0
-		for j := 0; j < 9; j++ {
-			sum += int(base[j]-'0') * (10 - j)
+		if check := checkDigit(base); check < 10 {
+			return base + strconv.Itoa(check)
 		}
-		check := 11 - sum%11
-		if check == 11 {
-			check = 0
-		}
+	}
+}
+
+// checkDigit is the Modulus 11 check digit of nine digits: 0 to 9, or 10
+// when no number with those digits is valid.
+func checkDigit(base string) int {
+	sum := 0
+	for j := 0; j < 9; j++ {
+		sum += int(base[j]-'0') * (10 - j)
+	}
+	check := 11 - sum%11
+	if check == 11 {
+		check = 0
+	}
+	return check
+}
+
+// firstNHSBlock is the first block of ten nine-digit bases [NHSNumberAt]
+// uses: 999 100 000 0 onwards, well away from the fixture people's numbers
+// (999 000 ...) and the numbers tests write by hand.
+const firstNHSBlock = 10000
+
+// MaxPeople is how many distinct numbers [NHSNumberAt] has: nine in each
+// block of ten bases from 999 100 000 to 999 999 999.
+const MaxPeople = (100000 - firstNHSBlock) * 9
+
+// NHSNumberAt returns the i-th synthetic NHS number (0 <= i < [MaxPeople]):
+// never-issued 999 numbers with a valid Modulus 11 check digit, a different
+// one for every i. Within a block of ten consecutive bases (the last base
+// digit 0 to 9, weight 2) the check sums differ, so at most one base of the
+// ten has no valid check digit; the i-th number is the (i mod 9)-th valid
+// base of block i/9.
+func NHSNumberAt(i int) (string, error) {
+	if i < 0 || i >= MaxPeople {
+		return "", fmt.Errorf("synth: synthetic NHS number %d is out of range (0 to %d)", i, MaxPeople-1)
+	}
+	block, k := firstNHSBlock+i/9, i%9
+	for d := 0; d < 10; d++ {
+		base := fmt.Sprintf("999%05d%d", block, d)
+		check := checkDigit(base)
 		if check == 10 {
 			continue
 		}
-		return base + strconv.Itoa(check)
+		if k == 0 {
+			return base + strconv.Itoa(check), nil
+		}
+		k--
 	}
+	panic("synth: a block of ten bases has fewer than nine valid NHS numbers") // impossible, see above
 }
 
 // worker and socialWorker are the synthetic staff.
