@@ -48,6 +48,42 @@ func BenchmarkRecord(b *testing.B) {
 	}
 }
 
+// BenchmarkRecordSQLite is BenchmarkRecord on a SQLite file, reporting
+// how many records share a transaction.
+func BenchmarkRecordSQLite(b *testing.B) {
+	for _, g := range []int{1, 16} {
+		b.Run(fmt.Sprintf("goroutines-%d", g), func(b *testing.B) {
+			l := newBackend(b, "sqlite").open(b, Options{})
+			batches := &l.recs.(*sqliteRecords).batches
+			ctx := context.Background()
+			var i atomic.Int64
+			b.ReportAllocs()
+			b.ResetTimer()
+			if g == 1 {
+				for b.Loop() {
+					if _, err := l.Record(ctx, readEntry(int(i.Add(1)), "Patient/p1")); err != nil {
+						b.Fatal(err)
+					}
+				}
+			} else {
+				b.SetParallelism(max(1, g/runtime.GOMAXPROCS(0)))
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := l.Record(ctx, readEntry(int(i.Add(1)), "Patient/p1")); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			b.StopTimer()
+			if n := batches.Load(); n > 0 {
+				b.ReportMetric(float64(i.Load())/float64(n), "records/tx")
+			}
+		})
+	}
+}
+
 // BenchmarkInsertOneBaseline is one plain majority-acknowledged InsertOne of
 // an equivalent record into a collection with the same indexes, without
 // chain, hashing or batching: the floor that Record is compared with.

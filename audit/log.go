@@ -8,35 +8,39 @@ import (
 	"sync"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
-// Log is the append-only, hash-chained audit log in a MongoDB collection.
-// It is safe for concurrent use.
+// Log is the append-only, hash-chained audit log, in a MongoDB collection
+// (Open) or a SQLite file (OpenSQLite). It is safe for concurrent use.
 type Log struct {
-	coll    *mongo.Collection
-	reviews *mongo.Collection
+	recs    records
+	reviews reviewStore
 	opt     Options
 	logger  *slog.Logger
 	now     func() time.Time
 
 	queue    chan *pending
-	stopping chan struct{} // closed by Close
-	finished chan struct{} // closed when the writer has exited
+	imports  chan *importBatch // unbuffered: ImportRecords hands batches to the writer
+	stopping chan struct{}     // closed by Close
+	finished chan struct{}     // closed when the writer has exited
 	stopOnce sync.Once
 }
 
-// Options configure Open.
+// Options configure Open and OpenSQLite.
 type Options struct {
-	// Collection holds the audit records (default "audit"). Reviews go to
-	// Collection+"_reviews" ("audit_reviews" by default).
+	// Collection holds the audit records (default "audit"): a MongoDB
+	// collection, or with OpenSQLite a table (letters, digits and _).
+	// Reviews go to Collection+"_reviews" ("audit_reviews" by default);
+	// SQLite also has Collection+"_patients", the patient index.
 	Collection string
-	// MaxBatch is the most records one InsertMany carries (default 256).
+	// MaxBatch is the most records one write carries: one InsertMany, or
+	// one SQLite transaction (default 256).
 	MaxBatch int
 	// MaxDelay is how long the writer waits for a batch to fill while
 	// records keep arriving (default 2ms). An idle writer never waits.
@@ -68,6 +72,42 @@ var (
 // chain head and starts the group-commit writer. Close stops the writer; the
 // caller keeps ownership of db's client.
 func Open(ctx context.Context, db *mongo.Database, opt Options) (*Log, error) {
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	majority := options.Collection().SetWriteConcern(writeconcern.Majority())
+	recs := mongoRecords{db.Collection(opt.Collection, majority)}
+	if err := recs.ensureIndexes(ctx); err != nil {
+		return nil, err
+	}
+	return start(ctx, recs, mongoReviews{db.Collection(opt.Collection+"_reviews", majority)}, opt)
+}
+
+// OpenSQLite prepares the audit log in the SQLite file db (the gateway
+// gives the trail a file of its own): it creates the tables, indexes and
+// triggers if they are missing (see the package documentation for the
+// layout), loads the chain head from the primary key and starts the
+// group-commit writer, which writes each batch in one transaction. Close
+// stops the writer; the caller keeps ownership of db.
+func OpenSQLite(ctx context.Context, db *sqlitedb.DB, opt Options) (*Log, error) {
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	names, err := sqliteNamesFor(opt.Collection)
+	if err != nil {
+		return nil, err
+	}
+	recs := &sqliteRecords{db: db, n: names}
+	if err := recs.ensureSchema(ctx); err != nil {
+		return nil, err
+	}
+	return start(ctx, recs, &sqliteReviews{db: db, n: names}, opt)
+}
+
+// withDefaults fills opt's defaults and checks its retention.
+func (opt Options) withDefaults() (Options, error) {
 	if opt.Collection == "" {
 		opt.Collection = "audit"
 	}
@@ -87,26 +127,28 @@ func Open(ctx context.Context, db *mongo.Database, opt Options) (*Log, error) {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opt.Retention < 0 || opt.MinRetention < 0 {
-		return nil, fmt.Errorf("%w: negative retention", ErrRetentionTooShort)
+		return opt, fmt.Errorf("%w: negative retention", ErrRetentionTooShort)
 	}
 	if opt.Retention != 0 && opt.Retention < opt.MinRetention {
-		return nil, fmt.Errorf("%w: retention %s is below the floor %s", ErrRetentionTooShort, opt.Retention, opt.MinRetention)
+		return opt, fmt.Errorf("%w: retention %s is below the floor %s", ErrRetentionTooShort, opt.Retention, opt.MinRetention)
 	}
-	majority := options.Collection().SetWriteConcern(writeconcern.Majority())
+	return opt, nil
+}
+
+// start loads the chain head and starts the writer.
+func start(ctx context.Context, recs records, reviews reviewStore, opt Options) (*Log, error) {
 	l := &Log{
-		coll:     db.Collection(opt.Collection, majority),
-		reviews:  db.Collection(opt.Collection+"_reviews", majority),
+		recs:     recs,
+		reviews:  reviews,
 		opt:      opt,
 		logger:   opt.Logger.With("component", "audit"),
 		now:      time.Now,
 		queue:    make(chan *pending, opt.MaxBatch*4),
+		imports:  make(chan *importBatch),
 		stopping: make(chan struct{}),
 		finished: make(chan struct{}),
 	}
-	if err := l.ensureIndexes(ctx); err != nil {
-		return nil, err
-	}
-	h, err := loadHead(ctx, l.coll)
+	h, err := loadHead(ctx, recs)
 	if err != nil {
 		return nil, err
 	}
@@ -115,29 +157,9 @@ func Open(ctx context.Context, db *mongo.Database, opt Options) (*Log, error) {
 	return l, nil
 }
 
-func (l *Log) ensureIndexes(ctx context.Context) error {
-	desc := func(k string) bson.D { return bson.D{{Key: k, Value: 1}, {Key: "seq", Value: -1}} }
-	models := []mongo.IndexModel{
-		{Keys: bson.D{{Key: "seq", Value: 1}}, Options: options.Index().SetUnique(true)},
-		{Keys: desc("pat")},
-		{Keys: desc("sub")},
-		{Keys: desc("org")},
-		{Keys: desc("bg")},
-		{Keys: bson.D{{Key: "t", Value: 1}}},
-		{Keys: bson.D{{Key: "kind", Value: 1}}},
-	}
-	// One at a time: the embedded server (FerretDB 1.24) drops the
-	// connection when a createIndexes batch holds several existing indexes.
-	for _, m := range models {
-		if _, err := l.coll.Indexes().CreateOne(ctx, m); err != nil {
-			return fmt.Errorf("create audit indexes: %w", unavailable(err))
-		}
-	}
-	return nil
-}
-
 // Record appends e and returns its id once the record is durable (majority
-// write concern). Concurrent callers share one InsertMany. If the record
+// write concern on MongoDB, a committed transaction with full fsync on
+// SQLite). Concurrent callers share one write. If the record
 // could not be written, Record returns an error, wrapping
 // fhir.ErrUnavailable unless the entry itself was invalid: the caller must
 // then refuse to answer.

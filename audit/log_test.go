@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -17,51 +16,49 @@ import (
 )
 
 func TestRecordConcurrentCallersAllDurable(t *testing.T) {
-	l, db := openLog(t, Options{})
-	const n = 300
-	ids := make([]string, n)
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Go(func() {
-			id, err := l.Record(context.Background(), readEntry(i, "Patient/p1"))
-			if err != nil {
-				errs <- err
-				return
+	forEachBackend(t, func(t *testing.T, b *testBackend) {
+		l := b.open(t, Options{})
+		const n = 300
+		ids := make([]string, n)
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Go(func() {
+				id, err := l.Record(context.Background(), readEntry(i, "Patient/p1"))
+				if err != nil {
+					errs <- err
+					return
+				}
+				ids[i] = id
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("Record: %v", err)
+		}
+		seen := map[string]bool{}
+		for i, id := range ids {
+			if id == "" || seen[id] {
+				t.Fatalf("caller %d got id %q (empty or shared)", i, id)
 			}
-			ids[i] = id
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("Record: %v", err)
-	}
-	seen := map[string]bool{}
-	for i, id := range ids {
-		if id == "" || seen[id] {
-			t.Fatalf("caller %d got id %q (empty or shared)", i, id)
+			seen[id] = true
+			// Each caller's id is its own record.
+			recs, err := l.recs.find(context.Background(), filter{ids: []string{id}}, false, 1)
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("record %d not stored: %v", i, err)
+			}
+			if want := readEntry(i, "").RequestID; recs[0].RequestID != want {
+				t.Fatalf("id of caller %d holds request %q, want %q", i, recs[0].RequestID, want)
+			}
 		}
-		seen[id] = true
-		// Each caller's id is its own record.
-		var r record
-		if err := db.Collection("audit").FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&r); err != nil {
-			t.Fatalf("record %d not stored: %v", i, err)
+		if count := b.count(t, "audit"); count != n {
+			t.Fatalf("stored %d records, want %d", count, n)
 		}
-		if want := readEntry(i, "").RequestID; r.RequestID != want {
-			t.Fatalf("id of caller %d holds request %q, want %q", i, r.RequestID, want)
+		if got := b.mustVerify(t, "audit"); got != n {
+			t.Fatalf("Verify checked %d records, want %d", got, n)
 		}
-	}
-	count, err := db.Collection("audit").CountDocuments(context.Background(), bson.D{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if count != n {
-		t.Fatalf("stored %d records, want %d", count, n)
-	}
-	if got := mustVerify(t, db, "audit"); got != n {
-		t.Fatalf("Verify checked %d records, want %d", got, n)
-	}
+	})
 }
 
 func TestGroupCommitSharesInserts(t *testing.T) {
@@ -91,24 +88,26 @@ func TestGroupCommitSharesInserts(t *testing.T) {
 }
 
 func TestRecordRejectsInvalidEntries(t *testing.T) {
-	l, _ := openLog(t, Options{})
-	tests := []struct {
-		note string
-		e    Entry
-	}{
-		{"unknown interaction", Entry{Interaction: "peek"}},
-		{"operation without name", Entry{Interaction: "operation"}},
-		{"bad outcome", Entry{Interaction: "read", Outcome: "3"}},
-		{"bad agent kind", Entry{Interaction: "read", Agent: Agent{Kind: "robot"}}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.note, func(t *testing.T) {
-			id, err := l.Record(context.Background(), tc.e)
-			if !errors.Is(err, ErrInvalidEntry) || errors.Is(err, fhir.ErrUnavailable) || id != "" {
-				t.Fatalf("Record = %q, %v; want ErrInvalidEntry only", id, err)
-			}
-		})
-	}
+	forEachBackend(t, func(t *testing.T, b *testBackend) {
+		l := b.open(t, Options{})
+		tests := []struct {
+			note string
+			e    Entry
+		}{
+			{"unknown interaction", Entry{Interaction: "peek"}},
+			{"operation without name", Entry{Interaction: "operation"}},
+			{"bad outcome", Entry{Interaction: "read", Outcome: "3"}},
+			{"bad agent kind", Entry{Interaction: "read", Agent: Agent{Kind: "robot"}}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.note, func(t *testing.T) {
+				id, err := l.Record(context.Background(), tc.e)
+				if !errors.Is(err, ErrInvalidEntry) || errors.Is(err, fhir.ErrUnavailable) || id != "" {
+					t.Fatalf("Record = %q, %v; want ErrInvalidEntry only", id, err)
+				}
+			})
+		}
+	})
 }
 
 func TestDefaultOutcome(t *testing.T) {
@@ -199,54 +198,59 @@ func TestFailClosedWhenServerStopsAndRecovers(t *testing.T) {
 }
 
 func TestRecordAfterClose(t *testing.T) {
-	l, _ := openLog(t, Options{})
-	if err := l.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	_, err := l.Record(context.Background(), readEntry(1, "Patient/p1"))
-	if !errors.Is(err, ErrClosed) || !errors.Is(err, fhir.ErrUnavailable) {
-		t.Fatalf("Record after Close: %v; want ErrClosed and fhir.ErrUnavailable", err)
-	}
+	forEachBackend(t, func(t *testing.T, b *testBackend) {
+		l := b.open(t, Options{})
+		if err := l.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		_, err := l.Record(context.Background(), readEntry(1, "Patient/p1"))
+		if !errors.Is(err, ErrClosed) || !errors.Is(err, fhir.ErrUnavailable) {
+			t.Fatalf("Record after Close: %v; want ErrClosed and fhir.ErrUnavailable", err)
+		}
+	})
 }
 
 func TestTwoWritersShareOneChain(t *testing.T) {
-	l1, db := openLog(t, Options{})
-	l2 := openOn(t, db, Options{})
-	for i := range 10 {
-		l := l1
-		if i%2 == 1 {
-			l = l2
+	forEachBackend(t, func(t *testing.T, b *testBackend) {
+		l1 := b.open(t, Options{})
+		l2 := b.open(t, Options{})
+		for i := range 10 {
+			l := l1
+			if i%2 == 1 {
+				l = l2
+			}
+			// Each log's head is stale after the other wrote: the unique
+			// seq makes it re-read the head and retry.
+			mustRecord(t, l, readEntry(i, "Patient/p1"))
 		}
-		// Each log's head is stale after the other wrote: the unique seq
-		// index makes it re-read the head and retry.
-		mustRecord(t, l, readEntry(i, "Patient/p1"))
-	}
-	if n := mustVerify(t, db, "audit"); n != 10 {
-		t.Fatalf("chain holds %d records, want 10", n)
-	}
+		if n := b.mustVerify(t, "audit"); n != 10 {
+			t.Fatalf("chain holds %d records, want 10", n)
+		}
+	})
 }
 
 func TestOpenRefusesRetentionBelowFloor(t *testing.T) {
-	db, _ := monitoredDB(t)
-	tests := []struct {
-		note           string
-		retention, min time.Duration
-		wantErr        bool
-	}{
-		{"below floor", 24 * time.Hour, 48 * time.Hour, true},
-		{"negative", -time.Hour, 0, true},
-		{"at floor", 48 * time.Hour, 48 * time.Hour, false},
-		{"keep for ever", 0, 48 * time.Hour, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.note, func(t *testing.T) {
-			l, err := Open(context.Background(), db, Options{Retention: tc.retention, MinRetention: tc.min})
-			if l != nil {
-				_ = l.Close(context.Background())
-			}
-			if got := errors.Is(err, ErrRetentionTooShort); got != tc.wantErr {
-				t.Fatalf("Open: %v; want ErrRetentionTooShort %v", err, tc.wantErr)
-			}
-		})
-	}
+	forEachBackend(t, func(t *testing.T, b *testBackend) {
+		tests := []struct {
+			note           string
+			retention, min time.Duration
+			wantErr        bool
+		}{
+			{"below floor", 24 * time.Hour, 48 * time.Hour, true},
+			{"negative", -time.Hour, 0, true},
+			{"at floor", 48 * time.Hour, 48 * time.Hour, false},
+			{"keep for ever", 0, 48 * time.Hour, false},
+		}
+		for _, tc := range tests {
+			t.Run(tc.note, func(t *testing.T) {
+				l, err := b.openErr(Options{Retention: tc.retention, MinRetention: tc.min})
+				if l != nil {
+					_ = l.Close(context.Background())
+				}
+				if got := errors.Is(err, ErrRetentionTooShort); got != tc.wantErr {
+					t.Fatalf("Open: %v; want ErrRetentionTooShort %v", err, tc.wantErr)
+				}
+			})
+		}
+	})
 }

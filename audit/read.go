@@ -7,10 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/socialcare-fhir/gateway/fhir"
 )
 
@@ -27,15 +23,23 @@ var ErrBadCursor = errors.New("invalid audit search cursor")
 // object) shaped after IHE BALP. An unknown id, or a checkpoint, gives an
 // error wrapping fhir.ErrNotFound.
 func (l *Log) AuditEvent(ctx context.Context, id string) (map[string]any, error) {
-	var r record
-	err := l.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "kind", Value: kindEvent}}).Decode(&r)
+	r, ok, err := l.event(ctx, id)
 	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return nil, fmt.Errorf("audit event: %w", fhir.ErrNotFound)
 	case err != nil:
-		return nil, fmt.Errorf("read audit event: %w", unavailable(err))
+		return nil, fmt.Errorf("read audit event: %w", err)
+	case !ok:
+		return nil, fmt.Errorf("audit event: %w", fhir.ErrNotFound)
 	}
 	return l.auditEvent(&r), nil
+}
+
+// event reads the event record id (not a checkpoint).
+func (l *Log) event(ctx context.Context, id string) (record, bool, error) {
+	recs, err := l.recs.find(ctx, filter{ids: []string{id}, kind: kindEvent}, false, 1)
+	if err != nil || len(recs) == 0 {
+		return record{}, false, err
+	}
+	return recs[0], true, nil
 }
 
 // Query filters Search. Empty fields do not filter.
@@ -58,45 +62,12 @@ type Query struct {
 // (keyset paging on seq): it returns AuditEvent JSON objects and the cursor
 // of the next page, "" after the last.
 func (l *Log) Search(ctx context.Context, q Query) (events []map[string]any, next string, err error) {
-	filter := bson.D{{Key: "kind", Value: kindEvent}}
-	add := func(k string, v any) { filter = append(filter, bson.E{Key: k, Value: v}) }
-	if q.Patient != "" {
-		add("pat", q.Patient)
-	}
-	if q.Subject != "" {
-		add("sub", q.Subject)
-	}
-	if q.Org != "" {
-		add("org", q.Org)
-	}
-	if q.Purpose != "" {
-		add("pou", q.Purpose)
-	}
-	if q.Allowed != nil {
-		add("allowed", *q.Allowed)
-	}
-	if q.BreakGlass != nil {
-		add("bg", *q.BreakGlass)
-	}
-	var tr bson.D
-	if !q.From.IsZero() {
-		tr = append(tr, bson.E{Key: "$gte", Value: q.From.UTC()})
-	}
-	if !q.To.IsZero() {
-		tr = append(tr, bson.E{Key: "$lt", Value: q.To.UTC()})
-	}
-	if len(tr) > 0 {
-		add("t", tr)
-	}
-	if q.Cursor != "" {
-		seq, err := strconv.ParseInt(q.Cursor, 10, 64)
-		if err != nil || seq < 1 {
-			return nil, "", ErrBadCursor
-		}
-		add("seq", bson.D{{Key: "$lt", Value: seq}})
+	f, err := q.filter()
+	if err != nil {
+		return nil, "", err
 	}
 	count := pageSize(q.Count)
-	recs, err := l.find(ctx, filter, -1, int64(count)+1)
+	recs, err := l.find(ctx, f, true, count+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -111,6 +82,20 @@ func (l *Log) Search(ctx context.Context, q Query) (events []map[string]any, nex
 	return events, next, nil
 }
 
+// filter is q as a filter of event records.
+func (q *Query) filter() (filter, error) {
+	f := filter{kind: kindEvent, patient: q.Patient, subject: q.Subject, org: q.Org, purpose: q.Purpose,
+		allowed: q.Allowed, breakGlass: q.BreakGlass, from: q.From.UTC(), to: q.To.UTC()}
+	if q.Cursor != "" {
+		seq, err := strconv.ParseInt(q.Cursor, 10, 64)
+		if err != nil || seq < 1 {
+			return filter{}, ErrBadCursor
+		}
+		f.before = seq
+	}
+	return f, nil
+}
+
 func pageSize(n int) int {
 	switch {
 	case n <= 0:
@@ -121,16 +106,12 @@ func pageSize(n int) int {
 	return n
 }
 
-// find returns up to limit records matching filter in seq order (dir 1
-// ascending, -1 descending).
-func (l *Log) find(ctx context.Context, filter bson.D, dir int, limit int64) ([]record, error) {
-	cur, err := l.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "seq", Value: dir}}).SetLimit(limit))
+// find returns up to limit records matching f in seq order, newest first
+// when desc.
+func (l *Log) find(ctx context.Context, f filter, desc bool, limit int) ([]record, error) {
+	recs, err := l.recs.find(ctx, f, desc, limit)
 	if err != nil {
-		return nil, fmt.Errorf("search audit records: %w", unavailable(err))
-	}
-	var recs []record
-	if err := cur.All(ctx, &recs); err != nil {
-		return nil, fmt.Errorf("search audit records: %w", unavailable(err))
+		return nil, fmt.Errorf("search audit records: %w", err)
 	}
 	return recs, nil
 }
@@ -155,12 +136,7 @@ func (l *Log) WhoAccessed(ctx context.Context, patient string, limit int) ([]Acc
 	if patient == "" {
 		return nil, fmt.Errorf("%w: no patient", ErrInvalidEntry)
 	}
-	filter := bson.D{
-		{Key: "kind", Value: kindEvent},
-		{Key: "pat", Value: patient},
-		{Key: "own", Value: bson.D{{Key: "$ne", Value: patient}}},
-	}
-	recs, err := l.find(ctx, filter, -1, int64(pageSize(limit)))
+	recs, err := l.find(ctx, filter{kind: kindEvent, patient: patient, notOwn: true}, true, pageSize(limit))
 	if err != nil {
 		return nil, err
 	}

@@ -46,94 +46,100 @@ func population(t *testing.T, l *Log) {
 }
 
 func TestWhoAccessed(t *testing.T) {
-	l, _ := openLog(t, Options{})
-	population(t, l)
-	ctx := context.Background()
-	got, err := l.WhoAccessed(ctx, "Patient/p1", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Access{
-		{Time: base.Add(5 * time.Minute), Org: "LA001", Purpose: "COC", Categories: []string{"visit"}, Interaction: "search-type", Allowed: true},
-		{Time: base.Add(3 * time.Minute), Org: "X99", Role: "R8000", Purpose: "TREAT", Categories: []string{"care-plan"}, Interaction: "read"},
-		{Time: base.Add(1 * time.Minute), Org: "RJ1", Role: "R8000", Purpose: "BTG", Categories: []string{"care-plan"}, Interaction: "read", Allowed: true, BreakGlass: true},
-		{Time: base, Org: "G81001", Role: "R8001", Purpose: "TREAT", Categories: []string{"care-plan"}, Interaction: "read", Allowed: true},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("WhoAccessed(p1) =\n%+v\nwant\n%+v", got, want)
-	}
-	got, err = l.WhoAccessed(ctx, "Patient/p2", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].Org != "LA001" {
-		t.Fatalf("WhoAccessed(p2, limit 1) = %+v; want the council search only", got)
-	}
-	got, err = l.WhoAccessed(ctx, "Patient/nobody", 0)
-	if err != nil || len(got) != 0 {
-		t.Fatalf("WhoAccessed(nobody) = %+v, %v; want none", got, err)
-	}
-}
-
-func TestSearch(t *testing.T) {
-	l, _ := openLog(t, Options{})
-	population(t, l)
-	tests := []struct {
-		note string
-		q    Query
-		want []string // request ids, newest first
-	}{
-		{"all", Query{}, []string{"r6", "r5", "r4", "r3", "r2", "r1", "r0"}},
-		{"patient", Query{Patient: "Patient/p2"}, []string{"r5", "r4"}},
-		{"subject", Query{Subject: "u-gp"}, []string{"r4", "r0"}},
-		{"org", Query{Org: "RJ1"}, []string{"r1"}},
-		{"purpose", Query{Purpose: "PATRQT"}, []string{"r6", "r2"}},
-		{"refused", Query{Allowed: ptr(false)}, []string{"r3"}},
-		{"break glass", Query{BreakGlass: ptr(true)}, []string{"r1"}},
-		{"date range", Query{From: base.Add(2 * time.Minute), To: base.Add(5 * time.Minute)}, []string{"r4", "r3", "r2"}},
-		{"combined", Query{Patient: "Patient/p1", Allowed: ptr(true), Purpose: "TREAT"}, []string{"r0"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.note, func(t *testing.T) {
-			events, next, err := l.Search(context.Background(), tc.q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if next != "" {
-				t.Fatalf("next = %q on a single page", next)
-			}
-			if got := requestIDs(t, events); !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("Search = %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestSearchPages(t *testing.T) {
-	l, _ := openLog(t, Options{})
-	population(t, l)
-	var got []string
-	q := Query{Count: 3}
-	for pages := 0; ; pages++ {
-		if pages > 5 {
-			t.Fatal("paging does not end")
-		}
-		events, next, err := l.Search(context.Background(), q)
+	forEachBackend(t, func(t *testing.T, b *testBackend) {
+		l := b.open(t, Options{})
+		population(t, l)
+		ctx := context.Background()
+		got, err := l.WhoAccessed(ctx, "Patient/p1", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, requestIDs(t, events)...)
-		if next == "" {
-			break
+		want := []Access{
+			{Time: base.Add(5 * time.Minute), Org: "LA001", Purpose: "COC", Categories: []string{"visit"}, Interaction: "search-type", Allowed: true},
+			{Time: base.Add(3 * time.Minute), Org: "X99", Role: "R8000", Purpose: "TREAT", Categories: []string{"care-plan"}, Interaction: "read"},
+			{Time: base.Add(1 * time.Minute), Org: "RJ1", Role: "R8000", Purpose: "BTG", Categories: []string{"care-plan"}, Interaction: "read", Allowed: true, BreakGlass: true},
+			{Time: base, Org: "G81001", Role: "R8001", Purpose: "TREAT", Categories: []string{"care-plan"}, Interaction: "read", Allowed: true},
 		}
-		q.Cursor = next
-	}
-	if want := []string{"r6", "r5", "r4", "r3", "r2", "r1", "r0"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("pages = %v, want %v", got, want)
-	}
-	if _, _, err := l.Search(context.Background(), Query{Cursor: "abc"}); !errors.Is(err, ErrBadCursor) {
-		t.Fatalf("bad cursor: %v", err)
-	}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("WhoAccessed(p1) =\n%+v\nwant\n%+v", got, want)
+		}
+		got, err = l.WhoAccessed(ctx, "Patient/p2", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Org != "LA001" {
+			t.Fatalf("WhoAccessed(p2, limit 1) = %+v; want the council search only", got)
+		}
+		got, err = l.WhoAccessed(ctx, "Patient/nobody", 0)
+		if err != nil || len(got) != 0 {
+			t.Fatalf("WhoAccessed(nobody) = %+v, %v; want none", got, err)
+		}
+	})
+}
+
+func TestSearch(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *testBackend) {
+		l := b.open(t, Options{})
+		population(t, l)
+		tests := []struct {
+			note string
+			q    Query
+			want []string // request ids, newest first
+		}{
+			{"all", Query{}, []string{"r6", "r5", "r4", "r3", "r2", "r1", "r0"}},
+			{"patient", Query{Patient: "Patient/p2"}, []string{"r5", "r4"}},
+			{"subject", Query{Subject: "u-gp"}, []string{"r4", "r0"}},
+			{"org", Query{Org: "RJ1"}, []string{"r1"}},
+			{"purpose", Query{Purpose: "PATRQT"}, []string{"r6", "r2"}},
+			{"refused", Query{Allowed: ptr(false)}, []string{"r3"}},
+			{"break glass", Query{BreakGlass: ptr(true)}, []string{"r1"}},
+			{"date range", Query{From: base.Add(2 * time.Minute), To: base.Add(5 * time.Minute)}, []string{"r4", "r3", "r2"}},
+			{"combined", Query{Patient: "Patient/p1", Allowed: ptr(true), Purpose: "TREAT"}, []string{"r0"}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.note, func(t *testing.T) {
+				events, next, err := l.Search(context.Background(), tc.q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if next != "" {
+					t.Fatalf("next = %q on a single page", next)
+				}
+				if got := requestIDs(t, events); !reflect.DeepEqual(got, tc.want) {
+					t.Fatalf("Search = %v, want %v", got, tc.want)
+				}
+			})
+		}
+	})
+}
+
+func TestSearchPages(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *testBackend) {
+		l := b.open(t, Options{})
+		population(t, l)
+		var got []string
+		q := Query{Count: 3}
+		for pages := 0; ; pages++ {
+			if pages > 5 {
+				t.Fatal("paging does not end")
+			}
+			events, next, err := l.Search(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, requestIDs(t, events)...)
+			if next == "" {
+				break
+			}
+			q.Cursor = next
+		}
+		if want := []string{"r6", "r5", "r4", "r3", "r2", "r1", "r0"}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("pages = %v, want %v", got, want)
+		}
+		if _, _, err := l.Search(context.Background(), Query{Cursor: "abc"}); !errors.Is(err, ErrBadCursor) {
+			t.Fatalf("bad cursor: %v", err)
+		}
+	})
 }
 
 // requestIDs extracts the X-Request-Id entity of each AuditEvent.

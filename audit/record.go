@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -24,9 +23,10 @@ var genesis = hex.EncodeToString(make([]byte, sha256.Size))
 const hashVersion = 1
 
 // record is one stored audit record. The searchable fields are flat, since
-// the embedded database has no $elemMatch on fields. Every field except Hash
-// is covered by the hash; the BSON and JSON names are the same, and the JSON
-// encoding of the struct (with T as Unix milliseconds) is the canonical form.
+// the embedded MongoDB-compatible database has no $elemMatch on fields.
+// Every field except Hash is covered by the hash; the BSON and JSON names
+// are the same, and the JSON encoding of the struct (with T as Unix
+// milliseconds, see canonicalForm) is the canonical form.
 type record struct {
 	ID   string    `bson:"_id" json:"id"`
 	Seq  int64     `bson:"seq" json:"seq"`
@@ -72,16 +72,6 @@ type record struct {
 	PurgedCount int64  `bson:"cpn,omitempty" json:"cpn,omitempty"`
 }
 
-// fields are the BSON field names a stored record may have; Verify reports
-// any other field as an alteration.
-var fields = []string{"_id", "seq", "prev", "hash", "kind", "t",
-	"rid", "ia", "op", "rt", "q", "out", "st",
-	"ak", "sub", "org", "role", "pou", "bgr", "cid", "apat",
-	"pat", "res", "cat", "own", "allowed", "bg", "why", "rev", "obl",
-	"cps", "cph", "cpn"}
-
-func knownField(name string) bool { return slices.Contains(fields, name) }
-
 // newRecord turns a normalised entry into a record without its place in the
 // chain (seq, prev, hash), which the writer assigns.
 func newRecord(e *Entry) (*record, error) {
@@ -119,16 +109,30 @@ func newID() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
+// canonicalForm is the JSON a record's hash covers: the record's fields but
+// Hash, with prev included and the time in Unix milliseconds, under a
+// version. SQLite stores it as the record's doc.
+type canonicalForm struct {
+	V int     `json:"v"`
+	T int64   `json:"t"`
+	R *record `json:"r"`
+}
+
+// canonical returns the canonical form of r.
+func (r *record) canonical() ([]byte, error) {
+	b, err := json.Marshal(canonicalForm{hashVersion, r.T.UnixMilli(), r})
+	if err != nil {
+		return nil, fmt.Errorf("encode audit record: %w", err)
+	}
+	return b, nil
+}
+
 // computeHash returns sha256 over the canonical form of r, which includes
 // r.Prev and excludes r.Hash.
 func (r *record) computeHash() (string, error) {
-	b, err := json.Marshal(struct {
-		V int     `json:"v"`
-		T int64   `json:"t"`
-		R *record `json:"r"`
-	}{hashVersion, r.T.UnixMilli(), r})
+	b, err := r.canonical()
 	if err != nil {
-		return "", fmt.Errorf("encode audit record: %w", err)
+		return "", err
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil

@@ -7,10 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/socialcare-fhir/gateway/fhir"
 )
 
@@ -38,7 +34,8 @@ var (
 )
 
 // review is the stored form of a Review, keyed by the audit id so that a
-// second review of the same record clashes on insert.
+// second review of the same record clashes on insert. The BSON names are
+// MongoDB's; SQLite's columns are named after them.
 type review struct {
 	AuditID   string    `bson:"_id"`
 	Reviewer  string    `bson:"reviewer"`
@@ -55,13 +52,8 @@ func (l *Log) PendingBreakGlass(ctx context.Context, limit int) ([]map[string]an
 	var out []map[string]any
 	after := int64(0)
 	for len(out) < limit {
-		filter := bson.D{
-			{Key: "kind", Value: kindEvent},
-			{Key: "bg", Value: true},
-			{Key: "allowed", Value: true},
-			{Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}},
-		}
-		recs, err := l.find(ctx, filter, 1, int64(limit))
+		yes := true
+		recs, err := l.find(ctx, filter{kind: kindEvent, breakGlass: &yes, allowed: &yes, after: after}, false, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -88,26 +80,15 @@ func (l *Log) reviewed(ctx context.Context, recs []record) (map[string]bool, err
 	for i, r := range recs {
 		ids[i] = r.ID
 	}
-	cur, err := l.reviews.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	m, err := l.reviews.reviewed(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("read break-glass reviews: %w", unavailable(err))
-	}
-	var got []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &got); err != nil {
-		return nil, fmt.Errorf("read break-glass reviews: %w", unavailable(err))
-	}
-	m := make(map[string]bool, len(got))
-	for _, g := range got {
-		m[g.ID] = true
+		return nil, fmt.Errorf("read break-glass reviews: %w", err)
 	}
 	return m, nil
 }
 
-// RecordReview stores an IG lead's review of a break-glass access in the
-// reviews collection (append-only: a second review of the same record is
+// RecordReview stores an IG lead's review of a break-glass access with the
+// reviews (the <collection>_reviews collection or table) (append-only: a second review of the same record is
 // refused with ErrAlreadyReviewed) and audits it. The review stands only
 // once its own audit record is durable: if that write fails, the review is
 // withdrawn and the error returned.
@@ -118,13 +99,12 @@ func (l *Log) RecordReview(ctx context.Context, r Review) error {
 	if r.Time.IsZero() {
 		r.Time = l.now()
 	}
-	var target record
-	err := l.coll.FindOne(ctx, bson.D{{Key: "_id", Value: r.AuditID}, {Key: "kind", Value: kindEvent}}).Decode(&target)
+	target, ok, err := l.event(ctx, r.AuditID)
 	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return fmt.Errorf("break-glass review: %w", fhir.ErrNotFound)
 	case err != nil:
-		return fmt.Errorf("break-glass review: %w", unavailable(err))
+		return fmt.Errorf("break-glass review: %w", err)
+	case !ok:
+		return fmt.Errorf("break-glass review: %w", fhir.ErrNotFound)
 	case !target.BreakGlass:
 		return ErrNotBreakGlass
 	}
@@ -137,21 +117,21 @@ func (l *Log) RecordReview(ctx context.Context, r Review) error {
 	}
 	doc := review{AuditID: r.AuditID, Reviewer: r.Reviewer, Justified: r.Justified, Note: r.Note,
 		T: r.Time.UTC().Truncate(time.Millisecond)}
-	if _, err := l.reviews.InsertOne(ctx, doc); err != nil {
-		if mongo.IsDuplicateKeyError(err) {
+	if err := l.reviews.add(ctx, doc); err != nil {
+		if errors.Is(err, errReviewExists) {
 			entry.Outcome, entry.HTTPStatus = "4", 409
 			if _, aerr := l.Record(ctx, entry); aerr != nil {
 				return aerr
 			}
 			return ErrAlreadyReviewed
 		}
-		return fmt.Errorf("store break-glass review: %w", unavailable(err))
+		return fmt.Errorf("store break-glass review: %w", err)
 	}
 	if _, err := l.Record(ctx, entry); err != nil {
 		// Withdraw the review: it must not stand unaudited.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.opt.WriteTimeout)
 		defer cancel()
-		if _, derr := l.reviews.DeleteOne(dctx, bson.D{{Key: "_id", Value: r.AuditID}}); derr != nil {
+		if derr := l.reviews.remove(dctx, r.AuditID); derr != nil {
 			l.logger.Error("break-glass review stored but neither audited nor withdrawn", "cause", errorClass(derr))
 		}
 		return err
@@ -162,13 +142,17 @@ func (l *Log) RecordReview(ctx context.Context, r Review) error {
 // Reviewed returns the review of audit record id, with ok false when there
 // is none.
 func (l *Log) Reviewed(ctx context.Context, id string) (r Review, ok bool, err error) {
-	var doc review
-	err = l.reviews.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc)
+	doc, ok, err := l.reviews.get(ctx, id)
 	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return Review{}, false, nil
 	case err != nil:
-		return Review{}, false, fmt.Errorf("read break-glass review: %w", unavailable(err))
+		return Review{}, false, fmt.Errorf("read break-glass review: %w", err)
+	case !ok:
+		return Review{}, false, nil
 	}
-	return Review{AuditID: doc.AuditID, Reviewer: doc.Reviewer, Justified: doc.Justified, Note: doc.Note, Time: doc.T.UTC()}, true, nil
+	return doc.public(), true, nil
+}
+
+// public is the Review of a stored review.
+func (doc *review) public() Review {
+	return Review{AuditID: doc.AuditID, Reviewer: doc.Reviewer, Justified: doc.Justified, Note: doc.Note, Time: doc.T.UTC()}
 }

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
 // Problem is the first break in the chain that Verify found.
@@ -52,8 +52,39 @@ func (p *Problem) String() string {
 // chain rewritten in full by someone with write access: check it against
 // anchors kept elsewhere (RunVerify, Anchor).
 func Verify(ctx context.Context, db *mongo.Database, collection string, progress func(n int64)) (*Problem, int64, error) {
-	res, err := verify(ctx, db.Collection(collection), progress)
+	res, err := verify(ctx, mongoRecords{db.Collection(collection)}, progress)
 	return res.problem, res.checked, err
+}
+
+// VerifySQLite is Verify for a trail in a SQLite file, table being the
+// Options.Collection it was opened with ("audit" by default). Beyond the
+// chain it checks that each row's seq and patient index agree with the
+// record its hash covers. A file without the table holds an empty chain.
+func VerifySQLite(ctx context.Context, db *sqlitedb.DB, table string, progress func(n int64)) (*Problem, int64, error) {
+	recs, err := sqliteVerifier(ctx, db, table)
+	if err != nil {
+		return nil, 0, err
+	}
+	res, err := verify(ctx, recs, progress)
+	return res.problem, res.checked, err
+}
+
+// sqliteVerifier reads the trail in table of db; nil records when there is
+// no such table.
+func sqliteVerifier(ctx context.Context, db *sqlitedb.DB, table string) (records, error) {
+	names, err := sqliteNamesFor(table)
+	if err != nil {
+		return nil, err
+	}
+	recs := &sqliteRecords{db: db, n: names}
+	ok, err := recs.exists(ctx)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("verify audit chain: %w", err)
+	case !ok:
+		return emptyRecords{}, nil
+	}
+	return recs, nil
 }
 
 type verifyResult struct {
@@ -62,30 +93,26 @@ type verifyResult struct {
 	head    head
 }
 
-func verify(ctx context.Context, coll *mongo.Collection, progress func(n int64)) (verifyResult, error) {
+func verify(ctx context.Context, recs records, progress func(n int64)) (verifyResult, error) {
 	var res verifyResult
-	cp, err := latestCheckpoint(ctx, coll)
+	cp, err := recs.latestCheckpoint(ctx)
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("read audit checkpoint: %w", err)
 	}
-	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetBatchSize(1000))
-	if err != nil {
-		return res, fmt.Errorf("verify audit chain: %w", unavailable(err))
-	}
-	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
 	w := chainWalk{cp: cp, expect: cp.seq + 1, prev: cp.hash}
-	for cur.Next(ctx) {
+	err = recs.walk(ctx, func(s *storedRecord) error {
 		res.checked++
-		if p := w.step(cur.Current, res.checked == 1); p != nil {
+		if p := w.step(s, res.checked == 1); p != nil {
 			res.problem = p
-			break
+			return errStop
 		}
 		if progress != nil && res.checked%1000 == 0 {
 			progress(res.checked)
 		}
-	}
-	if err := cur.Err(); err != nil {
-		return res, fmt.Errorf("verify audit chain: %w", unavailable(err))
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return res, fmt.Errorf("verify audit chain: %w", err)
 	}
 	if progress != nil {
 		progress(res.checked)
@@ -106,17 +133,8 @@ type checkpoint struct {
 	hash      string // its hash
 }
 
-func latestCheckpoint(ctx context.Context, coll *mongo.Collection) (checkpoint, error) {
-	var r record
-	err := coll.FindOne(ctx, bson.D{{Key: "kind", Value: kindCheckpoint}},
-		options.FindOne().SetSort(bson.D{{Key: "cps", Value: -1}})).Decode(&r)
-	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return checkpoint{hash: genesis}, nil
-	case err != nil:
-		return checkpoint{}, fmt.Errorf("read audit checkpoint: %w", unavailable(err))
-	}
-	return checkpoint{id: r.ID, recordSeq: r.Seq, seq: r.PurgedSeq, hash: r.PurgedHash}, nil
+func checkpointOf(r *record) checkpoint {
+	return checkpoint{id: r.ID, recordSeq: r.Seq, seq: r.PurgedSeq, hash: r.PurgedHash}
 }
 
 // chainWalk checks records one at a time, in seq order.
@@ -127,30 +145,15 @@ type chainWalk struct {
 	sawCheckpoint bool
 }
 
-func (w *chainWalk) step(raw bson.Raw, first bool) *Problem {
-	id, _ := raw.Lookup("_id").StringValueOK()
-	seqVal := raw.Lookup("seq")
-	seq, ok := seqVal.Int64OK()
-	if !ok {
-		s32, ok32 := seqVal.Int32OK()
-		if !ok32 {
-			return &Problem{Seq: w.expect, ID: id, Kind: ProblemInserted, Detail: "record has no integer seq"}
-		}
-		seq = int64(s32)
+func (w *chainWalk) step(s *storedRecord, first bool) *Problem {
+	if !s.seqOK {
+		return &Problem{Seq: w.expect, ID: s.id, Kind: ProblemInserted, Detail: "record has no integer seq"}
 	}
-	elems, err := raw.Elements()
-	if err != nil {
-		return &Problem{Seq: seq, ID: id, Kind: ProblemAltered, Detail: "record cannot be read"}
+	seq, id := s.seq, s.id
+	if s.flaw != "" {
+		return &Problem{Seq: seq, ID: id, Kind: ProblemAltered, Detail: s.flaw}
 	}
-	for _, e := range elems {
-		if !knownField(e.Key()) {
-			return &Problem{Seq: seq, ID: id, Kind: ProblemAltered, Detail: "record has an unexpected field"}
-		}
-	}
-	var r record
-	if err := bson.Unmarshal(raw, &r); err != nil {
-		return &Problem{Seq: seq, ID: id, Kind: ProblemAltered, Detail: "record cannot be decoded"}
-	}
+	r := &s.rec
 	if first && w.cp.seq > 0 && seq <= w.cp.seq && seq > 0 {
 		// Left by an interrupted purge: check it links forward to the
 		// checkpoint's hash, but its own predecessor is gone.
@@ -206,14 +209,14 @@ func (a Anchor) String() string { return fmt.Sprintf("%d:%s", a.Seq, a.Hash) }
 // genesis hash for an empty chain). Kept outside the database, it lets a
 // later verification detect truncation.
 func (l *Log) Head(ctx context.Context) (Anchor, error) {
-	h, err := loadHead(ctx, l.coll)
+	h, err := loadHead(ctx, l.recs)
 	return Anchor{Seq: h.seq, Hash: h.hash}, err
 }
 
 // checkAnchor checks a verified chain against one anchor: the chain must
 // still hold the anchor's record with the anchor's hash, unless a purge
 // has removed it lawfully (then nothing can be checked).
-func checkAnchor(ctx context.Context, coll *mongo.Collection, res verifyResult, cp checkpoint, a Anchor) (*Problem, error) {
+func checkAnchor(ctx context.Context, recs records, res verifyResult, cp checkpoint, a Anchor) (*Problem, error) {
 	if a.Seq <= cp.seq {
 		return nil, nil
 	}
@@ -221,15 +224,17 @@ func checkAnchor(ctx context.Context, coll *mongo.Collection, res verifyResult, 
 		return &Problem{Seq: a.Seq, Kind: ProblemTruncated,
 			Detail: fmt.Sprintf("the chain ends at seq %d, but an anchor kept elsewhere records seq %d: records were cut from its end", res.head.seq, a.Seq)}, nil
 	}
-	var r struct {
-		ID   string `bson:"_id"`
-		Hash string `bson:"hash"`
+	found, err := recs.find(ctx, filter{atSeq: a.Seq}, false, 1)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("read audit record %d: %w", a.Seq, err)
+	case len(found) == 0:
+		// The walk saw every seq up to the head: only a concurrent purge
+		// removes one.
+		return nil, fmt.Errorf("read audit record %d: it is gone", a.Seq)
 	}
-	if err := coll.FindOne(ctx, bson.D{{Key: "seq", Value: a.Seq}}).Decode(&r); err != nil {
-		return nil, fmt.Errorf("read audit record %d: %w", a.Seq, unavailable(err))
-	}
-	if r.Hash != a.Hash {
-		return &Problem{Seq: a.Seq, ID: r.ID, Kind: ProblemAltered,
+	if found[0].Hash != a.Hash {
+		return &Problem{Seq: a.Seq, ID: found[0].ID, Kind: ProblemAltered,
 			Detail: "hash differs from an anchor kept elsewhere: the chain was rewritten since"}, nil
 	}
 	return nil, nil
@@ -242,14 +247,28 @@ func checkAnchor(ctx context.Context, coll *mongo.Collection, res verifyResult, 
 // keep it elsewhere, as the gateway's periodic log lines do, to detect
 // later truncation.
 func RunVerify(ctx context.Context, db *mongo.Database, collection string, w io.Writer, anchors ...Anchor) (ok bool, err error) {
+	return runVerify(ctx, mongoRecords{db.Collection(collection)}, fmt.Sprintf("collection %q", collection), w, anchors)
+}
+
+// RunVerifySQLite is RunVerify for a trail in a SQLite file (table as for
+// VerifySQLite).
+func RunVerifySQLite(ctx context.Context, db *sqlitedb.DB, table string, w io.Writer, anchors ...Anchor) (ok bool, err error) {
+	recs, err := sqliteVerifier(ctx, db, table)
+	if err != nil {
+		return false, err
+	}
+	return runVerify(ctx, recs, fmt.Sprintf("table %q of %s", table, db.Path), w, anchors)
+}
+
+func runVerify(ctx context.Context, recs records, where string, w io.Writer, anchors []Anchor) (ok bool, err error) {
 	var werr error
 	printf := func(format string, args ...any) {
 		if werr == nil {
 			_, werr = fmt.Fprintf(w, format, args...)
 		}
 	}
-	printf("verifying audit chain in collection %q\n", collection)
-	res, err := verify(ctx, db.Collection(collection), func(n int64) {
+	printf("verifying audit chain in %s\n", where)
+	res, err := verify(ctx, recs, func(n int64) {
 		if n > 0 && n%10000 == 0 {
 			printf("  %d records checked\n", n)
 		}
@@ -258,12 +277,12 @@ func RunVerify(ctx context.Context, db *mongo.Database, collection string, w io.
 		return false, err
 	}
 	if res.problem == nil {
-		cp, err := latestCheckpoint(ctx, db.Collection(collection))
+		cp, err := recs.latestCheckpoint(ctx)
 		if err != nil {
-			return false, err
+			return false, fmt.Errorf("read audit checkpoint: %w", err)
 		}
 		for _, a := range anchors {
-			if res.problem, err = checkAnchor(ctx, db.Collection(collection), res, cp, a); err != nil {
+			if res.problem, err = checkAnchor(ctx, recs, res, cp, a); err != nil {
 				return false, err
 			}
 			if res.problem != nil {
@@ -282,4 +301,22 @@ func RunVerify(ctx context.Context, db *mongo.Database, collection string, w io.
 	}
 	printf("OK: %d records verified; head seq %d hash %s\n", res.checked, res.head.seq, res.head.hash)
 	return true, werr
+}
+
+// emptyRecords is the chain of a SQLite file without the trail's table:
+// it has no records, and Verify reads nothing else.
+type emptyRecords struct{}
+
+func (emptyRecords) head(context.Context) (head, error) { return head{0, genesis}, nil }
+func (emptyRecords) insert(context.Context, []*record) error {
+	return errors.New("audit trail not set up")
+}
+func (emptyRecords) find(context.Context, filter, bool, int) ([]record, error) { return nil, nil }
+func (emptyRecords) latestCheckpoint(context.Context) (checkpoint, error) {
+	return checkpoint{hash: genesis}, nil
+}
+func (emptyRecords) countThrough(context.Context, int64) (int64, error)  { return 0, nil }
+func (emptyRecords) deleteThrough(context.Context, int64) (int64, error) { return 0, nil }
+func (emptyRecords) walk(context.Context, func(*storedRecord) error) error {
+	return nil
 }

@@ -2,15 +2,8 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"github.com/socialcare-fhir/gateway/fhir"
 )
@@ -20,6 +13,15 @@ import (
 type pending struct {
 	rec  *record
 	done chan error // buffered: the writer never blocks on it
+}
+
+// importBatch is records copied verbatim from another trail (ImportRecords),
+// handed to the writer so that they are ordered with Record's.
+type importBatch struct {
+	ctx   context.Context
+	recs  []*record
+	first bool       // the trail must be empty
+	done  chan error // buffered
 }
 
 // head is the last record of the chain.
@@ -41,6 +43,8 @@ func (w *writer) run() {
 		select {
 		case p := <-w.log.queue:
 			w.commit(w.collect(p))
+		case b := <-w.log.imports:
+			b.done <- w.importBatch(b)
 		case <-w.log.stopping:
 			for {
 				batch := w.drain(nil)
@@ -103,7 +107,7 @@ func (w *writer) commit(batch []*pending) {
 			return
 		}
 		w.log.logger.Warn("audit batch write failed", "records", len(remaining), "attempt", attempt+1, "cause", errorClass(err))
-		if !mongo.IsDuplicateKeyError(err) {
+		if !isConflict(err) {
 			break
 		}
 	}
@@ -116,13 +120,13 @@ func (w *writer) commit(batch []*pending) {
 // that were not stored, with the cause; stored ones are told so.
 func (w *writer) insert(ctx context.Context, batch []*pending) ([]*pending, error) {
 	if !w.known {
-		h, err := loadHead(ctx, w.log.coll)
+		h, err := loadHead(ctx, w.log.recs)
 		if err != nil {
 			return batch, err
 		}
 		w.head, w.known = h, true
 	}
-	docs := make([]any, len(batch))
+	recs := make([]*record, len(batch))
 	h := w.head
 	for i, p := range batch {
 		p.rec.Seq, p.rec.Prev = h.seq+1, h.hash
@@ -132,9 +136,9 @@ func (w *writer) insert(ctx context.Context, batch []*pending) ([]*pending, erro
 		}
 		p.rec.Hash = sum
 		h = head{p.rec.Seq, sum}
-		docs[i] = p.rec
+		recs[i] = p.rec
 	}
-	_, err := w.log.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+	err := w.log.recs.insert(ctx, recs)
 	if err == nil {
 		w.head = h
 		for _, p := range batch {
@@ -142,11 +146,12 @@ func (w *writer) insert(ctx context.Context, batch []*pending) ([]*pending, erro
 		}
 		return nil, nil
 	}
-	// An ordered insert may have stored a prefix of the batch: those
-	// records are durable and correctly linked. Tell their callers, and
-	// re-read the head before the next write.
+	// An ordered MongoDB insert may have stored a prefix of the batch
+	// (SQLite stores all or nothing): those records are durable and
+	// correctly linked. Tell their callers, and re-read the head before
+	// the next write.
 	w.known = false
-	stored, qerr := storedIDs(ctx, w.log.coll, batch)
+	stored, qerr := w.storedIDs(ctx, batch)
 	if qerr != nil {
 		return batch, err
 	}
@@ -161,77 +166,50 @@ func (w *writer) insert(ctx context.Context, batch []*pending) ([]*pending, erro
 	return rest, err
 }
 
-// storedIDs reports which records of batch are in the collection.
-func storedIDs(ctx context.Context, coll *mongo.Collection, batch []*pending) (map[string]bool, error) {
+// storedIDs reports which records of batch are stored.
+func (w *writer) storedIDs(ctx context.Context, batch []*pending) (map[string]bool, error) {
 	ids := make([]string, len(batch))
 	for i, p := range batch {
 		ids[i] = p.rec.ID
 	}
-	cur, err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	recs, err := w.log.recs.find(ctx, filter{ids: ids}, false, len(ids))
 	if err != nil {
 		return nil, err
 	}
-	var got []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &got); err != nil {
-		return nil, err
-	}
-	stored := make(map[string]bool, len(got))
-	for _, g := range got {
-		stored[g.ID] = true
+	stored := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		stored[r.ID] = true
 	}
 	return stored, nil
 }
 
-// loadHead reads the record with the highest seq; an empty chain starts at
-// seq 0 with the genesis hash.
-func loadHead(ctx context.Context, coll *mongo.Collection) (head, error) {
-	var h struct {
-		Seq  int64  `bson:"seq"`
-		Hash string `bson:"hash"`
+// importBatch writes b's records as they are, after the head: each seq
+// above the one before (on an empty trail, the first may be anything).
+func (w *writer) importBatch(b *importBatch) error {
+	ctx, cancel := context.WithTimeout(b.ctx, w.log.opt.WriteTimeout)
+	defer cancel()
+	if !w.known {
+		h, err := loadHead(ctx, w.log.recs)
+		if err != nil {
+			return err
+		}
+		w.head, w.known = h, true
 	}
-	err := coll.FindOne(ctx, bson.D{}, options.FindOne().
-		SetSort(bson.D{{Key: "seq", Value: -1}}).
-		SetProjection(bson.D{{Key: "seq", Value: 1}, {Key: "hash", Value: 1}})).Decode(&h)
-	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return head{0, genesis}, nil
-	case err != nil:
-		return head{}, fmt.Errorf("read audit chain head: %w", unavailable(err))
+	if b.first && w.head != (head{0, genesis}) {
+		return ErrNotEmpty
 	}
-	return head{h.Seq, h.Hash}, nil
-}
-
-// unavailable marks errors that mean the database cannot be reached with
-// fhir.ErrUnavailable, so the gateway answers 503.
-func unavailable(err error) error {
-	if err == nil || errors.Is(err, fhir.ErrUnavailable) || errors.Is(err, context.Canceled) {
-		return err
+	prev, bounded := w.head.seq, !b.first
+	for _, r := range b.recs {
+		if bounded && r.Seq <= prev {
+			return fmt.Errorf("import audit records: seq %d does not follow seq %d", r.Seq, prev)
+		}
+		prev, bounded = r.Seq, true
 	}
-	var netErr net.Error
-	switch {
-	case mongo.IsNetworkError(err), mongo.IsTimeout(err), errors.As(err, &netErr),
-		errors.Is(err, mongo.ErrClientDisconnected),
-		errors.As(err, &topology.ServerSelectionError{}):
-		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
+	if err := w.log.recs.insert(ctx, b.recs); err != nil {
+		w.known = false
+		return fmt.Errorf("import audit records: %w", err)
 	}
-	return err
-}
-
-// errorClass names the kind of a database error for logs, which must not
-// carry error text that could quote a record.
-func errorClass(err error) string {
-	switch {
-	case mongo.IsDuplicateKeyError(err):
-		return "duplicate-key"
-	case mongo.IsTimeout(err), errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case mongo.IsNetworkError(err), errors.Is(err, mongo.ErrClientDisconnected):
-		return "network"
-	case errors.As(err, &topology.ServerSelectionError{}):
-		return "server-selection"
-	}
-	return "server"
+	last := b.recs[len(b.recs)-1]
+	w.head = head{last.Seq, last.Hash}
+	return nil
 }
