@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"runtime"
@@ -78,10 +79,7 @@ func TestSQLiteGroupCommitIsOneTransaction(t *testing.T) {
 	b := newBackend(t, "sqlite")
 	l := b.open(t, Options{WriteTimeout: time.Minute})
 	recs := l.recs.(*sqliteRecords)
-	hold, err := b.sqlite.W.Conn(ctx) // the only writer connection
-	if err != nil {
-		t.Fatal(err)
-	}
+	hold := holdWriters(t, b.sqlite) // every writer connection
 	const callers = 32
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
@@ -100,9 +98,7 @@ func TestSQLiteGroupCommitIsOneTransaction(t *testing.T) {
 	}
 	// ...while the others queue up behind it.
 	waitFor(func() bool { return len(l.queue) == callers-1 })
-	if err := hold.Close(); err != nil {
-		t.Fatal(err)
-	}
+	hold()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -155,17 +151,12 @@ func TestSQLiteFailClosedWhileBusyAndRecovers(t *testing.T) {
 	for i := range 3 {
 		mustRecord(t, l, readEntry(i, "Patient/p1"))
 	}
-	hold, err := b.sqlite.W.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hold := holdWriters(t, b.sqlite)
 	id, err := l.Record(ctx, readEntry(10, "Patient/p1"))
 	if !errors.Is(err, fhir.ErrUnavailable) || id != "" {
 		t.Fatalf("Record while the writer is held = %q, %v; want no id and fhir.ErrUnavailable", id, err)
 	}
-	if err := hold.Close(); err != nil {
-		t.Fatal(err)
-	}
+	hold()
 	mustRecord(t, l, readEntry(20, "Patient/p1"))
 	if n := b.mustVerify(t, "audit"); n != 4 {
 		t.Fatalf("chain holds %d records, want the 3 before and 1 after", n)
@@ -338,4 +329,25 @@ func explain(t *testing.T, db *sqlitedb.DB, q string, args ...any) []string {
 		plan = append(plan, detail)
 	}
 	return plan
+}
+
+// holdWriters takes every connection of the writers' pool, so no write
+// can start, until the returned function gives them back.
+func holdWriters(t *testing.T, db *sqlitedb.DB) func() {
+	t.Helper()
+	var conns []*sql.Conn
+	for range db.W.Stats().MaxOpenConnections {
+		c, err := db.W.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	return func() {
+		for _, c := range conns {
+			if err := c.Close(); err != nil {
+				t.Error(err)
+			}
+		}
+	}
 }

@@ -1,9 +1,10 @@
 // Package sqlitedb opens the SQLite databases of the embedded engine
 // (modernc.org/sqlite, pure Go) the way every part of the gateway uses
 // them: WAL journal, full fsync on commit (an acknowledged write survives
-// a crash of the process or the machine), one writer connection whose
-// transactions take the write lock when they begin, and a pool of readers
-// that never wait for it.
+// a crash of the process or the machine), write transactions taken one at
+// a time in the process (they take SQLite's write lock when they begin,
+// so they never fail with SQLITE_BUSY between themselves), and a pool of
+// readers that never wait for them.
 //
 // A data directory holds one file per concern (resources, audit trail,
 // ingest journals), so that the audit trail's group commits and a bulk
@@ -19,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -28,12 +30,15 @@ import (
 
 // DB is one SQLite database file.
 type DB struct {
-	// W is the writer: one connection, so writes are serialised in the
-	// process and never fail with SQLITE_BUSY between themselves.
+	// W is the writers' pool: two connections, one for the transaction
+	// in progress (Tx runs one at a time) and one on which statements are
+	// prepared meanwhile. Use Tx for writes.
 	W *sql.DB
 	// R is the readers' pool.
 	R    *sql.DB
 	Path string
+	// tx admits one write transaction at a time.
+	tx sync.Mutex
 }
 
 // Open opens (creating if needed) the database file path.
@@ -54,8 +59,8 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxLifetime(0)
 	if err := w.Ping(); err != nil {
 		_ = w.Close()
@@ -87,6 +92,8 @@ func (d *DB) Ping(ctx context.Context) error {
 // Tx runs fn in one write transaction: committed when fn returns nil,
 // rolled back otherwise (nothing of it stays).
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	d.tx.Lock()
+	defer d.tx.Unlock()
 	tx, err := d.W.BeginTx(ctx, nil)
 	if err != nil {
 		return Wrap(err)

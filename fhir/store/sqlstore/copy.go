@@ -49,7 +49,7 @@ func (s *Store) Restore(ctx context.Context, versions []*store.Version) error {
 			if v.Deleted {
 				js = []byte{}
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO `+history(v.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, ?, ?)`,
+			if _, err := s.exec(ctx, tx, `INSERT INTO `+history(v.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, ?, ?)`,
 				v.ID, v.VersionID, v.LastUpdated.UnixMilli(), v.Deleted, js); err != nil {
 				return sqlitedb.Wrap(err)
 			}
@@ -92,11 +92,11 @@ func (s *Store) restoreHead(ctx context.Context, tx *sql.Tx, v *store.Version) e
 	var rid int64
 	q := `INSERT INTO ` + heads(v.Type) + ` (id, vid, lu, del, h, json` + prefixed(", ", cols) + `) VALUES (?, ?, ?, ?, ?, ?` +
 		strings.Repeat(", ?", len(cols)) + `) RETURNING rid`
-	if err := tx.QueryRowContext(ctx, q, args...).Scan(&rid); err != nil {
+	if err := s.txRow(ctx, tx, q, args...).Scan(&rid); err != nil {
 		return sqlitedb.Wrap(err)
 	}
-	if err := insertEntries(ctx, tx, v.Type, rid, ix.entries); err != nil {
+	if err := s.insertEntries(ctx, tx, v.Type, rid, ix.entries); err != nil {
 		return err
 	}
-	return writeFacts(ctx, tx, v.Type, v.ID, ix.facts)
+	return s.writeFacts(ctx, tx, v.Type, v.ID, ix.facts)
 }

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strings"
 
 	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/sqlitedb"
@@ -18,25 +17,26 @@ var factsSchema = []string{
 }
 
 // writeFacts replaces the facts of one source resource (none: deleted).
-func writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []facts.Fact) error {
+func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []facts.Fact) error {
 	if !facts.Establishes(t) {
 		return nil
 	}
 	src := t + "/" + id
-	if _, err := tx.ExecContext(ctx, `DELETE FROM facts WHERE src = ?`, src); err != nil {
+	if _, err := s.exec(ctx, tx, `DELETE FROM facts WHERE src = ?`, src); err != nil {
 		return sqlitedb.Wrap(err)
 	}
-	for len(fs) > 0 {
-		n := min(100, len(fs))
-		args := make([]any, 0, 5*n)
-		for _, f := range fs[:n] {
-			args = append(args, src, f.Patient, f.Kind, f.Org, f.Until)
-		}
-		q := `INSERT OR IGNORE INTO facts (src, patient, kind, org, until) VALUES (?, ?, ?, ?, ?)` + strings.Repeat(", (?, ?, ?, ?, ?)", n-1)
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+	if len(fs) == 0 {
+		return nil
+	}
+	st, err := s.wstmts.get(ctx, `INSERT OR IGNORE INTO facts (src, patient, kind, org, until) VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	ts := tx.StmtContext(ctx, st)
+	for _, f := range fs {
+		if _, err := ts.ExecContext(ctx, src, f.Patient, f.Kind, f.Org, f.Until); err != nil {
 			return sqlitedb.Wrap(err)
 		}
-		fs = fs[n:]
 	}
 	return nil
 }
@@ -54,7 +54,7 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 		w.b.WriteString(" AND ")
 		w.in("patient", strs(q.Patients))
 	}
-	rows, err := s.db.R.QueryContext(ctx, w.b.String(), w.args...)
+	rows, err := s.query(ctx, w.b.String(), w.args...)
 	if err != nil {
 		return nil, sqlitedb.Wrap(err)
 	}

@@ -19,7 +19,7 @@ func (s *Store) Read(ctx context.Context, resourceType, id string) (*store.Versi
 	if !fhir.Supported(resourceType) {
 		return nil, fmt.Errorf("%w: %s/%s", fhir.ErrNotFound, resourceType, id)
 	}
-	v, err := s.readHead(ctx, s.db.R, resourceType, id)
+	v, err := s.readHead(ctx, s.row, resourceType, id)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func (s *Store) VRead(ctx context.Context, resourceType, id string, vid int64) (
 	}
 	v := &store.Version{Type: resourceType, ID: id, VersionID: vid}
 	var lu int64
-	err := s.db.R.QueryRowContext(ctx, `SELECT lu, del, json FROM `+history(resourceType)+` WHERE id = ? AND vid = ?`, id, vid).
+	err := s.row(ctx, `SELECT lu, del, json FROM `+history(resourceType)+` WHERE id = ? AND vid = ?`, id, vid).
 		Scan(&lu, &v.Deleted, &v.JSON)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s/%s has no version %d", fhir.ErrNotFound, resourceType, id, vid)
@@ -58,7 +58,7 @@ func (s *Store) VRead(ctx context.Context, resourceType, id string, vid int64) (
 // whether more follow. Deletions are included with Deleted set.
 func (s *Store) History(ctx context.Context, resourceType, id string, opt store.HistoryOptions) ([]*store.Version, bool, error) {
 	if id != "" {
-		if _, err := s.readHead(ctx, s.db.R, resourceType, id); err != nil {
+		if _, err := s.readHead(ctx, s.row, resourceType, id); err != nil {
 			return nil, false, err
 		}
 	}
@@ -83,7 +83,7 @@ func (s *Store) History(ctx context.Context, resourceType, id string, opt store.
 	}
 	q += " ORDER BY lu DESC, id DESC, vid DESC LIMIT ?"
 	args = append(args, opt.Count+1)
-	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, false, sqlitedb.Wrap(err)
 	}

@@ -85,7 +85,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query, restrict store.Rest
 	query := `SELECT h.rid, h.id, h.vid, h.lu, h.json` + prefixed(", ", cols) + ` FROM ` + from + ` WHERE ` + whereSQL +
 		` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
 	args = append(args, q.Count+1)
-	rows, err := s.db.R.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, sqlitedb.Wrap(err)
 	}
@@ -231,7 +231,7 @@ func (s *Store) estimate(ctx context.Context, t string, c *cond.Node) (int64, er
 		w.in("v", c.Values)
 	}
 	var n int64
-	err := s.db.R.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s WHERE f = ? AND %s LIMIT %d)", index(t), w.b.String(), driveCap),
+	err := s.row(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s WHERE f = ? AND %s LIMIT %d)", index(t), w.b.String(), driveCap),
 		append([]any{c.Field}, w.args...)...).Scan(&n)
 	return n, sqlitedb.Wrap(err)
 }
@@ -242,7 +242,7 @@ func (s *Store) count(ctx context.Context, t string, n *cond.Node) (int64, error
 		return 0, err
 	}
 	var c int64
-	err = s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&c)
+	err = s.row(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&c)
 	return c, sqlitedb.Wrap(err)
 }
 
@@ -356,7 +356,7 @@ func (s *Store) includes(ctx context.Context, q *search.Query, found []match, re
 	for _, inc := range q.Include {
 		w := &sqlWriter{s: s, t: q.Type}
 		w.in("r", rids)
-		rows, err := s.db.R.QueryContext(ctx, `SELECT v FROM `+index(q.Type)+` WHERE f = ? AND `+w.b.String()+` ORDER BY r`,
+		rows, err := s.query(ctx, `SELECT v FROM `+index(q.Type)+` WHERE f = ? AND `+w.b.String()+` ORDER BY r`,
 			append([]any{inc.Field}, w.args...)...)
 		if err != nil {
 			return sqlitedb.Wrap(err)
@@ -405,7 +405,7 @@ func (s *Store) find(ctx context.Context, t string, n *cond.Node) ([]*store.Vers
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT h.id, h.vid, h.lu, h.json FROM `+from+` WHERE `+where+` ORDER BY h.id`, args...)
+	rows, err := s.query(ctx, `SELECT h.id, h.vid, h.lu, h.json FROM `+from+` WHERE `+where+` ORDER BY h.id`, args...)
 	if err != nil {
 		return nil, sqlitedb.Wrap(err)
 	}
@@ -453,7 +453,7 @@ func (s *Store) Patients(ctx context.Context, q *search.Query, among ...string) 
 		query += " AND " + w.b.String()
 		args = append(args, w.args...)
 	}
-	rows, err := s.db.R.QueryContext(ctx, query+" ORDER BY p.v", args...)
+	rows, err := s.query(ctx, query+" ORDER BY p.v", args...)
 	if err != nil {
 		return nil, sqlitedb.Wrap(err)
 	}

@@ -63,6 +63,9 @@ type Store struct {
 	// sorts are each type's sort-key columns by stored field name
 	// ("sp._sort.date.a" -> "s_date_a").
 	sorts map[string]map[string]string
+	// wstmts and rstmts are the writer's and the readers' prepared
+	// statements.
+	wstmts, rstmts *stmts
 }
 
 // Options configure Open.
@@ -95,7 +98,8 @@ func New(ctx context.Context, db *sqlitedb.DB, opt Options) (*Store, error) {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	s := &Store{db: db, logger: opt.Logger, now: opt.Clock, sorts: map[string]map[string]string{}}
+	s := &Store{db: db, logger: opt.Logger, now: opt.Clock, sorts: map[string]map[string]string{},
+		wstmts: newStmts(db.W), rstmts: newStmts(db.R)}
 	for _, t := range fhir.ResourceTypes {
 		cols := map[string]string{}
 		for _, k := range search.IndexKeys(t) {
@@ -115,7 +119,11 @@ func New(ctx context.Context, db *sqlitedb.DB, opt Options) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close(context.Context) error { return s.db.Close() }
+func (s *Store) Close(context.Context) error {
+	s.wstmts.close()
+	s.rstmts.close()
+	return s.db.Close()
+}
 
 // DB is the underlying database.
 func (s *Store) DB() *sqlitedb.DB { return s.db }

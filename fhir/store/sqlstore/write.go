@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/socialcare-fhir/gateway/fhir"
@@ -34,7 +37,7 @@ func (s *Store) Create(ctx context.Context, res *fhir.Resource) (*store.Version,
 			if cur != nil {
 				continue
 			}
-			v, err = s.put(ctx, tx, res, id, nil)
+			v, err = s.put(ctx, tx, res, id, nil, nil)
 			return err
 		}
 		return errors.New("sqlstore: could not allocate a unique id")
@@ -63,9 +66,27 @@ func (s *Store) Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (
 // in one transaction: all of them or, on any error, none.
 func (s *Store) UpdateAll(ctx context.Context, resources []*fhir.Resource) ([]store.WriteResult, error) {
 	out := make([]store.WriteResult, len(resources))
+	// What does not depend on the stored version (content hash, search
+	// index, access facts) is worked out before the write lock is taken,
+	// on every core.
+	preps := make([]*prepared, len(resources))
+	errs := make([]error, len(resources))
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(resources); i = int(next.Add(1) - 1) {
+				preps[i], errs[i] = s.prepare(resources[i], resources[i].ID)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		for i, r := range resources {
-			wr, err := s.update(ctx, tx, r, 0)
+			wr, err := s.updatePrepared(ctx, tx, r, 0, preps[i])
 			if err != nil {
 				return err
 			}
@@ -80,6 +101,30 @@ func (s *Store) UpdateAll(ctx context.Context, resources []*fhir.Resource) ([]st
 }
 
 func (s *Store) update(ctx context.Context, tx *sql.Tx, res *fhir.Resource, ifMatch int64) (store.WriteResult, error) {
+	p, err := s.prepare(res, res.ID)
+	if err != nil {
+		return store.WriteResult{}, err
+	}
+	return s.updatePrepared(ctx, tx, res, ifMatch, p)
+}
+
+// prepared is what a write works out from the content alone.
+type prepared struct {
+	hash string
+	ix   indexed
+}
+
+func (s *Store) prepare(res *fhir.Resource, id string) (*prepared, error) {
+	res.Object["id"] = id
+	res.ID = id
+	hash, err := store.ContentHash(res.Object)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{hash: hash, ix: s.indexOf(res.Type, res.Object)}, nil
+}
+
+func (s *Store) updatePrepared(ctx context.Context, tx *sql.Tx, res *fhir.Resource, ifMatch int64, p *prepared) (store.WriteResult, error) {
 	cur, err := s.head(ctx, tx, res.Type, res.ID)
 	if err != nil {
 		return store.WriteResult{}, err
@@ -94,21 +139,16 @@ func (s *Store) update(ctx context.Context, tx *sql.Tx, res *fhir.Resource, ifMa
 	case cur != nil && ifMatch > 0 && cur.vid != ifMatch:
 		return store.WriteResult{}, fmt.Errorf("%w: %s/%s is at version %d, not %d", fhir.ErrVersionConflict, res.Type, res.ID, cur.vid, ifMatch)
 	}
-	res.Object["id"] = res.ID
 	if cur != nil && !cur.deleted {
-		hash, err := store.ContentHash(res.Object)
-		if err != nil {
-			return store.WriteResult{}, err
-		}
-		if hash == cur.hash {
-			v, err := s.readHead(ctx, tx, res.Type, res.ID)
+		if p.hash == cur.hash {
+			v, err := s.readHead(ctx, s.inTx(tx), res.Type, res.ID)
 			if err != nil {
 				return store.WriteResult{}, err
 			}
 			return store.WriteResult{Version: v, Unchanged: true}, nil
 		}
 	}
-	v, err := s.put(ctx, tx, res, res.ID, cur)
+	v, err := s.put(ctx, tx, res, res.ID, cur, p)
 	if err != nil {
 		return store.WriteResult{}, err
 	}
@@ -117,13 +157,14 @@ func (s *Store) update(ctx context.Context, tx *sql.Tx, res *fhir.Resource, ifMa
 
 // put writes the next version of res (after cur, nil for a new resource):
 // history row, head row, index rows.
-func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id string, cur *current) (*store.Version, error) {
-	res.Object["id"] = id
-	res.ID = id
-	hash, err := store.ContentHash(res.Object)
-	if err != nil {
-		return nil, err
+func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id string, cur *current, p *prepared) (*store.Version, error) {
+	if p == nil {
+		var err error
+		if p, err = s.prepare(res, id); err != nil {
+			return nil, err
+		}
 	}
+	hash, ix := p.hash, p.ix
 	vid := int64(1)
 	if cur != nil {
 		vid = cur.vid + 1
@@ -133,8 +174,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 	if err != nil {
 		return nil, err
 	}
-	ix := s.indexOf(res.Type, res.Object)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+history(res.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, 0, ?)`,
+	if _, err := s.exec(ctx, tx, `INSERT INTO `+history(res.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, 0, ?)`,
 		id, vid, lu.UnixMilli(), js); err != nil {
 		return nil, sqlitedb.Wrap(err)
 	}
@@ -151,7 +191,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 	if cur == nil {
 		q := `INSERT INTO ` + heads(res.Type) + ` (id, vid, lu, del, h, json` + prefixed(", ", cols) + `) VALUES (?, ?, ?, 0, ?, ?` +
 			strings.Repeat(", ?", len(cols)) + `) RETURNING rid`
-		if err := tx.QueryRowContext(ctx, q, args...).Scan(&rid); err != nil {
+		if err := s.txRow(ctx, tx, q, args...).Scan(&rid); err != nil {
 			return nil, sqlitedb.Wrap(err)
 		}
 	} else {
@@ -160,36 +200,44 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 		for _, c := range cols {
 			set += ", " + c + " = ?"
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE `+heads(res.Type)+` SET `+set+` WHERE rid = ?`, append(args[1:], rid)...); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE `+heads(res.Type)+` SET `+set+` WHERE rid = ?`, append(args[1:], rid)...); err != nil {
 			return nil, sqlitedb.Wrap(err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+index(res.Type)+` WHERE r = ?`, rid); err != nil {
+		if _, err := s.exec(ctx, tx, `DELETE FROM `+index(res.Type)+` WHERE r = ?`, rid); err != nil {
 			return nil, sqlitedb.Wrap(err)
 		}
 	}
-	if err := insertEntries(ctx, tx, res.Type, rid, ix.entries); err != nil {
+	if err := s.insertEntries(ctx, tx, res.Type, rid, ix.entries); err != nil {
 		return nil, err
 	}
-	if err := writeFacts(ctx, tx, res.Type, id, ix.facts); err != nil {
+	if err := s.writeFacts(ctx, tx, res.Type, id, ix.facts); err != nil {
 		return nil, err
 	}
 	return &store.Version{Type: res.Type, ID: id, VersionID: vid, LastUpdated: lu, JSON: js}, nil
 }
 
-// insertEntries writes index rows, many per statement.
-func insertEntries(ctx context.Context, tx *sql.Tx, t string, rid int64, es []entry) error {
-	const per = 100
-	for len(es) > 0 {
-		n := min(per, len(es))
-		q := `INSERT OR IGNORE INTO ` + index(t) + ` (f, v, r) VALUES (?, ?, ?)` + strings.Repeat(", (?, ?, ?)", n-1)
-		args := make([]any, 0, 3*n)
-		for _, e := range es[:n] {
+// entryChunk is how many index rows one statement inserts: fewer, longer
+// statements cost less than one per row.
+const entryChunk = 16
+
+// insertEntries writes index rows, entryChunk at a time, with prepared
+// statements of two shapes (a chunk and a single row).
+func (s *Store) insertEntries(ctx context.Context, tx *sql.Tx, t string, rid int64, es []entry) error {
+	one := `INSERT OR IGNORE INTO ` + index(t) + ` (f, v, r) VALUES (?, ?, ?)`
+	for len(es) >= entryChunk {
+		args := make([]any, 0, 3*entryChunk)
+		for _, e := range es[:entryChunk] {
 			args = append(args, e.f, e.v, rid)
 		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return sqlitedb.Wrap(err)
+		if _, err := s.exec(ctx, tx, one+strings.Repeat(", (?, ?, ?)", entryChunk-1), args...); err != nil {
+			return err
 		}
-		es = es[n:]
+		es = es[entryChunk:]
+	}
+	for _, e := range es {
+		if _, err := s.exec(ctx, tx, one, e.f, e.v, rid); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -220,12 +268,12 @@ func (s *Store) Delete(ctx context.Context, resourceType, id string, ifMatch int
 			return fmt.Errorf("%w: %s/%s is at version %d, not %d", fhir.ErrVersionConflict, resourceType, id, cur.vid, ifMatch)
 		}
 		if cur.deleted {
-			v, err = s.readHead(ctx, tx, resourceType, id)
+			v, err = s.readHead(ctx, s.inTx(tx), resourceType, id)
 			return err
 		}
 		lu := s.stampTime()
 		vid := cur.vid + 1
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+history(resourceType)+` (id, vid, lu, del, json) VALUES (?, ?, ?, 1, '')`,
+		if _, err := s.exec(ctx, tx, `INSERT INTO `+history(resourceType)+` (id, vid, lu, del, json) VALUES (?, ?, ?, 1, '')`,
 			id, vid, lu.UnixMilli()); err != nil {
 			return sqlitedb.Wrap(err)
 		}
@@ -233,13 +281,13 @@ func (s *Store) Delete(ctx context.Context, resourceType, id string, ifMatch int
 		for _, c := range sortedValues(s.sorts[resourceType]) {
 			set += ", " + c + " = NULL"
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE `+heads(resourceType)+` SET `+set+` WHERE rid = ?`, vid, lu.UnixMilli(), cur.rid); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE `+heads(resourceType)+` SET `+set+` WHERE rid = ?`, vid, lu.UnixMilli(), cur.rid); err != nil {
 			return sqlitedb.Wrap(err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+index(resourceType)+` WHERE r = ?`, cur.rid); err != nil {
+		if _, err := s.exec(ctx, tx, `DELETE FROM `+index(resourceType)+` WHERE r = ?`, cur.rid); err != nil {
 			return sqlitedb.Wrap(err)
 		}
-		if err := writeFacts(ctx, tx, resourceType, id, nil); err != nil {
+		if err := s.writeFacts(ctx, tx, resourceType, id, nil); err != nil {
 			return err
 		}
 		v = &store.Version{Type: resourceType, ID: id, VersionID: vid, LastUpdated: lu, Deleted: true}
@@ -252,7 +300,7 @@ func (s *Store) Delete(ctx context.Context, resourceType, id string, ifMatch int
 // it never existed.
 func (s *Store) head(ctx context.Context, tx *sql.Tx, t, id string) (*current, error) {
 	var c current
-	err := tx.QueryRowContext(ctx, `SELECT rid, vid, del, h FROM `+heads(t)+` WHERE id = ?`, id).Scan(&c.rid, &c.vid, &c.deleted, &c.hash)
+	err := s.txRow(ctx, tx, `SELECT rid, vid, del, h FROM `+heads(t)+` WHERE id = ?`, id).Scan(&c.rid, &c.vid, &c.deleted, &c.hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -262,16 +310,19 @@ func (s *Store) head(ctx context.Context, tx *sql.Tx, t, id string) (*current, e
 	return &c, nil
 }
 
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+// rowFunc runs a one-row query: Store.row on the readers, or txRow bound
+// to a transaction.
+type rowFunc func(ctx context.Context, q string, args ...any) *sql.Row
+
+func (s *Store) inTx(tx *sql.Tx) rowFunc {
+	return func(ctx context.Context, q string, args ...any) *sql.Row { return s.txRow(ctx, tx, q, args...) }
 }
 
 // readHead reads the current version of a resource.
-func (s *Store) readHead(ctx context.Context, q queryer, t, id string) (*store.Version, error) {
+func (s *Store) readHead(ctx context.Context, row rowFunc, t, id string) (*store.Version, error) {
 	v := &store.Version{Type: t, ID: id}
 	var lu int64
-	err := q.QueryRowContext(ctx, `SELECT vid, lu, del, json FROM `+heads(t)+` WHERE id = ?`, id).Scan(&v.VersionID, &lu, &v.Deleted, &v.JSON)
+	err := row(ctx, `SELECT vid, lu, del, json FROM `+heads(t)+` WHERE id = ?`, id).Scan(&v.VersionID, &lu, &v.Deleted, &v.JSON)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s/%s", fhir.ErrNotFound, t, id)
 	}
