@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,7 +66,8 @@ func (s *Store) Restore(ctx context.Context, versions []*store.Version) error {
 }
 
 func (s *Store) restoreHead(ctx context.Context, tx *sql.Tx, v *store.Version) error {
-	cols := sortedValues(s.sorts[v.Type])
+	sorts := sortedValues(s.sorts[v.Type])
+	cols := append(slices.Clone(aclColumns), sorts...)
 	args := []any{v.ID, v.VersionID, v.LastUpdated.UnixMilli(), v.Deleted}
 	var ix indexed
 	if v.Deleted {
@@ -82,13 +84,7 @@ func (s *Store) restoreHead(ctx context.Context, tx *sql.Tx, v *store.Version) e
 		ix = s.indexOf(v.Type, obj)
 		args = append(args, hash, v.JSON)
 	}
-	for _, c := range cols {
-		if x, ok := ix.sorts[c]; ok {
-			args = append(args, x)
-		} else {
-			args = append(args, nil)
-		}
-	}
+	args = append(args, ix.values(sorts)...)
 	var rid int64
 	q := `INSERT INTO ` + heads(v.Type) + ` (id, vid, lu, del, h, json` + prefixed(", ", cols) + `) VALUES (?, ?, ?, ?, ?, ?` +
 		strings.Repeat(", ?", len(cols)) + `) RETURNING rid`

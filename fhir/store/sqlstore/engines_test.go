@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
@@ -119,10 +121,11 @@ func TestEnginesAgree(t *testing.T) {
 		}
 		got := [2][]string{}
 		totals := [2]int64{}
+		restrict := randomRestriction(r)
 		for k, e := range []storetest.Engine{m, s} {
 			qq := *q
 			for range 100 {
-				page, err := e.Search(ctx, &qq, nil)
+				page, err := e.Search(ctx, &qq, restrict)
 				if err != nil {
 					t.Fatalf("%s?%s: %v", typ, raw, err)
 				}
@@ -140,6 +143,38 @@ func TestEnginesAgree(t *testing.T) {
 			t.Errorf("%s?%s:\nmongodb %v (total %d)\nsqlite  %v (total %d)", typ, raw, got[0], totals[0], got[1], totals[1])
 		}
 	}
+}
+
+// randomRestriction is nil or a policy-shaped filter on the access
+// attributes: patients in a list, categories refused, alternatives.
+func randomRestriction(r *rand.Rand) store.Restrict {
+	pats := func() bson.A {
+		a := bson.A{}
+		for i := range 6 {
+			if r.IntN(2) == 0 {
+				a = append(a, fmt.Sprintf("Patient/p%d", i))
+			}
+		}
+		return a
+	}
+	var f bson.D
+	switch r.IntN(5) {
+	case 0:
+		return nil
+	case 1:
+		f = bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$in", Value: pats()}}}}
+	case 2:
+		f = bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$in", Value: pats()}}},
+			{Key: "$nor", Value: bson.A{bson.D{{Key: "acl.cat", Value: bson.D{{Key: "$in", Value: bson.A{"visit", "financial"}}}}}}}}
+	case 3:
+		f = bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$in", Value: pats()}}}, {Key: "acl.cat", Value: "visit"}},
+			bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$in", Value: pats()}}}, {Key: "$nor", Value: bson.A{bson.D{{Key: "acl.cat", Value: "visit"}}}}},
+		}}}
+	case 4:
+		f = bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$ne", Value: "Patient/p1"}}}, {Key: "acl.org", Value: bson.D{{Key: "$exists", Value: true}}}}
+	}
+	return func(context.Context, string) (bson.D, error) { return f, nil }
 }
 
 func clone(m map[string]any) map[string]any {

@@ -24,6 +24,41 @@ type indexed struct {
 	entries []entry
 	sorts   map[string]int64 // column -> value
 	facts   []facts.Fact
+	// acl are the access attributes' columns: a_pat, a_cat, a_sec, a_org.
+	acl [4]string
+}
+
+// aclColumns hold the access attributes the policy's restriction tests on
+// every candidate row: the patient as it is, each list as its values
+// between separators ("\x1fa\x1fb\x1f"), so that a test is a string
+// search in the row itself rather than a probe of the index.
+var aclColumns = []string{"a_pat", "a_cat", "a_sec", "a_org"}
+
+// aclList encodes a list attribute for its column.
+func aclList(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return aclSep + strings.Join(vs, aclSep) + aclSep
+}
+
+const aclSep = "\x1f"
+
+// values are the head's extra columns (aclColumns, then the sort columns
+// cols) in order.
+func (ix *indexed) values(cols []string) []any {
+	out := make([]any, 0, len(aclColumns)+len(cols))
+	for _, a := range ix.acl {
+		out = append(out, a)
+	}
+	for _, c := range cols {
+		if v, ok := ix.sorts[c]; ok {
+			out = append(out, v)
+		} else {
+			out = append(out, nil)
+		}
+	}
+	return out
 }
 
 // indexOf extracts the stored fields of a resource, the same fields the
@@ -46,17 +81,10 @@ func (s *Store) indexOf(t string, obj map[string]any) indexed {
 		add("pat", p)
 	}
 	// The policy's attributes are always present in a MongoDB document
-	// (acl.pat is "" for a resource about no patient).
+	// (acl.pat is "" for a resource about no patient). The patient is also
+	// in the index, so that a search may start from it.
 	add("acl.pat", a.Patient)
-	for _, c := range a.Categories {
-		add("acl.cat", c)
-	}
-	for _, l := range a.Labels {
-		add("acl.sec", l)
-	}
-	for _, o := range a.AuthorOrgs {
-		add("acl.org", o)
-	}
+	out.acl = [4]string{a.Patient, aclList(a.Categories), aclList(a.Labels), aclList(a.AuthorOrgs)}
 	cols := s.sorts[t]
 	for k, v := range sp {
 		if k == "_sort" {

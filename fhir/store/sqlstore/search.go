@@ -188,8 +188,8 @@ func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (st
 			best, bestN = i, 0
 			break
 		}
-		if _, isCol := columns[c.Field]; isCol || s.sorts[t][c.Field] != "" {
-			continue
+		if _, isCol := columns[c.Field]; (isCol && c.Field != "acl.pat") || s.sorts[t][c.Field] != "" || listColumns[c.Field] != "" {
+			continue // not in the index (acl.pat is in both)
 		}
 		k, err := s.estimate(ctx, t, c)
 		if err != nil {

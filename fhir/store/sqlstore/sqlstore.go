@@ -7,11 +7,13 @@
 // Layout, per resource type T:
 //
 //	"T"          one row per resource: its current version (rid, id, vid,
-//	             lu, del, content hash h, the FHIR JSON), plus one column per
-//	             date search parameter's sort key (s_<param>_a, s_<param>_d),
-//	             each indexed with id for ordered pages
+//	             lu, del, content hash h, the FHIR JSON), the access
+//	             attributes the policy's restriction tests (a_pat, a_cat,
+//	             a_sec, a_org), and one column per date search parameter's
+//	             sort key (s_<param>_a, s_<param>_d), each indexed with id
+//	             for ordered pages
 //	"T_ix"       the search index: (f, v, r) rows, one per stored field f
-//	             (the names of package cond: "pat", "acl.cat",
+//	             (the names of package cond: "pat", "acl.pat",
 //	             "sp.code.sc", ...) and value v of the resource with rowid r;
 //	             primary key (f, v, r), so every equality, membership, range
 //	             and prefix is an index range, and an index on (r, f) so a
@@ -143,7 +145,8 @@ func (s *Store) ensureSchema(ctx context.Context, t string) error {
 	}
 	stmts := []string{
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, vid INTEGER NOT NULL,
-			lu INTEGER NOT NULL, del INTEGER NOT NULL, h TEXT NOT NULL, json BLOB NOT NULL%s)`, heads(t), strings.Join(cols, "")),
+			lu INTEGER NOT NULL, del INTEGER NOT NULL, h TEXT NOT NULL, json BLOB NOT NULL,
+			a_pat TEXT NOT NULL DEFAULT '', a_cat TEXT NOT NULL DEFAULT '', a_sec TEXT NOT NULL DEFAULT '', a_org TEXT NOT NULL DEFAULT ''%s)`, heads(t), strings.Join(cols, "")),
 		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "%s_lu" ON %s(lu, id)`, t, heads(t)),
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (f TEXT NOT NULL, v NOT NULL, r INTEGER NOT NULL, PRIMARY KEY (f, v, r)) WITHOUT ROWID`, index(t)),
 		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "%s_ix_r" ON %s(r, f)`, t, index(t)),

@@ -13,7 +13,11 @@ import (
 )
 
 // columns are the stored fields every head row has as a column.
-var columns = map[string]string{"_id": "h.id", "lu": "h.lu", "vid": "h.vid", "del": "h.del"}
+var columns = map[string]string{"_id": "h.id", "lu": "h.lu", "vid": "h.vid", "del": "h.del", "acl.pat": "h.a_pat"}
+
+// listColumns are the list attributes kept in one column each (see
+// aclList); only equality, membership and existence are tested on them.
+var listColumns = map[string]string{"acl.cat": "h.a_cat", "acl.sec": "h.a_sec", "acl.org": "h.a_org"}
 
 // alwaysPresent are index fields every MongoDB document holds (perhaps
 // empty), so $exists on them is always true there.
@@ -73,6 +77,9 @@ func (w *sqlWriter) node(n *cond.Node) error {
 }
 
 func (w *sqlWriter) leaf(n *cond.Node) error {
+	if col, ok := listColumns[n.Field]; ok {
+		return w.listValue(col, n)
+	}
 	if col, ok := w.column(n.Field); ok {
 		if n.Op == cond.Exists {
 			if strings.HasPrefix(col, "h.s_") {
@@ -97,6 +104,37 @@ func (w *sqlWriter) leaf(n *cond.Node) error {
 	w.args = append(w.args, n.Field)
 	if err := w.value("x.v", n); err != nil {
 		return err
+	}
+	w.b.WriteString(")")
+	return nil
+}
+
+// listValue writes a test on a list column: some value equals, or is in.
+func (w *sqlWriter) listValue(col string, n *cond.Node) error {
+	var vs []any
+	switch n.Op {
+	case cond.Exists:
+		w.b.WriteString("1") // always present, as in MongoDB (perhaps empty)
+		return nil
+	case cond.Eq:
+		vs = []any{n.Value}
+	case cond.In:
+		vs = n.Values
+	default:
+		return fmt.Errorf("sqlstore: only equality and membership are supported on %s", n.Field)
+	}
+	w.b.WriteString("(")
+	for i, v := range vs {
+		s, ok := v.(string)
+		if i > 0 {
+			w.b.WriteString(" OR ")
+		}
+		if !ok {
+			w.b.WriteString("0") // the attributes are strings
+			continue
+		}
+		w.b.WriteString("instr(" + col + ", ?) > 0")
+		w.args = append(w.args, aclSep+s+aclSep)
 	}
 	w.b.WriteString(")")
 	return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -178,15 +179,9 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 		id, vid, lu.UnixMilli(), js); err != nil {
 		return nil, sqlitedb.Wrap(err)
 	}
-	cols := sortedValues(s.sorts[res.Type])
-	args := []any{id, vid, lu.UnixMilli(), hash, js}
-	for _, c := range cols {
-		if v, ok := ix.sorts[c]; ok {
-			args = append(args, v)
-		} else {
-			args = append(args, nil)
-		}
-	}
+	sorts := sortedValues(s.sorts[res.Type])
+	cols := append(slices.Clone(aclColumns), sorts...)
+	args := append([]any{id, vid, lu.UnixMilli(), hash, js}, ix.values(sorts)...)
 	var rid int64
 	if cur == nil {
 		q := `INSERT INTO ` + heads(res.Type) + ` (id, vid, lu, del, h, json` + prefixed(", ", cols) + `) VALUES (?, ?, ?, 0, ?, ?` +
@@ -277,7 +272,7 @@ func (s *Store) Delete(ctx context.Context, resourceType, id string, ifMatch int
 			id, vid, lu.UnixMilli()); err != nil {
 			return sqlitedb.Wrap(err)
 		}
-		set := "vid = ?, lu = ?, del = 1, h = '', json = ''"
+		set := "vid = ?, lu = ?, del = 1, h = '', json = '', a_pat = '', a_cat = '', a_sec = '', a_org = ''"
 		for _, c := range sortedValues(s.sorts[resourceType]) {
 			set += ", " + c + " = NULL"
 		}
