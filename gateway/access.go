@@ -248,12 +248,22 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 	if err != nil {
 		return nil, err
 	}
+	// The attributes the policy decides on come with each version when
+	// the engine keeps them (then a resource is decoded only to be
+	// redacted), else from its JSON.
 	objs := make([]map[string]any, len(versions))
+	obj := func(i int) (map[string]any, error) {
+		if objs[i] == nil {
+			o, err := fhir.DecodeObject(versions[i].JSON)
+			if err != nil {
+				return nil, fmt.Errorf("decode stored %s/%s: %w", versions[i].Type, versions[i].ID, err)
+			}
+			objs[i] = o
+		}
+		return objs[i], nil
+	}
 	byType := map[string][]int{}
 	for i, v := range versions {
-		if objs[i], err = fhir.DecodeObject(v.JSON); err != nil {
-			return nil, fmt.Errorf("decode stored %s/%s: %w", v.Type, v.ID, err)
-		}
 		byType[v.Type] = append(byType[v.Type], i)
 	}
 	keep := make([]*store.Version, len(versions))
@@ -264,7 +274,15 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 		attrs := make([]policy.ResourceAttributes, len(idx))
 		ctxs := make([]policy.Context, len(idx))
 		for j, i := range idx {
-			attrs[j] = policy.Attributes(typ, objs[i])
+			if a := versions[i].Attrs; a != nil {
+				attrs[j] = *a
+			} else {
+				o, err := obj(i)
+				if err != nil {
+					return nil, err
+				}
+				attrs[j] = policy.Attributes(typ, o)
+			}
 			ctxs[j] = f.contextFor(attrs[j].Patient)
 		}
 		ds, err := a.engine.DecideMany(ctx, policy.Input{Action: action, Subject: a.subject(), Resource: policy.Resource{Type: typ}}, attrs, ctxs)
@@ -277,9 +295,15 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 				continue // already kept out by the database filter, or a rule the filter does not carry
 			}
 			a.trail.noteDecision(typ, versions[i].ID, attrs[j], d)
-			body, err := redact(versions[i].JSON, objs[i], d.Redactions)
-			if err != nil {
-				return nil, err
+			body := versions[i].JSON
+			if len(d.Redactions) > 0 {
+				o, err := obj(i)
+				if err != nil {
+					return nil, err
+				}
+				if body, err = redact(versions[i].JSON, o, d.Redactions); err != nil {
+					return nil, err
+				}
 			}
 			c := *versions[i]
 			c.JSON = body

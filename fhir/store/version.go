@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/policy"
 )
 
 // Version is one stored version of a resource.
@@ -24,6 +25,10 @@ type Version struct {
 	// JSON is the resource with meta.versionId and meta.lastUpdated set;
 	// empty for a deletion.
 	JSON []byte
+	// Attrs are the resource's access attributes (policy.Attributes of
+	// JSON) when the engine keeps them beside it; nil means work them out
+	// from JSON.
+	Attrs *policy.ResourceAttributes
 }
 
 // ETag is the weak entity tag of the version, W/"<versionId>".

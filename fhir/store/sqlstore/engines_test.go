@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
 	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
+	"github.com/socialcare-fhir/gateway/policy"
 )
 
 func mongo(t *testing.T) *store.Store {
@@ -270,3 +272,34 @@ func TestCopyBetweenEngines(t *testing.T) {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, fhir.ErrNotFound) }
+
+// The access attributes a search returns beside each resource are the
+// ones the policy package works out from its JSON.
+func TestAttributesKeptAreTheJSONs(t *testing.T) {
+	ctx := context.Background()
+	s := sqlite(t)
+	for _, js := range []string{
+		`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"HH"},"subject":{"reference":"Patient/a"},
+		  "meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}],
+		  "tag":[{"system":"https://socialcare-fhir.example.org/CodeSystem/source-organisation","code":"SYN01"}]}}`,
+		`{"resourceType":"Organization","id":"o1","name":"x"}`,
+		`{"resourceType":"Flag","id":"f1","status":"active","code":{"text":"x"},"subject":{"reference":"Patient/b"}}`,
+	} {
+		if _, err := s.Update(ctx, storetest.Resource(t, js), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, typ := range []string{"Encounter", "Organization", "Flag"} {
+		q, _ := search.Parse(typ, url.Values{}, search.Options{})
+		page, err := s.Search(ctx, q, nil)
+		if err != nil || len(page.Matches) != 1 {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		v := page.Matches[0]
+		obj, _ := fhir.DecodeObject(v.JSON)
+		want := policy.Attributes(typ, obj)
+		if v.Attrs == nil || !reflect.DeepEqual(*v.Attrs, want) {
+			t.Errorf("%s: attributes %+v, want %+v", typ, v.Attrs, want)
+		}
+	}
+}

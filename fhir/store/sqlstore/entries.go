@@ -170,3 +170,15 @@ func flatten(path string, v any, add func(string, any)) {
 }
 
 func slicesSort(s []string) { slices.Sort(s) }
+
+// attrs decodes the access attribute columns.
+func attrs(pat, cat, sec, org string) *policy.ResourceAttributes {
+	return &policy.ResourceAttributes{Patient: pat, Categories: aclSplit(cat), Labels: aclSplit(sec), AuthorOrgs: aclSplit(org)}
+}
+
+func aclSplit(s string) []string {
+	if s == "" {
+		return []string{} // as policy.Attributes gives: an empty list, not null
+	}
+	return strings.Split(strings.Trim(s, aclSep), aclSep)
+}

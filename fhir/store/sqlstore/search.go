@@ -82,7 +82,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query, restrict store.Rest
 		whereSQL += " AND " + keysetSQL
 		args = append(args, keysetArgs...)
 	}
-	query := `SELECT h.rid, h.id, h.vid, h.lu, h.json` + prefixed(", ", cols) + ` FROM ` + from + ` WHERE ` + whereSQL +
+	query := `SELECT h.rid, h.id, h.vid, h.lu, h.json, h.a_pat, h.a_cat, h.a_sec, h.a_org` + prefixed(", ", cols) + ` FROM ` + from + ` WHERE ` + whereSQL +
 		` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
 	args = append(args, q.Count+1)
 	rows, err := s.query(ctx, query, args...)
@@ -93,7 +93,8 @@ func (s *Store) Search(ctx context.Context, q *search.Query, restrict store.Rest
 	for rows.Next() {
 		m := match{v: &store.Version{Type: q.Type}, keys: make([]any, len(cols))}
 		var lu int64
-		dest := []any{&m.rid, &m.v.ID, &m.v.VersionID, &lu, &m.v.JSON}
+		var a [4]string
+		dest := []any{&m.rid, &m.v.ID, &m.v.VersionID, &lu, &m.v.JSON, &a[0], &a[1], &a[2], &a[3]}
 		for i := range cols {
 			dest = append(dest, &m.keys[i])
 		}
@@ -102,6 +103,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query, restrict store.Rest
 			return nil, sqlitedb.Wrap(err)
 		}
 		m.v.LastUpdated = time.UnixMilli(lu).UTC()
+		m.v.Attrs = attrs(a[0], a[1], a[2], a[3])
 		found = append(found, m)
 	}
 	rows.Close()
@@ -405,7 +407,7 @@ func (s *Store) find(ctx context.Context, t string, n *cond.Node) ([]*store.Vers
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT h.id, h.vid, h.lu, h.json FROM `+from+` WHERE `+where+` ORDER BY h.id`, args...)
+	rows, err := s.query(ctx, `SELECT h.id, h.vid, h.lu, h.json, h.a_pat, h.a_cat, h.a_sec, h.a_org FROM `+from+` WHERE `+where+` ORDER BY h.id`, args...)
 	if err != nil {
 		return nil, sqlitedb.Wrap(err)
 	}
@@ -414,10 +416,12 @@ func (s *Store) find(ctx context.Context, t string, n *cond.Node) ([]*store.Vers
 	for rows.Next() {
 		v := &store.Version{Type: t}
 		var lu int64
-		if err := rows.Scan(&v.ID, &v.VersionID, &lu, &v.JSON); err != nil {
+		var a [4]string
+		if err := rows.Scan(&v.ID, &v.VersionID, &lu, &v.JSON, &a[0], &a[1], &a[2], &a[3]); err != nil {
 			return nil, sqlitedb.Wrap(err)
 		}
 		v.LastUpdated = time.UnixMilli(lu).UTC()
+		v.Attrs = attrs(a[0], a[1], a[2], a[3])
 		out = append(out, v)
 	}
 	return out, sqlitedb.Wrap(rows.Err())
