@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
+	"github.com/socialcare-fhir/gateway/sqlitedb"
+	"github.com/socialcare-fhir/gateway/storage"
 )
 
 // auditCmd runs `gateway audit verify`: it walks the audit chain and
@@ -20,14 +23,13 @@ import (
 // -anchor, records cut from the end since a head logged elsewhere.
 func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(stderr, "usage: gateway audit verify [-mongodb-uri URI | -data-dir DIR] [-database NAME] [-anchor SEQ:HASH ...]")
+		fmt.Fprintln(stderr, "usage: gateway audit verify [-store sqlite|mongodb] [-data-dir DIR | -mongodb-uri URI] [-database NAME] [-anchor SEQ:HASH ...]")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("gateway audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	uri := fs.String("mongodb-uri", os.Getenv("MONGODB_URI"), "MongoDB connection string; empty opens the embedded database in -data-dir")
-	dataDir := fs.String("data-dir", envOr("GATEWAY_DATA_DIR", "./data"), "embedded database directory")
-	database := fs.String("database", envOr("GATEWAY_DATABASE", "fhir"), "database name")
+	engine := addEngineFlags(fs, "")
+	uri, dataDir, database := engine.uri, engine.dataDir, engine.database
 	var anchors []audit.Anchor
 	fs.Func("anchor", "a chain head kept elsewhere, SEQ:HASH (the gateway logs one as \"audit chain head\"); repeatable", func(v string) error {
 		a, err := audit.ParseAnchor(v)
@@ -39,6 +41,13 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return errUsage
 		}
 		return err
+	}
+	kind, err := storage.Kind(*engine.store, *uri)
+	if err != nil {
+		return err
+	}
+	if kind == storage.SQLite {
+		return verifySQLite(ctx, filepath.Join(*dataDir, storage.AuditFile), stdout, anchors)
 	}
 	if *uri == "" {
 		db, err := embedded.Start(ctx, *dataDir, nil)
@@ -54,6 +63,23 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer client.Disconnect(context.Background())
 	ok, err := audit.RunVerify(ctx, client.Database(*database), "audit", stdout, anchors...)
+	return verdict(ok, err)
+}
+
+func verifySQLite(ctx context.Context, path string, stdout io.Writer, anchors []audit.Anchor) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no audit trail at %s: %w", path, err)
+	}
+	db, err := sqlitedb.Open(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ok, err := audit.RunVerifySQLite(ctx, db, "audit", stdout, anchors...)
+	return verdict(ok, err)
+}
+
+func verdict(ok bool, err error) error {
 	if err != nil {
 		return err
 	}

@@ -9,12 +9,15 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/socialcare-fhir/gateway/storage"
 )
 
 // config is every setting of `gateway serve`. Each flag has an environment
 // variable; a flag given on the command line wins over the environment.
 type config struct {
 	Addr            string
+	Store           string
 	MongoURI        string
 	Database        string
 	DataDir         string
@@ -48,9 +51,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.SetOutput(stderr)
 	settings := []setting{
 		{"addr", "GATEWAY_ADDR", "listen address", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.Addr, n, "127.0.0.1:8080", u) }},
-		{"mongodb-uri", "MONGODB_URI", "MongoDB connection string; empty starts the embedded database", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.MongoURI, n, "", u) }},
-		{"database", "GATEWAY_DATABASE", "database name", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.Database, n, "fhir", u) }},
-		{"data-dir", "GATEWAY_DATA_DIR", "directory of the embedded database (used without a MongoDB URI)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.DataDir, n, "./data", u) }},
+		{"store", "GATEWAY_STORE", "storage engine: sqlite (embedded, in -data-dir) or mongodb (default: mongodb with a MongoDB URI, sqlite without)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.Store, n, "", u) }},
+		{"mongodb-uri", "MONGODB_URI", "MongoDB connection string (store mongodb; empty with -store mongodb starts the embedded FerretDB test server)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.MongoURI, n, "", u) }},
+		{"database", "GATEWAY_DATABASE", "MongoDB database name", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.Database, n, "fhir", u) }},
+		{"data-dir", "GATEWAY_DATA_DIR", "directory of the embedded engine's files", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.DataDir, n, "./data", u) }},
 		{"base-url", "GATEWAY_BASE_URL", "public base URL of the FHIR API (default: from each request's Host)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.BaseURL, n, "", u) }},
 		{"mode", "GATEWAY_MODE", "development or production (production refuses demo data and development keys)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.Mode, n, "development", u) }},
 		{"demo", "GATEWAY_DEMO", "load the synthetic demo records at start-up (development mode only)", func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.Demo, n, false, u) }},
@@ -109,6 +113,9 @@ func (c *config) check() error {
 	}
 	if c.Mode == "production" && c.IssuersFile == "" {
 		problems = append(problems, "production mode needs -trusted-issuers: the development key is refused there")
+	}
+	if _, err := storage.Kind(c.Store, c.MongoURI); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if c.MaxBodyBytes < 1024 {
 		problems = append(problems, "max-body-bytes must be at least 1024")

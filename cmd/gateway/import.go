@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/socialcare-fhir/gateway/fhir/ingest"
-	"github.com/socialcare-fhir/gateway/fhir/store"
-	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
 )
 
 // importCmd is `gateway import [flags] FILE`: it stores every record of an
@@ -26,9 +24,7 @@ func importCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("gateway import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "", "ndjson or cld (Client Level Data CSV); default from the file name: .csv is cld, anything else ndjson")
-	uri := fs.String("mongodb-uri", os.Getenv("MONGODB_URI"), "MongoDB connection string; empty opens the embedded database in -data-dir (env MONGODB_URI)")
-	dataDir := fs.String("data-dir", envOr("GATEWAY_DATA_DIR", "./data"), "directory of the embedded database; stop a gateway using it first (env GATEWAY_DATA_DIR)")
-	database := fs.String("database", envOr("GATEWAY_DATABASE", "fhir"), "database name (env GATEWAY_DATABASE)")
+	engine := addEngineFlags(fs, "")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: gateway import [flags] FILE\n\nStores the social care records in FILE (NDJSON, one record per line, or a council's Client Level Data CSV).\nA rejected record does not stop the others; the exit status is non-zero when any was rejected.\n\nFlags:")
 		fs.PrintDefaults()
@@ -60,21 +56,12 @@ func importCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	defer f.Close()
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if *uri == "" {
-		db, err := embedded.Start(ctx, *dataDir, nil) // its wire-level warnings are noise here
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		*uri = db.URI()
-	}
-	st, err := store.Open(ctx, *uri, store.Options{Database: *database, Logger: logger})
+	eng, err := engine.open(ctx, logger)
 	if err != nil {
 		return err
 	}
-	defer st.Close(context.Background())
-	ing := ingest.New(st, logger)
-	defer ing.Close(context.Background())
+	defer eng.Close(context.Background())
+	ing := eng.Ingest
 	if _, err := ing.Recover(ctx); err != nil {
 		return fmt.Errorf("recover interrupted records: %w", err)
 	}

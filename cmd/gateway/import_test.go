@@ -10,11 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"github.com/socialcare-fhir/gateway/fhir/ingest"
 	"github.com/socialcare-fhir/gateway/fhir/store"
-	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
+	"github.com/socialcare-fhir/gateway/storage"
 )
 
 const fixtureDir = "../../fixtures/socialcare"
@@ -40,13 +37,26 @@ func badLine(t *testing.T) []byte {
 
 func patients(t *testing.T, dataDir string) int64 {
 	t.Helper()
-	st, err := store.Open(context.Background(), storetest.Server(t, dataDir), store.Options{})
+	e, err := storage.Open(context.Background(), storage.Config{DataDir: dataDir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close(context.Background())
-	n, err := st.Database().Collection("Patient").CountDocuments(context.Background(), bson.D{})
-	if err != nil {
+	defer e.Close(context.Background())
+	return countVersions(t, e, "Patient", false)
+}
+
+// countVersions counts a type's resources (or, with all, its versions).
+func countVersions(t *testing.T, e *storage.Engine, typ string, all bool) int64 {
+	t.Helper()
+	var n int64
+	last := ""
+	if err := e.Resources.Versions(context.Background(), typ, func(v *store.Version) error {
+		if all || v.ID != last {
+			n++
+		}
+		last = v.ID
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -127,26 +137,26 @@ func TestImportUsage(t *testing.T) {
 }
 
 func TestLoadDemo(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, storetest.Server(t, ""), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
-	ing := ingest.New(st, nil)
-	defer ing.Close(ctx)
-	for round := range 2 {
-		n, err := loadDemo(ctx, ing)
-		if err != nil || n != 14 {
-			t.Fatalf("round %d: %d records, %v; want 14", round, n, err)
-		}
-	}
-	count, err := st.Database().Collection("Patient").CountDocuments(ctx, bson.D{})
-	if err != nil || count != 14 {
-		t.Fatalf("%d Patients, %v; want 14", count, err)
-	}
-	hist, err := st.Database().Collection("Patient_history").CountDocuments(ctx, bson.D{})
-	if err != nil || hist != 14 {
-		t.Errorf("%d Patient versions after loading twice, %v; want 14", hist, err)
+	for _, kind := range []string{storage.SQLite, storage.MongoDB} {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			e, err := storage.Open(ctx, storage.Config{Kind: kind, DataDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close(ctx)
+			for round := range 2 {
+				n, err := loadDemo(ctx, e.Ingest)
+				if err != nil || n != 14 {
+					t.Fatalf("round %d: %d records, %v; want 14", round, n, err)
+				}
+			}
+			if count := countVersions(t, e, "Patient", false); count != 14 {
+				t.Fatalf("%d Patients; want 14", count)
+			}
+			if hist := countVersions(t, e, "Patient", true); hist != 14 {
+				t.Errorf("%d Patient versions after loading twice; want 14", hist)
+			}
+		})
 	}
 }

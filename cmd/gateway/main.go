@@ -1,12 +1,13 @@
 // Command gateway is the FHIR gateway for sharing adult social care records
-// with the NHS. It serves FHIR R4 REST over MongoDB, starting an embedded
-// MongoDB-compatible server when no MONGODB_URI is given.
+// with the NHS. It serves FHIR R4 REST from the embedded SQLite engine (in
+// the data directory) or, with a MONGODB_URI, from MongoDB.
 //
 // Usage:
 //
 //	gateway [serve] [flags]    run the gateway (the default)
 //	gateway token [flags]      mint a DEVELOPMENT token for the fixture organisations
 //	gateway import [flags] FILE  bulk-import social care records (NDJSON or CLD CSV)
+//	gateway copy -from X -to Y   move everything to an empty engine (data directory or mongodb:// URI)
 //	gateway audit verify       check the audit trail's hash chain
 //	gateway policy check       say whether a policy directory would be accepted
 //	gateway policy decide      show the policy's decision on one input (JSON)
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string) error {
 		return serve(ctx, args)
 	case "import":
 		return importCmd(ctx, args, os.Stderr)
+	case "copy":
+		return copyCmd(ctx, args, os.Stdout, os.Stderr)
 	case "audit":
 		return auditCmd(ctx, args, os.Stdout, os.Stderr)
 	case "policy":
@@ -59,6 +62,7 @@ func run(ctx context.Context, args []string) error {
 		fmt.Println(`gateway [serve] [flags]      run the FHIR gateway (gateway serve -h lists the flags)
 gateway token [flags]        mint a DEVELOPMENT token (gateway token -h)
 gateway import [flags] FILE  bulk-import social care records, NDJSON or CLD CSV
+gateway copy -from X -to Y   move everything to another (empty) engine: X and Y are data directories or mongodb:// URIs
 gateway audit verify         check the audit trail's hash chain
 gateway policy check         say whether a policy directory would be accepted, and why not
 gateway policy decide [FILE] show the policy's decision on one input (JSON)

@@ -9,11 +9,9 @@ import (
 	"time"
 
 	"github.com/socialcare-fhir/gateway/audit"
-	"github.com/socialcare-fhir/gateway/fhir/ingest"
-	"github.com/socialcare-fhir/gateway/fhir/store"
-	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
 	"github.com/socialcare-fhir/gateway/gateway"
 	"github.com/socialcare-fhir/gateway/policy"
+	"github.com/socialcare-fhir/gateway/storage"
 )
 
 func serve(ctx context.Context, args []string) error {
@@ -22,25 +20,16 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := cfg.logger()
-	uri := cfg.MongoURI
-	if uri == "" {
-		db, err := embedded.Start(ctx, cfg.DataDir, logger)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		uri = db.URI()
-		logger.Info("embedded database started", "data_dir", cfg.DataDir)
-	}
-	st, err := store.Open(ctx, uri, store.Options{Database: cfg.Database, Logger: logger})
+	eng, err := storage.Open(ctx, cfg.storage(logger))
 	if err != nil {
 		return err
 	}
-	defer st.Close(context.Background())
+	defer eng.Close(context.Background())
+	logger.Info("storage engine opened", "store", eng.Kind, "data_dir", cfg.DataDir)
+	fmt.Fprintf(os.Stderr, "storage engine: %s\n", describe(eng.Kind, cfg))
 	// Finish any social care record a crash left half-stored before
 	// serving, so that none is ever read half-stored.
-	ing := ingest.New(st, logger)
-	defer ing.Close(context.Background())
+	ing := eng.Ingest
 	if n, err := ing.Recover(ctx); err != nil {
 		return fmt.Errorf("recover interrupted social care records: %w", err)
 	} else if n > 0 {
@@ -56,11 +45,7 @@ func serve(ctx context.Context, args []string) error {
 		}
 		logger.Warn("DEVELOPMENT: synthetic demo records loaded", "records", n)
 	}
-	trail, err := audit.Open(ctx, st.Database(), audit.Options{Retention: cfg.AuditRetention, MinRetention: cfg.RecordRetention, Logger: logger})
-	if err != nil {
-		return fmt.Errorf("open the audit trail: %w", err)
-	}
-	defer trail.Close(context.Background())
+	trail := eng.Audit
 	if cfg.AuditRetention > 0 {
 		go purgeAudit(ctx, trail, logger)
 	}
@@ -87,12 +72,29 @@ func serve(ctx context.Context, args []string) error {
 		Ingester:           ing,
 		Audit:              trail,
 		AuditReader:        trail,
-	}, st, logger)
+	}, eng.Resources, logger)
 	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	return gateway.ListenAndServe(ctx, srv, cfg.ShutdownGrace, func(addr string) {
 		logger.Info("gateway listening", "url", "http://"+addr, "mode", cfg.Mode)
 		fmt.Fprintf(os.Stderr, "FHIR gateway listening on http://%s (try: curl http://%s/metadata)\n", addr, addr)
 	})
+}
+
+// storage is the engine configuration of the serve settings.
+func (c *config) storage(logger *slog.Logger) storage.Config {
+	return storage.Config{Kind: c.Store, URI: c.MongoURI, Database: c.Database, DataDir: c.DataDir, Logger: logger,
+		Audit: audit.Options{Retention: c.AuditRetention, MinRetention: c.RecordRetention, Logger: logger}}
+}
+
+// describe says which engine serves, for the start-up line.
+func describe(kind string, c *config) string {
+	switch {
+	case kind == storage.SQLite:
+		return "sqlite (embedded, indexed) in " + c.DataDir
+	case c.MongoURI == "":
+		return "mongodb on the embedded FerretDB test server in " + c.DataDir + " (for tests of the MongoDB engine; slow: it scans)"
+	}
+	return "mongodb (database " + c.Database + ")"
 }
 
 // purgeAudit removes audit records past their retention once a day,

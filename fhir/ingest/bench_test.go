@@ -29,45 +29,50 @@ func synthRecords(b *testing.B, n int) [][]byte {
 
 // BenchmarkRecord is the end-to-end ingest of a new person with a month of
 // visits (decode, translate, journal, store every resource) into the
-// embedded database; "unchanged" re-sends a stored person.
+// embedded database, with each journal backend; "unchanged" re-sends a
+// stored person.
 func BenchmarkRecord(b *testing.B) {
 	ctx := context.Background()
-	b.Run("new", func(b *testing.B) {
-		i := newIngester(b)
-		records := synthRecords(b, b.N)
-		resources := 0
-		b.ReportAllocs()
-		b.ResetTimer()
-		for n := 0; n < b.N; n++ {
-			res, err := i.Record(ctx, records[n])
-			if err != nil {
-				b.Fatal(err)
-			}
-			resources += len(res.Resources)
-		}
-		report(b, resources)
-	})
-	b.Run("unchanged", func(b *testing.B) {
-		i := newIngester(b)
-		data := synthRecords(b, 1)[0]
-		if _, err := i.Record(ctx, data); err != nil {
-			b.Fatal(err)
-		}
-		resources := 0
-		b.ReportAllocs()
-		b.ResetTimer()
-		for n := 0; n < b.N; n++ {
-			res, err := i.Record(ctx, data)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if res.Outcome != Unchanged {
-				b.Fatalf("re-send: %s", res.Outcome)
-			}
-			resources += len(res.Resources)
-		}
-		report(b, resources)
-	})
+	for _, backend := range backends {
+		b.Run(backend, func(b *testing.B) {
+			b.Run("new", func(b *testing.B) {
+				i := newIngester(b, backend)
+				records := synthRecords(b, b.N)
+				resources := 0
+				b.ReportAllocs()
+				b.ResetTimer()
+				for n := 0; n < b.N; n++ {
+					res, err := i.Record(ctx, records[n])
+					if err != nil {
+						b.Fatal(err)
+					}
+					resources += len(res.Resources)
+				}
+				report(b, resources)
+			})
+			b.Run("unchanged", func(b *testing.B) {
+				i := newIngester(b, backend)
+				data := synthRecords(b, 1)[0]
+				if _, err := i.Record(ctx, data); err != nil {
+					b.Fatal(err)
+				}
+				resources := 0
+				b.ReportAllocs()
+				b.ResetTimer()
+				for n := 0; n < b.N; n++ {
+					res, err := i.Record(ctx, data)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if res.Outcome != Unchanged {
+						b.Fatalf("re-send: %s", res.Outcome)
+					}
+					resources += len(res.Resources)
+				}
+				report(b, resources)
+			})
+		})
+	}
 }
 
 func report(b *testing.B, resources int) {

@@ -19,87 +19,95 @@ func ndjsonWithBadLine(t testing.TB) ([]byte, int) {
 }
 
 func TestBulkNDJSONReportsEachLine(t *testing.T) {
-	i := newIngester(t)
-	data, n := ndjsonWithBadLine(t)
-	var calls, lastDone, lastFailed int
-	rep, err := i.Bulk(context.Background(), FormatNDJSON, bytes.NewReader(data), func(done, failed int) {
-		calls++
-		lastDone, lastFailed = done, failed
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Records != n || rep.Stored != n-1 || rep.Rejected != 1 || len(rep.Items) != n {
-		t.Fatalf("report: %d records, %d stored, %d rejected, %d items; want %d, %d, 1, %d", rep.Records, rep.Stored, rep.Rejected, len(rep.Items), n, n-1, n)
-	}
-	if calls != n || lastDone != n || lastFailed != 1 {
-		t.Errorf("progress called %d times, last (%d, %d); want %d times, last (%d, 1)", calls, lastDone, lastFailed, n, n)
-	}
-	for k, it := range rep.Items {
-		if it.Line != k+1 {
-			t.Errorf("item %d is line %d", k, it.Line)
+	eachBackend(t, func(t *testing.T, backend string) {
+		i := newIngester(t, backend)
+		data, n := ndjsonWithBadLine(t)
+		var calls, lastDone, lastFailed int
+		rep, err := i.Bulk(context.Background(), FormatNDJSON, bytes.NewReader(data), func(done, failed int) {
+			calls++
+			lastDone, lastFailed = done, failed
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		switch {
-		case k == 2:
-			if it.Status != ItemRejected || it.Problems == nil || len(it.Problems.Issue) < 4 {
-				t.Errorf("line 3: %+v, want rejected with at least 4 problems", it)
+		if rep.Records != n || rep.Stored != n-1 || rep.Rejected != 1 || len(rep.Items) != n {
+			t.Fatalf("report: %d records, %d stored, %d rejected, %d items; want %d, %d, 1, %d", rep.Records, rep.Stored, rep.Rejected, len(rep.Items), n, n-1, n)
+		}
+		if calls != n || lastDone != n || lastFailed != 1 {
+			t.Errorf("progress called %d times, last (%d, %d); want %d times, last (%d, 1)", calls, lastDone, lastFailed, n, n)
+		}
+		for k, it := range rep.Items {
+			if it.Line != k+1 {
+				t.Errorf("item %d is line %d", k, it.Line)
 			}
-		case it.Status != ItemStored || it.Outcome != Created || it.Resources == nil || it.Resources.Created == 0 || !strings.HasPrefix(it.Patient, "Patient/"):
-			t.Errorf("line %d: %+v, want stored and created", it.Line, it)
+			switch {
+			case k == 2:
+				if it.Status != ItemRejected || it.Problems == nil || len(it.Problems.Issue) < 4 {
+					t.Errorf("line 3: %+v, want rejected with at least 4 problems", it)
+				}
+			case it.Status != ItemStored || it.Outcome != Created || it.Resources == nil || it.Resources.Created == 0 || !strings.HasPrefix(it.Patient, "Patient/"):
+				t.Errorf("line %d: %+v, want stored and created", it.Line, it)
+			}
 		}
-	}
-	again, err := i.Bulk(context.Background(), FormatNDJSON, bytes.NewReader(data), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := rep.Resources.Created + rep.Resources.Updated + rep.Resources.Unchanged
-	if again.Resources != (Counts{Unchanged: total}) {
-		t.Errorf("re-import: %+v, want all %d resources unchanged", again.Resources, total)
-	}
+		again, err := i.Bulk(context.Background(), FormatNDJSON, bytes.NewReader(data), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := rep.Resources.Created + rep.Resources.Updated + rep.Resources.Unchanged
+		if again.Resources != (Counts{Unchanged: total}) {
+			t.Errorf("re-import: %+v, want all %d resources unchanged", again.Resources, total)
+		}
+	})
 }
 
 func TestBulkCLD(t *testing.T) {
-	i := newIngester(t)
-	rep, err := i.Bulk(context.Background(), FormatCLD, bytes.NewReader(fixture(t, "cld-example.csv")), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Records == 0 || rep.Rejected != 0 {
-		t.Fatalf("CLD report: %+v", rep)
-	}
-	prev := 1
-	for _, it := range rep.Items {
-		if it.Row <= prev || it.Line != 0 {
-			t.Errorf("item row %d line %d: want rows increasing after the header", it.Row, it.Line)
+	eachBackend(t, func(t *testing.T, backend string) {
+		i := newIngester(t, backend)
+		rep, err := i.Bulk(context.Background(), FormatCLD, bytes.NewReader(fixture(t, "cld-example.csv")), nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		prev = it.Row
-	}
+		if rep.Records == 0 || rep.Rejected != 0 {
+			t.Fatalf("CLD report: %+v", rep)
+		}
+		prev := 1
+		for _, it := range rep.Items {
+			if it.Row <= prev || it.Line != 0 {
+				t.Errorf("item row %d line %d: want rows increasing after the header", it.Row, it.Line)
+			}
+			prev = it.Row
+		}
+	})
 }
 
 func TestBulkStopsOnUnusableFile(t *testing.T) {
-	i := newIngester(t)
-	for _, tc := range []struct{ note, format, body string }{
-		{"CSV without the CLD header", FormatCLD, "a,b\n1,2\n"},
-		{"unknown format", "xml", "<x/>"},
-	} {
-		t.Run(tc.note, func(t *testing.T) {
-			if _, err := i.Bulk(context.Background(), tc.format, strings.NewReader(tc.body), nil); err == nil {
-				t.Fatal("no error")
-			}
-		})
-	}
+	eachBackend(t, func(t *testing.T, backend string) {
+		i := newIngester(t, backend)
+		for _, tc := range []struct{ note, format, body string }{
+			{"CSV without the CLD header", FormatCLD, "a,b\n1,2\n"},
+			{"unknown format", "xml", "<x/>"},
+		} {
+			t.Run(tc.note, func(t *testing.T) {
+				if _, err := i.Bulk(context.Background(), tc.format, strings.NewReader(tc.body), nil); err == nil {
+					t.Fatal("no error")
+				}
+			})
+		}
+	})
 }
 
 func TestBulkStopsWhenContextEnds(t *testing.T) {
-	i := newIngester(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	data, _ := ndjsonWithBadLine(t)
-	rep, err := i.Bulk(ctx, FormatNDJSON, bytes.NewReader(data), func(done, _ int) {
-		if done == 1 {
-			cancel()
+	eachBackend(t, func(t *testing.T, backend string) {
+		i := newIngester(t, backend)
+		ctx, cancel := context.WithCancel(context.Background())
+		data, _ := ndjsonWithBadLine(t)
+		rep, err := i.Bulk(ctx, FormatNDJSON, bytes.NewReader(data), func(done, _ int) {
+			if done == 1 {
+				cancel()
+			}
+		})
+		if err == nil || rep.Records != 1 {
+			t.Fatalf("err %v after %d records; want an error after 1", err, rep.Records)
 		}
 	})
-	if err == nil || rep.Records != 1 {
-		t.Fatalf("err %v after %d records; want an error after 1", err, rep.Records)
-	}
 }

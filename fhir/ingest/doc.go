@@ -3,6 +3,13 @@
 // Data files ([Ingester.Bulk]), or as background jobs whose status survives
 // a restart ([Ingester.Submit], [Ingester.Job]).
 //
+// An Ingester writes resources through a [ResourceStore] and keeps its
+// journals and job records in one of two places: MongoDB, in the
+// resources' own database (collections ingest_journal and ingest_jobs;
+// [New], for the MongoDB engine, *store.Store), or a SQLite database of its
+// own (tables of the same names, normally the file [FileName] in the data
+// directory; [NewSQLite], for any ResourceStore).
+//
 // A record moves through the package in four steps:
 //
 //  1. socialcare.Decode checks all of it; a record with any problem is
@@ -10,23 +17,31 @@
 //     written.
 //  2. socialcare.Translate turns it into FHIR resources with deterministic
 //     ids, in dependency order, Provenance last.
-//  3. The whole list of resources is written as one journal document
-//     (collection ingest_journal, state "pending") with majority write
-//     concern. The embedded database has no multi-document transactions;
-//     the journal is what makes the record all-or-nothing.
-//  4. Each resource is stored with store.Update, which is idempotent
-//     (identical content makes no new version), then the journal is
-//     marked "applied" and its copy of the resources dropped.
+//  3. The whole list of resources is written as one journal (state
+//     "pending"), durably: with majority write concern in MongoDB, with a
+//     full fsync in SQLite. The embedded MongoDB-compatible database has
+//     no multi-document transactions; the journal is what makes the
+//     record all-or-nothing.
+//  4. The resources are stored, idempotently (identical content makes no
+//     new version): with one UpdateAll transaction when the store is a
+//     [BatchStore], else one Update each. Then the journal is marked
+//     "applied" and its copy of the resources dropped.
 //
 // If the process stops between 3 and 4, [Ingester.Recover] re-applies every
 // pending journal, oldest first. Run it at start-up before serving: then no
 // client ever reads a half-stored record left by a crash. A record whose
 // storing failed while the gateway kept running (the database went away
-// mid-record) stays pending until the next Recover or the next record for
-// the same person, which first finishes every earlier pending journal of
-// that person, so resources are always written in the order the records
-// were received.
+// mid-record) stays pending until [Ingester.RecoverStale] finds it old
+// enough, the next Recover, or the next record for the same person, which
+// first finishes every earlier pending journal of that person, so
+// resources are always written in the order the records were received.
 //
-// The package never logs record content; journal and job documents hold
-// personal data and live in the same database as the resources.
+// [Ingester.ExportState] and [Ingester.ImportState] copy the pending
+// journals and the job records from one engine to the other, for a
+// migration tool.
+//
+// The package never logs record content. Journal and job documents hold
+// personal data: in MongoDB they live in the same database as the
+// resources; the SQLite journal file needs the same protection as the
+// resource database.
 package ingest

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/socialcare"
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
 	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
+	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
 const fixtureDir = "../../fixtures/socialcare"
@@ -37,20 +40,166 @@ func openStore(t testing.TB, uri string) *store.Store {
 	return st
 }
 
-// newIngester is an Ingester over a fresh embedded database.
-func newIngester(t testing.TB) *Ingester {
+// Backends: the two engines an Ingester runs on, as the gateway sets
+// them up. Every test runs on each (see eachBackend).
+const (
+	// onMongoDB: New, resources in the MongoDB engine (an embedded
+	// server), the journal in the same database.
+	onMongoDB = "mongodb"
+	// onSQLite: NewSQLite, resources in the SQLite engine (sqlstore, a
+	// BatchStore: each record is one transaction), the journal in a file
+	// of its own.
+	onSQLite = "sqlite"
+)
+
+var backends = []string{onMongoDB, onSQLite}
+
+// eachBackend runs fn as a parallel subtest per backend.
+func eachBackend(t *testing.T, fn func(t *testing.T, backend string)) {
 	t.Helper()
-	return newIngesterAt(t, storetest.Server(t, ""))
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b)
+		})
+	}
 }
 
-func newIngesterAt(t testing.TB, uri string) *Ingester {
+// env is the databases of one test: the resources in a MongoDB server
+// (uri) or in the SQLite engine's file in dir, and the journal in the
+// MongoDB database or in dir's journal file.
+type env struct {
+	backend string
+	uri     string // MongoDB: the resources, and the journal on onMongoDB
+	dir     string // on onSQLite: the journal, and the resources unless uri is set
+}
+
+// serverStart serialises starting embedded MongoDB servers: FerretDB's
+// constructor sets a package variable, a data race when parallel tests
+// start servers at the same moment.
+var serverStart sync.Mutex
+
+// startServer is storetest.Server, one start at a time.
+func startServer(t testing.TB, dir string) string {
 	t.Helper()
-	i := New(openStore(t, uri), nil)
+	serverStart.Lock()
+	defer serverStart.Unlock()
+	return storetest.Server(t, dir)
+}
+
+// newEnv is an env over fresh databases.
+func newEnv(t testing.TB, backend string) *env {
+	t.Helper()
+	switch backend {
+	case onMongoDB:
+		return &env{backend: backend, uri: startServer(t, "")}
+	case onSQLite:
+		return &env{backend: backend, dir: t.TempDir()}
+	}
+	t.Fatalf("unknown backend %q", backend)
+	return nil
+}
+
+// newEnvMongoAt is an env whose resources are in the MongoDB server at
+// uri on either backend (onSQLite then keeps only the journal in SQLite):
+// for the tests of a resource store that goes away, which only a server
+// can.
+func newEnvMongoAt(t testing.TB, backend, uri string) *env {
+	t.Helper()
+	e := &env{backend: backend, uri: uri}
+	if backend == onSQLite {
+		e.dir = t.TempDir()
+	}
+	return e
+}
+
+// resources connects to the env's resource store anew.
+func (e *env) resources(t testing.TB) ResourceStore {
+	t.Helper()
+	if e.uri != "" {
+		return openStore(t, e.uri)
+	}
+	st, err := sqlstore.Open(context.Background(), e.dir, sqlstore.Options{})
+	if err != nil {
+		t.Fatalf("open the SQLite resource store: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	return st
+}
+
+// ingester connects to the env's databases anew, as a restarted gateway
+// would, and runs Recover.
+func (e *env) ingester(t testing.TB) *Ingester {
+	t.Helper()
+	i := e.ingesterOver(t, e.resources(t))
 	if _, err := i.Recover(context.Background()); err != nil {
 		t.Fatalf("recover: %v", err)
 	}
+	return i
+}
+
+// ingesterOver is an Ingester of the env's backend writing resources
+// through st, without Recover.
+func (e *env) ingesterOver(t testing.TB, st ResourceStore) *Ingester {
+	t.Helper()
+	var i *Ingester
+	switch e.backend {
+	case onMongoDB:
+		i = New(st.(*store.Store), nil)
+	case onSQLite:
+		db, err := sqlitedb.Open(filepath.Join(e.dir, FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		i = NewSQLite(st, db, nil)
+	default:
+		t.Fatalf("unknown backend %q", e.backend)
+	}
 	t.Cleanup(func() { _ = i.Close(context.Background()) })
 	return i
+}
+
+// newIngester is an Ingester over fresh databases.
+func newIngester(t testing.TB, backend string) *Ingester {
+	t.Helper()
+	return newEnv(t, backend).ingester(t)
+}
+
+// readable is what the tests read back from either resource store.
+type readable interface {
+	Read(ctx context.Context, resourceType, id string) (*store.Version, error)
+	History(ctx context.Context, resourceType, id string, opt store.HistoryOptions) ([]*store.Version, bool, error)
+	Versions(ctx context.Context, resourceType string, fn func(*store.Version) error) error
+}
+
+var (
+	_ readable = (*store.Store)(nil)
+	_ readable = (*sqlstore.Store)(nil)
+)
+
+// resourcesOf is the resource store i writes to.
+func resourcesOf(t testing.TB, i *Ingester) readable {
+	t.Helper()
+	st := i.st
+	if c, ok := st.(*countingStore); ok {
+		st = c.Store
+	}
+	r, ok := st.(readable)
+	if !ok {
+		t.Fatalf("cannot read back from a %T", i.st)
+	}
+	return r
+}
+
+// versions counts the stored versions of a type, of every resource.
+func versions(t testing.TB, i *Ingester, resourceType string) int {
+	t.Helper()
+	n := 0
+	if err := resourcesOf(t, i).Versions(context.Background(), resourceType, func(*store.Version) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // translate is what the translator makes of a record, for comparison with
@@ -70,7 +219,7 @@ func translate(t testing.TB, data []byte) []fhir.Resource {
 
 // checkStored asserts that every resource is stored with exactly the
 // translated content, at version want, with history of that length.
-func checkStored(t *testing.T, st *store.Store, want []fhir.Resource, version int64) {
+func checkStored(t *testing.T, st readable, want []fhir.Resource, version int64) {
 	t.Helper()
 	ctx := context.Background()
 	for _, r := range want {
@@ -133,10 +282,22 @@ func mustJSON(t testing.TB, v any) string {
 	return string(b)
 }
 
-// journals counts journal documents by state.
+// journals counts journals by state, in whichever backend i keeps them.
 func journals(t testing.TB, i *Ingester, state string) int64 {
 	t.Helper()
-	n, err := i.journal.CountDocuments(context.Background(), bson.D{{Key: "state", Value: state}})
+	ctx := context.Background()
+	var n int64
+	var err error
+	switch s := i.state.(type) {
+	case *mongoState:
+		n, err = s.journal.CountDocuments(ctx, bson.D{{Key: "state", Value: state}})
+	case *sqliteState:
+		if err = s.setup(ctx); err == nil {
+			err = s.db.R.QueryRowContext(ctx, "SELECT count(*) FROM ingest_journal WHERE state = ?", state).Scan(&n)
+		}
+	default:
+		t.Fatalf("journals in a %T", i.state)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,20 +9,42 @@ import (
 	"sync"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
-
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/socialcare"
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
-// Collection names.
+// Collection names (MongoDB), which are also the table names (SQLite).
 const (
 	JournalCollection = "ingest_journal"
 	JobsCollection    = "ingest_jobs"
 )
+
+// FileName is the SQLite journal's file in the data directory (see
+// [NewSQLite]).
+const FileName = "ingest.db"
+
+// ResourceStore is what an Ingester needs of the FHIR resource store:
+// Update as *store.Store has it (update as create; ifMatch 0 here, so an
+// unchanged resource makes no new version).
+type ResourceStore interface {
+	Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (store.WriteResult, error)
+}
+
+// BatchStore is a ResourceStore that can store a whole record in one
+// transaction. When the store given to an Ingester has UpdateAll, each
+// record is stored with one call to it instead of one Update per resource.
+//
+// UpdateAll must store every resource as Update(ctx, res, 0) would, in
+// order, all or none, and return one WriteResult per resource in the same
+// order. (*store.Store has no UpdateAll: MongoDB's embedded server has no
+// multi-document transactions, so records are stored resource by resource
+// and made whole by the journal.)
+type BatchStore interface {
+	ResourceStore
+	UpdateAll(ctx context.Context, res []*fhir.Resource) ([]store.WriteResult, error)
+}
 
 // finishTimeout bounds the attempt to finish a record whose request was
 // cancelled half-way (the client went away or its deadline passed).
@@ -31,15 +53,16 @@ const finishTimeout = 30 * time.Second
 // Ingester stores social care records. It is safe for concurrent use.
 // Call [Ingester.Recover] once at start-up and [Ingester.Close] at shutdown.
 type Ingester struct {
-	st      *store.Store
-	journal *mongo.Collection
-	jobs    *mongo.Collection
-	logger  *slog.Logger
-	now     func() time.Time
+	st     ResourceStore
+	state  state // journals and job records
+	logger *slog.Logger
+	now    func() time.Time
 
 	// afterApply, set only by tests, is called once the journal is written
 	// (n = 0) and after each resource is stored (n = resources stored so
-	// far). An error stops the record there, as a crash would.
+	// far); with a BatchStore, whose UpdateAll stores all or none, it is
+	// called with 0 and then, once UpdateAll returned, with the number of
+	// resources. An error stops the record there, as a crash would.
 	afterApply func(n int) error
 
 	// Background jobs run under base, which Close cancels; mu orders
@@ -54,19 +77,34 @@ type Ingester struct {
 	heartbeat, staleAfter time.Duration
 }
 
-// New returns an Ingester writing through st. logger receives operational
-// messages only (counts, job ids, errors without record content).
+// New returns an Ingester writing through st, the MongoDB engine, and
+// keeping its journals and job records in st's database (collections
+// JournalCollection and JobsCollection, majority write concern). logger
+// receives operational messages only (counts, job ids, errors without
+// record content).
 func New(st *store.Store, logger *slog.Logger) *Ingester {
+	return newIngesterOn(st, newMongoState(st.Database()), logger)
+}
+
+// NewSQLite returns an Ingester writing resources through st and keeping
+// its journals and job records in the SQLite database db (tables
+// JournalCollection and JobsCollection, created on first use; give it its
+// own file, FileName in the data directory). When st is a [BatchStore],
+// each record is stored in one UpdateAll transaction. db must stay open
+// while the Ingester is used; the caller closes it after [Ingester.Close].
+// logger receives operational messages only.
+func NewSQLite(st ResourceStore, db *sqlitedb.DB, logger *slog.Logger) *Ingester {
+	return newIngesterOn(st, newSQLiteState(db), logger)
+}
+
+func newIngesterOn(st ResourceStore, s state, logger *slog.Logger) *Ingester {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	majority := options.Collection().SetWriteConcern(writeconcern.Majority())
-	db := st.Database()
 	base, cancel := context.WithCancel(context.Background())
 	return &Ingester{
 		st:         st,
-		journal:    db.Collection(JournalCollection, majority),
-		jobs:       db.Collection(JobsCollection, majority),
+		state:      s,
 		logger:     logger,
 		now:        time.Now,
 		base:       base,
@@ -164,8 +202,8 @@ func (i *Ingester) store(ctx context.Context, rec *socialcare.Record) (*Result, 
 	if err := i.finishPending(ctx, j.Key); err != nil {
 		return nil, err
 	}
-	if _, err := i.journal.InsertOne(ctx, j); err != nil {
-		return nil, fmt.Errorf("ingest: write journal: %w", dbError(err))
+	if err := i.state.insertJournal(ctx, j); err != nil {
+		return nil, fmt.Errorf("ingest: write journal: %w", err)
 	}
 	res, err := i.applyAndClose(ctx, j, resources)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, fhir.ErrUnavailable) {
@@ -190,37 +228,71 @@ func (i *Ingester) applyAndClose(ctx context.Context, j *journal, resources []fh
 	return res, nil
 }
 
-// apply stores resources in order with store.Update, which makes no new
-// version when the content is unchanged.
+// apply stores resources in order, with one UpdateAll when the store is a
+// BatchStore and else one Update each; neither makes a new version when
+// the content is unchanged.
 func (i *Ingester) apply(ctx context.Context, patient string, resources []fhir.Resource) (*Result, error) {
 	if err := i.hook(0); err != nil {
 		return nil, err
 	}
 	res := &Result{Patient: patient, Resources: make([]Stored, 0, len(resources))}
-	for n := range resources {
-		r := &resources[n]
-		wr, err := i.st.Update(ctx, r, 0)
+	if bs, ok := i.st.(BatchStore); ok {
+		all := make([]*fhir.Resource, len(resources))
+		for n := range resources {
+			all[n] = &resources[n]
+		}
+		wrs, err := bs.UpdateAll(ctx, all)
 		if err != nil {
-			return nil, fmt.Errorf("ingest: store %s: %w", r.Type, storeError(err))
+			return nil, fmt.Errorf("ingest: store record: %w", storeError(err))
 		}
-		o := Updated
-		switch {
-		case wr.Created:
-			o = Created
-		case wr.Unchanged:
-			o = Unchanged
+		if len(wrs) != len(resources) {
+			return nil, fmt.Errorf("ingest: store record: %d results for %d resources", len(wrs), len(resources))
 		}
-		res.Counts.add(o)
-		res.Resources = append(res.Resources, Stored{
-			ResourceType: r.Type, ID: r.ID, VersionID: wr.Version.VersionID, Outcome: o,
-			Provenance: r.Type == "Provenance",
-		})
-		if err := i.hook(n + 1); err != nil {
+		for n := range resources {
+			if err := res.add(&resources[n], wrs[n]); err != nil {
+				return nil, err
+			}
+		}
+		if err := i.hook(len(resources)); err != nil {
 			return nil, err
+		}
+	} else {
+		for n := range resources {
+			r := &resources[n]
+			wr, err := i.st.Update(ctx, r, 0)
+			if err != nil {
+				return nil, fmt.Errorf("ingest: store %s: %w", r.Type, storeError(err))
+			}
+			if err := res.add(r, wr); err != nil {
+				return nil, err
+			}
+			if err := i.hook(n + 1); err != nil {
+				return nil, err
+			}
 		}
 	}
 	res.Outcome = res.Counts.Outcome()
 	return res, nil
+}
+
+// add records what storing r did.
+func (res *Result) add(r *fhir.Resource, wr store.WriteResult) error {
+	if wr.Version == nil {
+		return fmt.Errorf("ingest: store %s: the store returned no version", r.Type)
+	}
+	o := Updated
+	switch {
+	case wr.Created:
+		o = Created
+	case wr.Unchanged:
+		o = Unchanged
+	}
+	res.Counts.add(o)
+	res.Resources = append(res.Resources, Stored{
+		ResourceType: r.Type, ID: r.ID, VersionID: wr.Version.VersionID, Outcome: o,
+		Provenance: r.Type == "Provenance",
+	})
+	return nil
 }
 
 func (i *Ingester) hook(n int) error {

@@ -12,9 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 )
@@ -26,7 +23,8 @@ const (
 	JobFailed  = "failed"
 )
 
-// Job is a background bulk import, as kept in the ingest_jobs collection.
+// Job is a background bulk import, as kept in the ingest_jobs collection
+// (MongoDB) or table (SQLite).
 type Job struct {
 	ID     string
 	Format string
@@ -87,16 +85,16 @@ func (i *Ingester) Submit(ctx context.Context, format string, r io.Reader) (*Job
 	}
 	now := i.now().UTC().Truncate(time.Millisecond)
 	d := &jobDoc{ID: store.NewID(), Format: format, State: JobRunning, Started: now, Updated: now}
-	if _, err := i.jobs.InsertOne(ctx, d); err != nil {
+	if err := i.state.insertJob(ctx, d); err != nil {
 		cleanup()
-		return nil, fmt.Errorf("ingest: record import job: %w", dbError(err))
+		return nil, fmt.Errorf("ingest: record import job: %w", err)
 	}
 	i.mu.Lock()
 	if i.closed {
 		i.mu.Unlock()
 		cleanup()
-		i.updateJob(d.ID, bson.D{{Key: "state", Value: JobFailed}, {Key: "problems", Value: []fhir.Issue{{Severity: "error", Code: "transient",
-			Diagnostics: "The gateway shut down before the import started; send the file again."}}}})
+		i.updateJob(d.ID, jobUpdate{state: JobFailed, problems: []fhir.Issue{{Severity: "error", Code: "transient",
+			Diagnostics: "The gateway shut down before the import started; send the file again."}}})
 		return nil, fmt.Errorf("%w: the gateway is shutting down", fhir.ErrUnavailable)
 	}
 	i.wg.Add(1)
@@ -122,7 +120,7 @@ func (i *Ingester) run(d *jobDoc, f io.Reader) {
 			case <-stop:
 				return
 			case <-t.C:
-				i.updateJob(d.ID, bson.D{{Key: "done", Value: done.Load()}, {Key: "rejected", Value: rejected.Load()}})
+				i.updateJob(d.ID, jobUpdate{done: int(done.Load()), rejected: int(rejected.Load())})
 			}
 		}
 	})
@@ -133,20 +131,18 @@ func (i *Ingester) run(d *jobDoc, f io.Reader) {
 	close(stop)
 	beat.Wait()
 
-	set := bson.D{{Key: "finished", Value: i.now().UTC().Truncate(time.Millisecond)}}
-	state := JobDone
+	u := jobUpdate{finished: i.now().UTC().Truncate(time.Millisecond), state: JobDone, done: rep.Records, rejected: rep.Rejected}
 	if err != nil {
-		state = JobFailed
-		set = append(set, bson.E{Key: "problems", Value: i.jobProblems(err, rep)})
+		u.state = JobFailed
+		u.problems = i.jobProblems(err, rep)
 		i.logger.Warn("ingest: import job stopped early", "job", d.ID, "records", rep.Records, "error", err.Error())
 	} else {
 		i.logger.Info("ingest: import job done", "job", d.ID, "records", rep.Records, "rejected", rep.Rejected)
 	}
-	set = append(set, bson.E{Key: "state", Value: state}, bson.E{Key: "done", Value: rep.Records}, bson.E{Key: "rejected", Value: rep.Rejected})
 	if b, err := json.Marshal(rep); err == nil {
-		set = append(set, bson.E{Key: "report", Value: string(b)})
+		u.report = string(b)
 	}
-	i.updateJob(d.ID, set)
+	i.updateJob(d.ID, u)
 }
 
 // jobProblems explains why a job stopped, without record content.
@@ -169,11 +165,11 @@ func (i *Ingester) jobProblems(err error, rep *BulkReport) []fhir.Issue {
 
 // updateJob sets fields of a job document. It outlives shutdown briefly,
 // so that an interrupted job is recorded as such.
-func (i *Ingester) updateJob(id string, set bson.D) {
+func (i *Ingester) updateJob(id string, u jobUpdate) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(i.base), 10*time.Second)
 	defer cancel()
-	set = append(set, bson.E{Key: "updated", Value: i.now().UTC().Truncate(time.Millisecond)})
-	if _, err := i.jobs.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}); err != nil {
+	u.updated = i.now().UTC().Truncate(time.Millisecond)
+	if err := i.state.updateJob(ctx, id, u); err != nil {
 		i.logger.Warn("ingest: could not record import job progress", "job", id, "error", err.Error())
 	}
 }
@@ -182,13 +178,12 @@ func (i *Ingester) updateJob(id string, set bson.D) {
 // there is none. A job still marked running whose progress stopped being
 // recorded (its gateway stopped) is reported as failed.
 func (i *Ingester) Job(ctx context.Context, id string) (*Job, error) {
-	var d jobDoc
-	err := i.jobs.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	d, err := i.state.job(ctx, id)
+	if errors.Is(err, errNotFound) {
 		return nil, fhir.Errorf(http.StatusNotFound, "not-found", "There is no import job %q.", id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ingest: read import job: %w", dbError(err))
+		return nil, fmt.Errorf("ingest: read import job: %w", err)
 	}
 	return d.job(i.now(), i.staleAfter)
 }

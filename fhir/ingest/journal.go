@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"github.com/socialcare-fhir/gateway/fhir"
 )
@@ -23,7 +19,8 @@ const (
 )
 
 // maxJournalBytes keeps a journal document under MongoDB's 16 MB limit,
-// with room for the document's own fields.
+// with room for the document's own fields. The SQLite journal has the same
+// limit, so that a record is accepted or refused alike by both engines.
 const maxJournalBytes = 15 << 20
 
 // journal is one record's translated resources, written before any of them
@@ -84,12 +81,8 @@ func (j *journal) resources() ([]fhir.Resource, error) {
 }
 
 func (i *Ingester) markApplied(ctx context.Context, id bson.ObjectID) error {
-	_, err := i.journal.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
-		{Key: "$set", Value: bson.D{{Key: "state", Value: stateApplied}, {Key: "applied", Value: i.now().UTC().Truncate(time.Millisecond)}}},
-		{Key: "$unset", Value: bson.D{{Key: "res", Value: ""}}},
-	})
-	if err != nil {
-		return fmt.Errorf("ingest: mark journal applied: %w", dbError(err))
+	if err := i.state.markApplied(ctx, id, i.now().UTC().Truncate(time.Millisecond)); err != nil {
+		return fmt.Errorf("ingest: mark journal applied: %w", err)
 	}
 	return nil
 }
@@ -97,12 +90,13 @@ func (i *Ingester) markApplied(ctx context.Context, id bson.ObjectID) error {
 // Recover finishes every record whose storing was interrupted, oldest
 // first, and returns how many it finished. Run it at start-up, before
 // serving, so that no half-stored record is ever read. It also creates the
-// indexes of the ingest collections.
+// indexes of the ingest collections (MongoDB) or the tables and indexes
+// (SQLite).
 func (i *Ingester) Recover(ctx context.Context) (int, error) {
-	if err := i.ensureIndexes(ctx); err != nil {
-		return 0, err
+	if err := i.state.setup(ctx); err != nil {
+		return 0, fmt.Errorf("ingest: %w", err)
 	}
-	return i.finish(ctx, bson.D{{Key: "state", Value: statePending}})
+	return i.finish(ctx, pendingFilter{})
 }
 
 // RecoverStale finishes the records whose storing was interrupted at least
@@ -110,8 +104,7 @@ func (i *Ingester) Recover(ctx context.Context) (int, error) {
 // record while the gateway kept running. Records younger than that may
 // still be being stored by their own request, and are left to it.
 func (i *Ingester) RecoverStale(ctx context.Context, olderThan time.Duration) (int, error) {
-	return i.finish(ctx, bson.D{{Key: "state", Value: statePending},
-		{Key: "created", Value: bson.D{{Key: "$lt", Value: i.now().Add(-olderThan).UTC()}}}})
+	return i.finish(ctx, pendingFilter{before: i.now().Add(-olderThan).UTC()})
 }
 
 // RecoverEvery runs RecoverStale every interval until ctx ends, logging
@@ -137,87 +130,35 @@ func (i *Ingester) RecoverEvery(ctx context.Context, interval, olderThan time.Du
 
 // finishPending finishes the pending journals of one person.
 func (i *Ingester) finishPending(ctx context.Context, key string) error {
-	_, err := i.finish(ctx, bson.D{{Key: "state", Value: statePending}, {Key: "key", Value: key}})
+	_, err := i.finish(ctx, pendingFilter{key: key})
 	return err
 }
 
-func (i *Ingester) finish(ctx context.Context, filter bson.D) (int, error) {
-	// Only ids first: a journal may be megabytes, and the cursor should
-	// not hold many of them.
-	cur, err := i.journal.Find(ctx, filter, options.Find().
-		SetSort(bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}}).
-		SetProjection(bson.D{{Key: "_id", Value: 1}}))
+func (i *Ingester) finish(ctx context.Context, f pendingFilter) (int, error) {
+	// Only ids first: a journal may be megabytes, and a cursor should not
+	// hold many of them.
+	ids, err := i.state.pendingIDs(ctx, f)
 	if err != nil {
-		return 0, fmt.Errorf("ingest: find pending journals: %w", dbError(err))
-	}
-	var ids []struct {
-		ID bson.ObjectID `bson:"_id"`
-	}
-	if err := cur.All(ctx, &ids); err != nil {
-		return 0, fmt.Errorf("ingest: find pending journals: %w", dbError(err))
+		return 0, fmt.Errorf("ingest: find pending journals: %w", err)
 	}
 	done := 0
 	for _, id := range ids {
-		var j journal
-		err := i.journal.FindOne(ctx, bson.D{{Key: "_id", Value: id.ID}, {Key: "state", Value: statePending}}).Decode(&j)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue // finished meanwhile by another request
-		}
+		j, err := i.state.pendingJournal(ctx, id)
 		if err != nil {
-			return done, fmt.Errorf("ingest: read journal: %w", dbError(err))
+			return done, fmt.Errorf("ingest: read journal: %w", err)
+		}
+		if j == nil {
+			continue // finished meanwhile by another request
 		}
 		resources, err := j.resources()
 		if err != nil {
 			return done, err
 		}
-		if _, err := i.applyAndClose(ctx, &j, resources); err != nil {
+		if _, err := i.applyAndClose(ctx, j, resources); err != nil {
 			return done, err
 		}
 		done++
 		i.logger.Info("ingest: finished an interrupted record", "journal", j.ID.Hex(), "resources", j.Count)
 	}
 	return done, nil
-}
-
-func (i *Ingester) ensureIndexes(ctx context.Context) error {
-	// Asking the embedded server (FerretDB 1.24) to create an index that
-	// exists already drops the connection, so create only missing ones.
-	specs, err := i.journal.Indexes().ListSpecifications(ctx)
-	if err != nil {
-		return fmt.Errorf("ingest: list journal indexes: %w", dbError(err))
-	}
-	have := make(map[string]bool, len(specs))
-	for _, s := range specs {
-		have[s.Name] = true
-	}
-	var models []mongo.IndexModel
-	for name, keys := range map[string]bson.D{
-		"state_1_created_1": {{Key: "state", Value: 1}, {Key: "created", Value: 1}},
-		"key_1_state_1":     {{Key: "key", Value: 1}, {Key: "state", Value: 1}},
-	} {
-		if !have[name] {
-			models = append(models, mongo.IndexModel{Keys: keys, Options: options.Index().SetName(name)})
-		}
-	}
-	if len(models) == 0 {
-		return nil
-	}
-	if _, err := i.journal.Indexes().CreateMany(ctx, models); err != nil {
-		return fmt.Errorf("ingest: create journal indexes: %w", dbError(err))
-	}
-	return nil
-}
-
-// dbError marks errors that mean the database cannot be reached with
-// fhir.ErrUnavailable (a 503 the client retries), as the store does.
-func dbError(err error) error {
-	if err == nil || errors.Is(err, fhir.ErrUnavailable) || errors.Is(err, context.Canceled) {
-		return err
-	}
-	var netErr net.Error
-	if mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &netErr) ||
-		errors.Is(err, mongo.ErrClientDisconnected) || errors.As(err, &topology.ServerSelectionError{}) {
-		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
-	}
-	return err
 }

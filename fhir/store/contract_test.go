@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/store/contract"
 	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
-	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 )
 
 // The MongoDB engine keeps the store contract, over the wire protocol on
 // the embedded FerretDB server.
 func TestContract(t *testing.T) {
-	storetest.Contract(t, openMongo)
+	contract.Contract(t, openMongo)
 }
 
 type mongoEngine struct {
@@ -27,7 +27,7 @@ func (m mongoEngine) Close(ctx context.Context) error {
 	return err
 }
 
-func openMongo(tb testing.TB, dir string, clock func() time.Time) storetest.Engine {
+func openMongo(tb testing.TB, dir string, clock func() time.Time) contract.Engine {
 	tb.Helper()
 	srv, err := embedded.Start(context.Background(), dir, nil)
 	if err != nil {

@@ -5,16 +5,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialcare-fhir/gateway/fhir/store/contract"
 	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
-	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 )
 
 // The SQLite engine keeps the store contract.
 func TestContract(t *testing.T) {
-	storetest.Contract(t, openSQLite)
+	contract.Contract(t, openSQLite)
 }
 
-func openSQLite(tb testing.TB, dir string, clock func() time.Time) storetest.Engine {
+func openSQLite(tb testing.TB, dir string, clock func() time.Time) contract.Engine {
 	tb.Helper()
 	s, err := sqlstore.Open(context.Background(), dir, sqlstore.Options{Clock: clock})
 	if err != nil {

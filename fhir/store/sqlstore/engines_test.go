@@ -15,6 +15,7 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/store/contract"
 	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
 	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 	"github.com/socialcare-fhir/gateway/policy"
@@ -50,12 +51,12 @@ func randomResource(t *testing.T, r *rand.Rand, i int) *fhir.Resource {
 		js := fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":%q,"code":{"coding":[{"system":"http://snomed.info/sct","code":"%d"}],"text":"code %d"},
 			"subject":{"reference":%q},"effectiveDateTime":%q,"valueQuantity":{"value":%d.%d,"unit":"mg","system":"http://unitsofmeasure.org","code":"mg"}}`,
 			i, status, 100+r.IntN(4), r.IntN(4), patient, date, r.IntN(20), r.IntN(10))
-		return storetest.Resource(t, js)
+		return contract.Resource(t, js)
 	}
 	estatus := []string{"finished", "in-progress", "planned"}[r.IntN(3)]
 	js := fmt.Sprintf(`{"resourceType":"Encounter","id":"e%d","status":%q,"class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"HH"},
 		"subject":{"reference":%q},"serviceProvider":{"reference":"Organization/org%d"},"period":{"start":%q}}`, i, estatus, patient, r.IntN(3), date)
-	return storetest.Resource(t, js)
+	return contract.Resource(t, js)
 }
 
 func randomQuery(r *rand.Rand, typ string) string {
@@ -100,7 +101,7 @@ func TestEnginesAgree(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 120 {
 		res := randomResource(t, r, i)
-		for _, e := range []storetest.Engine{m, s} {
+		for _, e := range []contract.Engine{m, s} {
 			c := &fhir.Resource{Type: res.Type, ID: res.ID, Object: clone(res.Object)}
 			if _, err := e.Update(ctx, c, 0); err != nil {
 				t.Fatal(err)
@@ -109,7 +110,7 @@ func TestEnginesAgree(t *testing.T) {
 	}
 	for _, id := range []string{"o3", "e5", "o8", "e9"} {
 		typ := map[byte]string{'o': "Observation", 'e': "Encounter"}[id[0]]
-		for _, e := range []storetest.Engine{m, s} {
+		for _, e := range []contract.Engine{m, s} {
 			_, _ = e.Delete(ctx, typ, id, 0)
 		}
 	}
@@ -124,7 +125,7 @@ func TestEnginesAgree(t *testing.T) {
 		got := [2][]string{}
 		totals := [2]int64{}
 		restrict := randomRestriction(r)
-		for k, e := range []storetest.Engine{m, s} {
+		for k, e := range []contract.Engine{m, s} {
 			qq := *q
 			for range 100 {
 				page, err := e.Search(ctx, &qq, restrict)
@@ -253,7 +254,7 @@ func TestCopyBetweenEngines(t *testing.T) {
 		vals, _ := url.ParseQuery(query)
 		q, _ := search.Parse("Observation", vals, search.Options{})
 		var want []string
-		for k, e := range []storetest.Engine{src, dst, back} {
+		for k, e := range []contract.Engine{src, dst, back} {
 			page, err := e.Search(ctx, q, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -285,7 +286,7 @@ func TestAttributesKeptAreTheJSONs(t *testing.T) {
 		`{"resourceType":"Organization","id":"o1","name":"x"}`,
 		`{"resourceType":"Flag","id":"f1","status":"active","code":{"text":"x"},"subject":{"reference":"Patient/b"}}`,
 	} {
-		if _, err := s.Update(ctx, storetest.Resource(t, js), 0); err != nil {
+		if _, err := s.Update(ctx, contract.Resource(t, js), 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package storetest
+package contract
 
 // The search contract: the resources and queries every engine must answer
 // alike (moved here from the search package's end-to-end test, which ran

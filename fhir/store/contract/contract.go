@@ -1,4 +1,8 @@
-package storetest
+// Package contract is the store contract suite: what the gateway codes
+// against, run on both engines (the MongoDB engine in package store and the
+// SQLite engine in package sqlstore) with real databases. A difference
+// between the engines is a failing case on one of them.
+package contract
 
 import (
 	"context"
