@@ -44,15 +44,25 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 // Facts returns the access facts q selects: one indexed query.
 func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
 	w := &sqlWriter{s: s}
-	w.b.WriteString(`SELECT patient, kind, org, until FROM facts WHERE (kind = 'objection'`)
-	if len(q.Orgs) > 0 {
-		w.b.WriteString(" OR ")
-		w.in("org", strs(q.Orgs))
-	}
-	w.b.WriteString(")")
+	w.b.WriteString(`SELECT patient, kind, org, until FROM facts WHERE `)
 	if len(q.Patients) > 0 {
-		w.b.WriteString(" AND ")
+		// By patient; the unary + keeps the kind and organisation indexes
+		// out of it (they would read every objection and every fact of the
+		// organisation).
 		w.in("patient", strs(q.Patients))
+		w.b.WriteString(" AND (+kind = 'objection'")
+		if len(q.Orgs) > 0 {
+			w.b.WriteString(" OR ")
+			w.in("+org", strs(q.Orgs))
+		}
+		w.b.WriteString(")")
+	} else {
+		w.b.WriteString("(kind = 'objection'")
+		if len(q.Orgs) > 0 {
+			w.b.WriteString(" OR ")
+			w.in("org", strs(q.Orgs))
+		}
+		w.b.WriteString(")")
 	}
 	rows, err := s.query(ctx, w.b.String(), w.args...)
 	if err != nil {
