@@ -44,8 +44,8 @@ const (
 	IngestFile = "ingest.db"
 )
 
-// Resources is the store contract both engines keep (see
-// store/contract.Engine, which the contract suite runs).
+// Resources is the store contract both engines keep: the suite in
+// fhir/store/contract runs it on each.
 type Resources interface {
 	Read(ctx context.Context, resourceType, id string) (*store.Version, error)
 	VRead(ctx context.Context, resourceType, id string, vid int64) (*store.Version, error)

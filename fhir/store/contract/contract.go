@@ -18,25 +18,15 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/socialcare-fhir/gateway/fhir"
-	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/storage"
 )
 
-// Engine is the store contract: what the gateway codes against, kept by
-// the MongoDB engine (package store) and the SQLite engine (package
-// sqlstore) alike.
+// Engine is what the suite runs against: the store contract both engines
+// keep (storage.Resources), and Close.
 type Engine interface {
-	Read(ctx context.Context, resourceType, id string) (*store.Version, error)
-	VRead(ctx context.Context, resourceType, id string, vid int64) (*store.Version, error)
-	Create(ctx context.Context, res *fhir.Resource) (*store.Version, error)
-	Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (store.WriteResult, error)
-	Delete(ctx context.Context, resourceType, id string, ifMatch int64) (*store.Version, error)
-	History(ctx context.Context, resourceType, id string, opt store.HistoryOptions) ([]*store.Version, bool, error)
-	Search(ctx context.Context, q *search.Query, restrict store.Restrict) (*store.Page, error)
-	Patients(ctx context.Context, q *search.Query, among ...string) ([]string, error)
-	Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error)
-	Ping(ctx context.Context) error
+	storage.Resources
 	Close(ctx context.Context) error
 }
 
