@@ -9,7 +9,6 @@ import (
 
 	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/fhir"
-	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 	"github.com/socialcare-fhir/gateway/gateway"
 )
 
@@ -47,7 +46,7 @@ const sourceOrg = "https://socialcare-fhir.example.org/CodeSystem/source-organis
 // over HTTP against the translated fixture people: who reads, searches and
 // writes what, and what they are told when refused.
 func TestAccessScenarios(t *testing.T) {
-	e := newEnvAt(t, storetest.Server(t, ""), gateway.Config{Policy: loadPolicy(t, "../policy")})
+	e := newEnv(t, gateway.Config{Policy: loadPolicy(t, "../policy")})
 	people := loadPeople(t, e)
 	p01, p05, p04, p10, p11 := people["01"], people["05"], people["04"], people["10"], people["11"]
 

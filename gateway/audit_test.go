@@ -1,16 +1,11 @@
 package gateway_test
 
 import (
-	"bytes"
-	"context"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/gateway"
 )
 
@@ -18,14 +13,7 @@ import (
 // and the chain verifies until someone edits it in the database.
 func TestAuditCompletenessAndTampering(t *testing.T) {
 	e := newEnv(t, gateway.Config{})
-	ctx := context.Background()
-	auditCount := func() int64 {
-		n, err := e.store.Database().Collection("audit").CountDocuments(ctx, bson.D{{Key: "kind", Value: "event"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	auditCount := e.auditEvents
 	before := auditCount()
 	id := e.do("POST", "/Patient", patientAda).json(t)["id"].(string)
 	calls := []struct{ method, path, body string }{
@@ -64,20 +52,13 @@ func TestAuditCompletenessAndTampering(t *testing.T) {
 	e.mustStatus(e.do("DELETE", "/AuditEvent/x", ""), http.StatusMethodNotAllowed)
 	e.mustStatus(e.do("PUT", "/AuditEvent/x", `{"resourceType":"AuditEvent"}`), http.StatusMethodNotAllowed)
 
-	var out bytes.Buffer
-	ok, err := audit.RunVerify(ctx, e.store.Database(), "audit", &out)
-	if err != nil || !ok {
-		t.Fatalf("untouched chain does not verify: %v %s", err, out.String())
+	if ok, out := e.verifyAudit(); !ok {
+		t.Fatalf("untouched chain does not verify: %s", out)
 	}
 	// Edit one record directly in the database: the verifier catches it.
-	res, err := e.store.Database().Collection("audit").UpdateOne(ctx, bson.D{{Key: "kind", Value: "event"}, {Key: "st", Value: 404}}, bson.D{{Key: "$set", Value: bson.D{{Key: "st", Value: 200}}}})
-	if err != nil || res.ModifiedCount != 1 {
-		t.Fatalf("tamper: %v %+v", err, res)
-	}
-	out.Reset()
-	ok, err = audit.RunVerify(ctx, e.store.Database(), "audit", &out)
-	if err != nil || ok || !strings.Contains(out.String(), "altered") {
-		t.Fatalf("tampering not detected: ok=%v err=%v %s", ok, err, out.String())
+	e.tamperAudit("st", 404, 200)
+	if ok, out := e.verifyAudit(); ok || !strings.Contains(out, "altered: content does not match its hash") {
+		t.Fatalf("tampering not detected: ok=%v %s", ok, out)
 	}
 }
 
@@ -85,11 +66,7 @@ func TestAuditCompletenessAndTampering(t *testing.T) {
 func TestAuditFailClosed(t *testing.T) {
 	e := newEnv(t, gateway.Config{})
 	id := e.do("POST", "/Patient", patientAda).json(t)["id"].(string)
-	lg, err := audit.Open(context.Background(), e.store.Database(), audit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = lg.Close(context.Background()) // a trail that can no longer be written
+	lg := e.closedAuditLog() // a trail that can no longer be written
 	h := gateway.New(gateway.Config{Auth: devVerifier(t), Policy: loadPolicy(t, "testdata/allow-all-policy"), Audit: lg}, e.store, slog.New(slog.DiscardHandler))
 	req, _ := http.NewRequest("GET", "/Patient/"+id, nil)
 	req.Header.Set("Authorization", "Bearer "+e.token)

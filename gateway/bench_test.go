@@ -17,17 +17,16 @@ import (
 
 	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/auth"
-	"github.com/socialcare-fhir/gateway/fhir/store"
-	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
 	"github.com/socialcare-fhir/gateway/fhir/validate"
 	"github.com/socialcare-fhir/gateway/gateway"
+	"github.com/socialcare-fhir/gateway/storage"
 )
 
-// benchEnv is a gateway over the embedded store holding 10,000 resources:
-// 100 patients with 99 observations each. It counts the commands the
-// store sends to the database.
+// benchEnv is a gateway over the test engine (testEngine) holding 10,000
+// resources: 100 patients with 99 observations each. On MongoDB it counts
+// the commands the store sends to the database (see roundTrips).
 type benchEnv struct {
-	st       *store.Store
+	eng      *storage.Engine
 	h        http.Handler
 	token    string
 	commands atomic.Int64
@@ -45,29 +44,30 @@ func getBenchEnv(b *testing.B) *benchEnv {
 	benchOnce.Do(func() {
 		be := &benchEnv{}
 		// Shared by every benchmark of the run: not tied to the first
-		// benchmark's cleanup (the process exit stops it).
+		// benchmark's cleanup (the process exit stops it). On MongoDB
+		// without a URI, storage starts the embedded server in dir.
 		dir, err := os.MkdirTemp("", "gateway-bench-")
 		if err != nil {
 			b.Fatal(err)
 		}
-		srv, err := embedded.Start(context.Background(), dir, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		uri := srv.URI()
-		// Count the round trips of the FHIR interaction itself; the audit
-		// trail's group-committed inserts are measured separately below.
-		mon := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
-			if coll, _ := e.Command.Index(0).Value().StringValueOK(); be.counting.Load() && coll != "audit" {
-				be.commands.Add(1)
-			}
-		}}
-		st, err := store.Open(context.Background(), uri, store.Options{Monitor: mon})
-		// st is shared too, and never closed.
-		if err != nil {
-			b.Fatal(err)
+		cfg := storage.Config{Kind: testEngine(b), DataDir: dir}
+		if cfg.Kind == storage.MongoDB { // see countsRoundTrips
+			// Count the round trips of the FHIR interaction itself; the
+			// audit trail's group-committed inserts are measured
+			// separately below.
+			cfg.Store.Monitor = &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+				if coll, _ := e.Command.Index(0).Value().StringValueOK(); be.counting.Load() && coll != "audit" {
+					be.commands.Add(1)
+				}
+			}}
 		}
 		ctx := context.Background()
+		// The engine is shared too, and never closed.
+		eng, err := storage.Open(ctx, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := eng.Resources
 		var wg sync.WaitGroup
 		errs := make(chan error, 4)
 		for w := range 4 {
@@ -96,12 +96,8 @@ func getBenchEnv(b *testing.B) *benchEnv {
 		if err := <-errs; err != nil {
 			b.Fatal(err)
 		}
-		lg, err := audit.Open(ctx, st.Database(), audit.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		be.st = st
-		be.h = gateway.New(gateway.Config{Auth: devVerifier(b), Policy: loadPolicy(b, "testdata/allow-all-policy"), Audit: lg}, st, slog.New(slog.DiscardHandler))
+		be.eng = eng
+		be.h = gateway.New(gateway.Config{Auth: devVerifier(b), Policy: loadPolicy(b, "testdata/allow-all-policy"), Audit: eng.Audit}, st, slog.New(slog.DiscardHandler))
 		be.token = mint(b, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"})
 		bench = be
 	})
@@ -134,7 +130,9 @@ func (be *benchEnv) run(b *testing.B, method, path, body string) (int, string) {
 	return w.Code, ""
 }
 
-// measure runs fn b.N times and reports database round trips per op.
+// measure runs fn b.N times and reports database round trips per op
+// (MongoDB only: the SQLite engine has no command counter; see
+// env.roundTrips).
 func (be *benchEnv) measure(b *testing.B, want int, method string, path func(i int) string, body string) {
 	b.ReportAllocs()
 	be.commands.Store(0)
@@ -147,7 +145,9 @@ func (be *benchEnv) measure(b *testing.B, want int, method string, path func(i i
 	}
 	b.StopTimer()
 	be.counting.Store(false)
-	b.ReportMetric(float64(be.commands.Load())/float64(b.N), "roundtrips/op")
+	if countsRoundTrips(be.eng) {
+		b.ReportMetric(float64(be.commands.Load())/float64(b.N), "roundtrips/op")
+	}
 }
 
 func BenchmarkReadByID(b *testing.B) {
@@ -192,7 +192,7 @@ func BenchmarkReadAuditOverhead(b *testing.B) {
 	for _, audited := range []bool{false, true} {
 		h := be.h
 		if !audited {
-			h = gateway.New(gateway.Config{Auth: devVerifier(b), Policy: loadPolicy(b, "testdata/allow-all-policy"), Audit: nopAuditor{}}, be.st, slog.New(slog.DiscardHandler))
+			h = gateway.New(gateway.Config{Auth: devVerifier(b), Policy: loadPolicy(b, "testdata/allow-all-policy"), Audit: nopAuditor{}}, be.eng.Resources, slog.New(slog.DiscardHandler))
 		}
 		for _, clients := range []int{1, 16} {
 			b.Run(fmt.Sprintf("audited=%v/clients=%d", audited, clients), func(b *testing.B) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,58 +17,108 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/event"
 
-	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 	"github.com/socialcare-fhir/gateway/gateway"
 	"github.com/socialcare-fhir/gateway/policy"
+	"github.com/socialcare-fhir/gateway/storage"
 )
 
-// env is a gateway over a real embedded database.
+// The tests and benchmarks of this package run on the storage engine
+// GATEWAY_TEST_STORE names: sqlite (the default, the embedded engine) or
+// mongodb (the official driver over the wire, on the embedded FerretDB
+// server), e.g.
+//
+//	GATEWAY_TEST_STORE=mongodb go test ./gateway/
+const testStoreVar = "GATEWAY_TEST_STORE"
+
+// testEngine is the engine kind the tests run on.
+func testEngine(tb testing.TB) string {
+	switch k := os.Getenv(testStoreVar); k {
+	case "", storage.SQLite:
+		return storage.SQLite
+	case storage.MongoDB:
+		return storage.MongoDB
+	default:
+		tb.Fatalf("%s=%q: want sqlite or mongodb", testStoreVar, k)
+		return ""
+	}
+}
+
+// env is a gateway over a real storage engine (see testEngine) in a
+// temporary directory.
 type env struct {
-	t     testing.TB
-	srv   *httptest.Server
-	store *store.Store
+	t   testing.TB
+	srv *httptest.Server
+	// eng is the engine, dir its data directory; several envs may share
+	// one (see serve).
+	eng *storage.Engine
+	dir string
+	// store is the engine's resource store, as the gateway sees it
+	// unwrapped.
+	store storage.Resources
 	// token is sent with every request unless the request sets its own
 	// Authorization header ("" to send none).
 	token string
-	// commands counts the commands the gateway's store sends, other than
-	// the audit trail's.
-	commands atomic.Int64
+	// commands counts the commands the engine's MongoDB client sends,
+	// other than the audit trail's; shared by the envs on one engine.
+	// Only MongoDB has such a counter: read it through roundTrips.
+	commands *atomic.Int64
 }
 
-func newEnv(t testing.TB, cfg gateway.Config) *env {
-	t.Helper()
-	uri := storetest.Server(t, "")
-	return newEnvAt(t, uri, cfg)
-}
-
-// newEnvAt is a gateway over the database at uri that trusts the
+// newEnv is a gateway over a new engine (testEngine) that trusts the
 // development key. Unless cfg names a policy, it runs the allow-all test
 // policy in testdata (real OPA, real Rego), for tests of FHIR behaviour;
-// access tests use the baseline policy in policy/.
-func newEnvAt(t testing.TB, uri string, cfg gateway.Config) *env {
+// access tests use the baseline policy in policy/. Unless cfg sets an
+// audit trail, the engine's is used.
+func newEnv(t testing.TB, cfg gateway.Config) *env {
 	t.Helper()
-	return newEnvWrapped(t, uri, cfg, nil)
+	return newEnvWrapped(t, cfg, nil)
 }
 
-// newEnvWrapped is newEnvAt with the gateway's view of the store passed
+// newEnvWrapped is newEnv with the gateway's view of the store passed
 // through wrap, for tests that interleave another client's writes.
-func newEnvWrapped(t testing.TB, uri string, cfg gateway.Config, wrap func(gateway.Store) gateway.Store) *env {
+func newEnvWrapped(t testing.TB, cfg gateway.Config, wrap func(gateway.Store) gateway.Store) *env {
 	t.Helper()
-	ctx := context.Background()
-	e := &env{t: t}
-	mon := &event.CommandMonitor{Started: func(_ context.Context, ev *event.CommandStartedEvent) {
-		if coll, _ := ev.Command.Index(0).Value().StringValueOK(); coll != "audit" {
-			e.commands.Add(1)
+	return openEngine(t, "").serve(t, cfg, wrap)
+}
+
+// openEngine opens the test engine in a new temporary directory, closed
+// when t ends, and returns it without a gateway (see serve). uri is the
+// MongoDB server to use (mongodb only; "" starts an embedded one in the
+// directory).
+func openEngine(t testing.TB, uri string) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), commands: new(atomic.Int64)}
+	cfg := storage.Config{Kind: testEngine(t), DataDir: e.dir}
+	if cfg.Kind == storage.MongoDB {
+		if uri == "" {
+			uri = storetest.Server(t, e.dir)
 		}
-	}}
-	st, err := store.Open(ctx, uri, store.Options{Monitor: mon})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
+		cfg.URI = uri
+		cfg.Store = store.Options{Monitor: &event.CommandMonitor{Started: func(_ context.Context, ev *event.CommandStartedEvent) {
+			if coll, _ := ev.Command.Index(0).Value().StringValueOK(); coll != "audit" {
+				e.commands.Add(1)
+			}
+		}}}
+	} else if uri != "" {
+		t.Fatalf("a MongoDB URI for the %s engine", cfg.Kind)
 	}
-	t.Cleanup(func() { _ = st.Close(ctx) })
+	eng, err := storage.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("open the %s engine: %v", cfg.Kind, err)
+	}
+	t.Cleanup(func() { _ = eng.Close(context.Background()) })
+	e.eng, e.store = eng, eng.Resources
+	return e
+}
+
+// serve returns a gateway over e's engine, sharing its audit trail and
+// round-trip counter, configured by cfg (see newEnv), with the store
+// passed through wrap if set. Its server stops when t ends.
+func (e *env) serve(t testing.TB, cfg gateway.Config, wrap func(gateway.Store) gateway.Store) *env {
+	t.Helper()
 	if cfg.Auth == nil {
 		cfg.Auth = devVerifier(t)
 	}
@@ -75,24 +126,36 @@ func newEnvWrapped(t testing.TB, uri string, cfg gateway.Config, wrap func(gatew
 		cfg.Policy = loadPolicy(t, "testdata/allow-all-policy")
 	}
 	if cfg.Audit == nil {
-		lg, err := audit.Open(ctx, st.Database(), audit.Options{})
-		if err != nil {
-			t.Fatalf("open audit log: %v", err)
-		}
-		t.Cleanup(func() { _ = lg.Close(ctx) })
-		cfg.Audit, cfg.AuditReader = lg, lg
+		cfg.Audit, cfg.AuditReader = e.eng.Audit, e.eng.Audit
 	}
-	var gst gateway.Store = st
+	var gst gateway.Store = e.store
 	if wrap != nil {
-		gst = wrap(st)
+		gst = wrap(gst)
 	}
 	h := gateway.New(cfg, gst, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	e.srv, e.store = srv, st
-	e.token = mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"})
-	return e
+	return &env{
+		t: t, srv: srv, eng: e.eng, dir: e.dir, store: e.store, commands: e.commands,
+		token: mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"}),
+	}
 }
+
+// roundTrips is the number of database commands the engine's store has
+// sent since the last resetRoundTrips (the audit trail's aside), and
+// whether the engine counts them: only MongoDB does (its driver's command
+// monitor). The SQLite engine runs statements in-process and has no such
+// counter, so assertions and metrics about round trips hold on MongoDB
+// only.
+func (e *env) roundTrips() (int64, bool) {
+	return e.commands.Load(), countsRoundTrips(e.eng)
+}
+
+// countsRoundTrips reports whether eng counts its database round trips:
+// the one place that says so for tests and benchmarks.
+func countsRoundTrips(eng *storage.Engine) bool { return eng.Kind == storage.MongoDB }
+
+func (e *env) resetRoundTrips() { e.commands.Store(0) }
 
 var (
 	devKeyOnce sync.Once

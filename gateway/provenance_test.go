@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 	"github.com/socialcare-fhir/gateway/gateway"
 )
 
@@ -13,7 +12,7 @@ import (
 // the Provenance of each entry is searchable by patient and follows the
 // person's record through the policy.
 func TestProvenanceFollowsTheRecord(t *testing.T) {
-	e := newEnvAt(t, storetest.Server(t, ""), gateway.Config{Policy: loadPolicy(t, "../policy")})
+	e := newEnv(t, gateway.Config{Policy: loadPolicy(t, "../policy")})
 	people := loadPeople(t, e)
 	p01 := people["01"]
 	e.token = gpToken(t, "R0260", "TREAT")

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/socialcare-fhir/gateway/fhir/store"
-	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 	"github.com/socialcare-fhir/gateway/fhir/validate"
 	"github.com/socialcare-fhir/gateway/gateway"
 )
@@ -35,11 +34,11 @@ func (s *interleaving) Read(ctx context.Context, typ, id string) (*store.Version
 // request is refused with a 409 (retry), and the other client's write
 // stands.
 func TestWriteAppliesToTheVersionThePolicyDecided(t *testing.T) {
-	uri := storetest.Server(t, "")
+	eng := openEngine(t, "")
 	for _, method := range []string{http.MethodPut, http.MethodDelete} {
 		t.Run(method, func(t *testing.T) {
 			var st *interleaving
-			e := newEnvWrapped(t, uri, gateway.Config{}, func(real gateway.Store) gateway.Store {
+			e := eng.serve(t, gateway.Config{}, func(real gateway.Store) gateway.Store {
 				st = &interleaving{Store: real}
 				return st
 			})
@@ -86,7 +85,7 @@ func TestWriteAppliesToTheVersionThePolicyDecided(t *testing.T) {
 // it: one created by another client meanwhile is not overwritten unchecked.
 func TestCreateByPutDoesNotOverwriteAConcurrentCreate(t *testing.T) {
 	var st *interleaving
-	e := newEnvWrapped(t, storetest.Server(t, ""), gateway.Config{}, func(real gateway.Store) gateway.Store {
+	e := newEnvWrapped(t, gateway.Config{}, func(real gateway.Store) gateway.Store {
 		st = &interleaving{Store: real}
 		return st
 	})

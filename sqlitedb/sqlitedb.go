@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -38,7 +39,8 @@ type DB struct {
 	R    *sql.DB
 	Path string
 	// tx admits one write transaction at a time.
-	tx sync.Mutex
+	tx     sync.Mutex
+	closed atomic.Bool
 }
 
 // Open opens (creating if needed) the database file path.
@@ -80,13 +82,30 @@ func Open(path string) (*DB, error) {
 
 // Close closes both pools.
 func (d *DB) Close() error {
+	d.closed.Store(true)
 	return errors.Join(d.R.Close(), d.W.Close())
 }
 
+// ErrClosed is the fhir.ErrUnavailable of a database that was closed
+// (the gateway is shutting down).
+var ErrClosed = fmt.Errorf("%w: the database is closed", fhir.ErrUnavailable)
+
 // Ping reports whether the database file can be read.
 func (d *DB) Ping(ctx context.Context) error {
-	var one int
-	return Wrap(d.R.QueryRowContext(ctx, "SELECT 1").Scan(&one))
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	var n int
+	return Wrap(d.R.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n))
+}
+
+// Check is Wrap for an error of this database: once it is closed, every
+// error is ErrClosed.
+func (d *DB) Check(err error) error {
+	if err != nil && d.closed.Load() {
+		return ErrClosed
+	}
+	return Wrap(err)
 }
 
 // Tx runs fn in one write transaction: committed when fn returns nil,
@@ -96,13 +115,13 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	defer d.tx.Unlock()
 	tx, err := d.W.BeginTx(ctx, nil)
 	if err != nil {
-		return Wrap(err)
+		return d.Check(err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	return Wrap(tx.Commit())
+	return d.Check(tx.Commit())
 }
 
 // Exec runs schema statements on the writer, in order.

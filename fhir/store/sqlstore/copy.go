@@ -10,7 +10,6 @@ import (
 
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/store"
-	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
 // Versions calls fn with every stored version of resourceType, deletions
@@ -18,14 +17,14 @@ import (
 func (s *Store) Versions(ctx context.Context, resourceType string, fn func(*store.Version) error) error {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT id, vid, lu, del, json FROM `+history(resourceType)+` ORDER BY id, vid`)
 	if err != nil {
-		return sqlitedb.Wrap(err)
+		return s.db.Check(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		v := &store.Version{Type: resourceType}
 		var lu int64
 		if err := rows.Scan(&v.ID, &v.VersionID, &lu, &v.Deleted, &v.JSON); err != nil {
-			return sqlitedb.Wrap(err)
+			return s.db.Check(err)
 		}
 		v.LastUpdated = time.UnixMilli(lu).UTC()
 		if v.Deleted {
@@ -35,7 +34,7 @@ func (s *Store) Versions(ctx context.Context, resourceType string, fn func(*stor
 			return err
 		}
 	}
-	return sqlitedb.Wrap(rows.Err())
+	return s.db.Check(rows.Err())
 }
 
 // Restore writes versions as they are (ids, version numbers, times and
@@ -52,7 +51,7 @@ func (s *Store) Restore(ctx context.Context, versions []*store.Version) error {
 			}
 			if _, err := s.exec(ctx, tx, `INSERT INTO `+history(v.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, ?, ?)`,
 				v.ID, v.VersionID, v.LastUpdated.UnixMilli(), v.Deleted, js); err != nil {
-				return sqlitedb.Wrap(err)
+				return s.db.Check(err)
 			}
 			if i+1 < len(versions) && versions[i+1].ID == v.ID && versions[i+1].Type == v.Type {
 				continue // not the head
@@ -89,7 +88,7 @@ func (s *Store) restoreHead(ctx context.Context, tx *sql.Tx, v *store.Version) e
 	q := `INSERT INTO ` + heads(v.Type) + ` (id, vid, lu, del, h, json` + prefixed(", ", cols) + `) VALUES (?, ?, ?, ?, ?, ?` +
 		strings.Repeat(", ?", len(cols)) + `) RETURNING rid`
 	if err := s.txRow(ctx, tx, q, args...).Scan(&rid); err != nil {
-		return sqlitedb.Wrap(err)
+		return s.db.Check(err)
 	}
 	if err := s.insertEntries(ctx, tx, v.Type, rid, ix.entries); err != nil {
 		return err

@@ -304,3 +304,28 @@ func TestAttributesKeptAreTheJSONs(t *testing.T) {
 		}
 	}
 }
+
+// Once the engine is closed (shutting down), every call is unavailable
+// (a 503 the client retries), not an internal error.
+func TestClosedIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, contract.Resource(t, `{"resourceType":"Patient","id":"p1"}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := search.Parse("Patient", url.Values{}, search.Options{})
+	_, readErr := s.Read(ctx, "Patient", "p1")
+	_, writeErr := s.Update(ctx, contract.Resource(t, `{"resourceType":"Patient","id":"p2"}`), 0)
+	_, searchErr := s.Search(ctx, q, nil)
+	for name, err := range map[string]error{"ping": s.Ping(ctx), "read": readErr, "write": writeErr, "search": searchErr} {
+		if !errors.Is(err, fhir.ErrUnavailable) {
+			t.Errorf("%s after close: %v; want fhir.ErrUnavailable", name, err)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 
 	"github.com/socialcare-fhir/gateway/fhir/facts"
-	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
 var factsSchema = []string{
@@ -23,7 +22,7 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 	}
 	src := t + "/" + id
 	if _, err := s.exec(ctx, tx, `DELETE FROM facts WHERE src = ?`, src); err != nil {
-		return sqlitedb.Wrap(err)
+		return s.db.Check(err)
 	}
 	if len(fs) == 0 {
 		return nil
@@ -35,7 +34,7 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 	ts := tx.StmtContext(ctx, st)
 	for _, f := range fs {
 		if _, err := ts.ExecContext(ctx, src, f.Patient, f.Kind, f.Org, f.Until); err != nil {
-			return sqlitedb.Wrap(err)
+			return s.db.Check(err)
 		}
 	}
 	return nil
@@ -66,18 +65,18 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 	}
 	rows, err := s.query(ctx, w.b.String(), w.args...)
 	if err != nil {
-		return nil, sqlitedb.Wrap(err)
+		return nil, s.db.Check(err)
 	}
 	defer rows.Close()
 	var out []facts.Fact
 	for rows.Next() {
 		var f facts.Fact
 		if err := rows.Scan(&f.Patient, &f.Kind, &f.Org, &f.Until); err != nil {
-			return nil, sqlitedb.Wrap(err)
+			return nil, s.db.Check(err)
 		}
 		out = append(out, f)
 	}
-	return out, sqlitedb.Wrap(rows.Err())
+	return out, s.db.Check(rows.Err())
 }
 
 func strs(ss []string) []any {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/store"
-	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
 // Read returns the current version of a resource: fhir.ErrNotFound when it
@@ -43,7 +42,7 @@ func (s *Store) VRead(ctx context.Context, resourceType, id string, vid int64) (
 		return nil, fmt.Errorf("%w: %s/%s has no version %d", fhir.ErrNotFound, resourceType, id, vid)
 	}
 	if err != nil {
-		return nil, sqlitedb.Wrap(err)
+		return nil, s.db.Check(err)
 	}
 	v.LastUpdated = time.UnixMilli(lu).UTC()
 	if v.Deleted {
@@ -85,7 +84,7 @@ func (s *Store) History(ctx context.Context, resourceType, id string, opt store.
 	args = append(args, opt.Count+1)
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {
-		return nil, false, sqlitedb.Wrap(err)
+		return nil, false, s.db.Check(err)
 	}
 	defer rows.Close()
 	var out []*store.Version
@@ -93,7 +92,7 @@ func (s *Store) History(ctx context.Context, resourceType, id string, opt store.
 		v := &store.Version{Type: resourceType}
 		var lu int64
 		if err := rows.Scan(&v.ID, &v.VersionID, &lu, &v.Deleted, &v.JSON); err != nil {
-			return nil, false, sqlitedb.Wrap(err)
+			return nil, false, s.db.Check(err)
 		}
 		v.LastUpdated = time.UnixMilli(lu).UTC()
 		if v.Deleted {
@@ -102,7 +101,7 @@ func (s *Store) History(ctx context.Context, resourceType, id string, opt store.
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, sqlitedb.Wrap(err)
+		return nil, false, s.db.Check(err)
 	}
 	more := len(out) > opt.Count
 	if more {

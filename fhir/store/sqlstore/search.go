@@ -16,7 +16,6 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/cond"
-	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
 // driveCap is how many matches a candidate driving condition may have for
@@ -87,7 +86,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query, restrict store.Rest
 	args = append(args, q.Count+1)
 	rows, err := s.query(ctx, query, args...)
 	if err != nil {
-		return nil, sqlitedb.Wrap(err)
+		return nil, s.db.Check(err)
 	}
 	var found []match
 	for rows.Next() {
@@ -100,7 +99,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query, restrict store.Rest
 		}
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
-			return nil, sqlitedb.Wrap(err)
+			return nil, s.db.Check(err)
 		}
 		m.v.LastUpdated = time.UnixMilli(lu).UTC()
 		m.v.Attrs = attrs(a[0], a[1], a[2], a[3])
@@ -108,7 +107,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query, restrict store.Rest
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, sqlitedb.Wrap(err)
+		return nil, s.db.Check(err)
 	}
 	more := len(found) > q.Count
 	if more {
@@ -235,7 +234,7 @@ func (s *Store) estimate(ctx context.Context, t string, c *cond.Node) (int64, er
 	var n int64
 	err := s.row(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s WHERE f = ? AND %s LIMIT %d)", index(t), w.b.String(), driveCap),
 		append([]any{c.Field}, w.args...)...).Scan(&n)
-	return n, sqlitedb.Wrap(err)
+	return n, s.db.Check(err)
 }
 
 func (s *Store) count(ctx context.Context, t string, n *cond.Node) (int64, error) {
@@ -245,7 +244,7 @@ func (s *Store) count(ctx context.Context, t string, n *cond.Node) (int64, error
 	}
 	var c int64
 	err = s.row(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&c)
-	return c, sqlitedb.Wrap(err)
+	return c, s.db.Check(err)
 }
 
 // keyset matches rows strictly after (or, backward, before) the boundary
@@ -361,14 +360,14 @@ func (s *Store) includes(ctx context.Context, q *search.Query, found []match, re
 		rows, err := s.query(ctx, `SELECT v FROM `+index(q.Type)+` WHERE f = ? AND `+w.b.String()+` ORDER BY r`,
 			append([]any{inc.Field}, w.args...)...)
 		if err != nil {
-			return sqlitedb.Wrap(err)
+			return s.db.Check(err)
 		}
 		byType := map[string][]any{}
 		for rows.Next() {
 			var ref any
 			if err := rows.Scan(&ref); err != nil {
 				rows.Close()
-				return sqlitedb.Wrap(err)
+				return s.db.Check(err)
 			}
 			r, _ := ref.(string)
 			typ, id, ok := strings.Cut(r, "/")
@@ -379,7 +378,7 @@ func (s *Store) includes(ctx context.Context, q *search.Query, found []match, re
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return sqlitedb.Wrap(err)
+			return s.db.Check(err)
 		}
 		for _, typ := range slices.Sorted(maps.Keys(byType)) {
 			if err := add(typ, &cond.Node{Op: cond.In, Field: "_id", Values: byType[typ]}); err != nil {
@@ -409,7 +408,7 @@ func (s *Store) find(ctx context.Context, t string, n *cond.Node) ([]*store.Vers
 	}
 	rows, err := s.query(ctx, `SELECT h.id, h.vid, h.lu, h.json, h.a_pat, h.a_cat, h.a_sec, h.a_org FROM `+from+` WHERE `+where+` ORDER BY h.id`, args...)
 	if err != nil {
-		return nil, sqlitedb.Wrap(err)
+		return nil, s.db.Check(err)
 	}
 	defer rows.Close()
 	var out []*store.Version
@@ -418,13 +417,13 @@ func (s *Store) find(ctx context.Context, t string, n *cond.Node) ([]*store.Vers
 		var lu int64
 		var a [4]string
 		if err := rows.Scan(&v.ID, &v.VersionID, &lu, &v.JSON, &a[0], &a[1], &a[2], &a[3]); err != nil {
-			return nil, sqlitedb.Wrap(err)
+			return nil, s.db.Check(err)
 		}
 		v.LastUpdated = time.UnixMilli(lu).UTC()
 		v.Attrs = attrs(a[0], a[1], a[2], a[3])
 		out = append(out, v)
 	}
-	return out, sqlitedb.Wrap(rows.Err())
+	return out, s.db.Check(rows.Err())
 }
 
 // Patients returns the distinct patient compartments ("Patient/<id>") of
@@ -459,18 +458,18 @@ func (s *Store) Patients(ctx context.Context, q *search.Query, among ...string) 
 	}
 	rows, err := s.query(ctx, query+" ORDER BY p.v", args...)
 	if err != nil {
-		return nil, sqlitedb.Wrap(err)
+		return nil, s.db.Check(err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var p string
 		if err := rows.Scan(&p); err != nil {
-			return nil, sqlitedb.Wrap(err)
+			return nil, s.db.Check(err)
 		}
 		out = append(out, p)
 	}
-	return out, sqlitedb.Wrap(rows.Err())
+	return out, s.db.Check(rows.Err())
 }
 
 func jsonArray(values []any) string {

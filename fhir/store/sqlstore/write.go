@@ -14,7 +14,6 @@ import (
 
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/store"
-	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
 // current is a head row's version facts.
@@ -177,7 +176,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 	}
 	if _, err := s.exec(ctx, tx, `INSERT INTO `+history(res.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, 0, ?)`,
 		id, vid, lu.UnixMilli(), js); err != nil {
-		return nil, sqlitedb.Wrap(err)
+		return nil, s.db.Check(err)
 	}
 	sorts := sortedValues(s.sorts[res.Type])
 	cols := append(slices.Clone(aclColumns), sorts...)
@@ -187,7 +186,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 		q := `INSERT INTO ` + heads(res.Type) + ` (id, vid, lu, del, h, json` + prefixed(", ", cols) + `) VALUES (?, ?, ?, 0, ?, ?` +
 			strings.Repeat(", ?", len(cols)) + `) RETURNING rid`
 		if err := s.txRow(ctx, tx, q, args...).Scan(&rid); err != nil {
-			return nil, sqlitedb.Wrap(err)
+			return nil, s.db.Check(err)
 		}
 	} else {
 		rid = cur.rid
@@ -196,10 +195,10 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 			set += ", " + c + " = ?"
 		}
 		if _, err := s.exec(ctx, tx, `UPDATE `+heads(res.Type)+` SET `+set+` WHERE rid = ?`, append(args[1:], rid)...); err != nil {
-			return nil, sqlitedb.Wrap(err)
+			return nil, s.db.Check(err)
 		}
 		if _, err := s.exec(ctx, tx, `DELETE FROM `+index(res.Type)+` WHERE r = ?`, rid); err != nil {
-			return nil, sqlitedb.Wrap(err)
+			return nil, s.db.Check(err)
 		}
 	}
 	if err := s.insertEntries(ctx, tx, res.Type, rid, ix.entries); err != nil {
@@ -270,17 +269,17 @@ func (s *Store) Delete(ctx context.Context, resourceType, id string, ifMatch int
 		vid := cur.vid + 1
 		if _, err := s.exec(ctx, tx, `INSERT INTO `+history(resourceType)+` (id, vid, lu, del, json) VALUES (?, ?, ?, 1, '')`,
 			id, vid, lu.UnixMilli()); err != nil {
-			return sqlitedb.Wrap(err)
+			return s.db.Check(err)
 		}
 		set := "vid = ?, lu = ?, del = 1, h = '', json = '', a_pat = '', a_cat = '', a_sec = '', a_org = ''"
 		for _, c := range sortedValues(s.sorts[resourceType]) {
 			set += ", " + c + " = NULL"
 		}
 		if _, err := s.exec(ctx, tx, `UPDATE `+heads(resourceType)+` SET `+set+` WHERE rid = ?`, vid, lu.UnixMilli(), cur.rid); err != nil {
-			return sqlitedb.Wrap(err)
+			return s.db.Check(err)
 		}
 		if _, err := s.exec(ctx, tx, `DELETE FROM `+index(resourceType)+` WHERE r = ?`, cur.rid); err != nil {
-			return sqlitedb.Wrap(err)
+			return s.db.Check(err)
 		}
 		if err := s.writeFacts(ctx, tx, resourceType, id, nil); err != nil {
 			return err
@@ -300,7 +299,7 @@ func (s *Store) head(ctx context.Context, tx *sql.Tx, t, id string) (*current, e
 		return nil, nil
 	}
 	if err != nil {
-		return nil, sqlitedb.Wrap(err)
+		return nil, s.db.Check(err)
 	}
 	return &c, nil
 }
@@ -322,7 +321,7 @@ func (s *Store) readHead(ctx context.Context, row rowFunc, t, id string) (*store
 		return nil, fmt.Errorf("%w: %s/%s", fhir.ErrNotFound, t, id)
 	}
 	if err != nil {
-		return nil, sqlitedb.Wrap(err)
+		return nil, s.db.Check(err)
 	}
 	v.LastUpdated = time.UnixMilli(lu).UTC()
 	if v.Deleted {
