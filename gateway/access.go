@@ -17,6 +17,7 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 	"github.com/socialcare-fhir/gateway/policy"
 )
 
@@ -70,6 +71,20 @@ func (a *access) load(ctx context.Context, need policy.Facts) (*patientFacts, er
 		a.facts = &patientFacts{}
 	}
 	return a.facts, a.fill(ctx, a.facts, need)
+}
+
+// loadAmong works out the facts in need about some patients: the same
+// answers as load gives for them, from one lookup of their facts. With no
+// patients, or when load's are already worked out, it is load.
+func (a *access) loadAmong(ctx context.Context, need policy.Facts, patients []string) (*patientFacts, error) {
+	if len(patients) == 0 || (a.facts != nil && a.facts.have.Union(need) == a.facts.have) {
+		return a.load(ctx, need)
+	}
+	if len(patients) == 1 {
+		return a.loadFor(ctx, need, patients[0])
+	}
+	f := &patientFacts{among: patients}
+	return f, a.fill(ctx, f, need)
 }
 
 // loadFor works out the facts in need about one patient: the same answers
@@ -244,10 +259,6 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 	if len(versions) == 0 {
 		return nil, nil
 	}
-	f, err := a.load(ctx, a.needs(ctx, action))
-	if err != nil {
-		return nil, err
-	}
 	// The attributes the policy decides on come with each version when
 	// the engine keeps them (then a resource is decoded only to be
 	// redacted), else from its JSON.
@@ -263,8 +274,28 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 		return objs[i], nil
 	}
 	byType := map[string][]int{}
+	all := make([]policy.ResourceAttributes, len(versions))
+	var patients []string
 	for i, v := range versions {
 		byType[v.Type] = append(byType[v.Type], i)
+		if v.Attrs != nil {
+			all[i] = *v.Attrs
+		} else {
+			o, err := obj(i)
+			if err != nil {
+				return nil, err
+			}
+			all[i] = policy.Attributes(v.Type, o)
+		}
+		if p := all[i].Patient; p != "" && !slices.Contains(patients, p) {
+			patients = append(patients, p)
+		}
+	}
+	// Each resource is decided on its own patient's facts: those of the
+	// page's patients are all it needs.
+	f, err := a.loadAmong(ctx, a.needs(ctx, action), patients)
+	if err != nil {
+		return nil, err
 	}
 	keep := make([]*store.Version, len(versions))
 	for typ, idx := range byType {
@@ -274,15 +305,7 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 		attrs := make([]policy.ResourceAttributes, len(idx))
 		ctxs := make([]policy.Context, len(idx))
 		for j, i := range idx {
-			if a := versions[i].Attrs; a != nil {
-				attrs[j] = *a
-			} else {
-				o, err := obj(i)
-				if err != nil {
-					return nil, err
-				}
-				attrs[j] = policy.Attributes(typ, o)
-			}
+			attrs[j] = all[i]
 			ctxs[j] = f.contextFor(attrs[j].Patient)
 		}
 		ds, err := a.engine.DecideMany(ctx, policy.Input{Action: action, Subject: a.subject(), Resource: policy.Resource{Type: typ}}, attrs, ctxs)
@@ -313,12 +336,21 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 	return slices.DeleteFunc(keep, func(v *store.Version) bool { return v == nil }), nil
 }
 
-// restrict is the store.Restrict of a search: the policy's filter for the
-// caller, compiled into the database query. A policy that cannot be
-// compiled fails the search (closed).
-func (a *access) restrict(action string) store.Restrict {
+// restrict is the store.Restrict of a search q: the policy's filter for
+// the caller, compiled into the database query. A policy that cannot be
+// compiled fails the search (closed). When q names the patients whose
+// resources it wants (patient=, subject=Patient/...), the filter of q's
+// own type is built from those patients' facts only, and also requires
+// the resource's patient to be one of them, so it can never allow more
+// than the filter built from every patient's facts.
+func (a *access) restrict(action string, q *search.Query) store.Restrict {
+	pinned := pinnedPatients(q)
 	return func(ctx context.Context, typ string) (bson.D, error) {
-		f, err := a.load(ctx, a.needs(ctx, action))
+		var among []string
+		if typ == q.Type {
+			among = pinned
+		}
+		f, err := a.loadAmong(ctx, a.needs(ctx, action), among)
 		if err != nil {
 			return nil, err
 		}
@@ -330,8 +362,54 @@ func (a *access) restrict(action string) store.Restrict {
 		if err != nil {
 			return nil, fmt.Errorf("policy filter for %s: %w", typ, err)
 		}
+		if len(f.among) > 0 {
+			in := bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$in", Value: f.among}}}}
+			if len(filter) == 0 {
+				return in, nil
+			}
+			return bson.D{{Key: "$and", Value: bson.A{filter, in}}}, nil
+		}
 		return filter, nil
 	}
+}
+
+// pinnedPatients are the patients a search is limited to by a condition
+// of its top-level conjunction on its patient parameter (sp.patient), or
+// none.
+func pinnedPatients(q *search.Query) []string {
+	n, err := cond.FromBSON(q.Filter)
+	if err != nil {
+		return nil
+	}
+	conj := []*cond.Node{n}
+	if n.Op == cond.And {
+		conj = n.Kids
+	}
+	for _, c := range conj {
+		if c.Field != "sp.patient" {
+			continue
+		}
+		var vs []any
+		switch c.Op {
+		case cond.Eq:
+			vs = []any{c.Value}
+		case cond.In:
+			vs = c.Values
+		default:
+			continue
+		}
+		var out []string
+		for _, v := range vs {
+			p, ok := v.(string)
+			if !ok || !strings.HasPrefix(p, "Patient/") {
+				return nil
+			}
+			out = append(out, p)
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	return nil
 }
 
 var matchNothing = bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{}}}}}

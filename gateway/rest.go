@@ -128,7 +128,7 @@ func (s *Server) conditionalMatch(c *gin.Context, resourceType, cond string) (*s
 		return nil, err
 	}
 	q.Count, q.Total, q.Summary, q.Include, q.RevInclude = 2, "", "", nil, nil
-	page, err := s.store.Search(c.Request.Context(), q, accessOf(c).restrict(policy.ActionSearch))
+	page, err := s.store.Search(c.Request.Context(), q, accessOf(c).restrict(policy.ActionSearch, q))
 	if err != nil {
 		return nil, err
 	}

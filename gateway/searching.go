@@ -30,7 +30,7 @@ func (s *Server) search(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	a := accessOf(c)
-	page, err := s.store.Search(ctx, q, a.restrict(policy.ActionSearch))
+	page, err := s.store.Search(ctx, q, a.restrict(policy.ActionSearch, q))
 	if err != nil {
 		_ = c.Error(err)
 		return
