@@ -11,7 +11,7 @@ var factsSchema = []string{
 	`CREATE TABLE IF NOT EXISTS facts (src TEXT NOT NULL, patient TEXT NOT NULL, kind TEXT NOT NULL, org TEXT NOT NULL,
 		until INTEGER NOT NULL, PRIMARY KEY (src, patient, kind, org)) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS facts_patient ON facts(patient, kind, org, until)`, // covering: a patient's facts are read from the index alone
-	`CREATE INDEX IF NOT EXISTS facts_org ON facts(org, kind, patient, until)`, // covering too: an organisation's facts
+	`CREATE INDEX IF NOT EXISTS facts_org ON facts(org, kind, patient, until)`,     // covering too: an organisation's facts
 	`CREATE INDEX IF NOT EXISTS facts_kind ON facts(kind, patient, org, until)`,
 }
 
