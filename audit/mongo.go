@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
-	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/store"
 )
 
 // mongoRecords keeps the chain in a MongoDB collection: one document per
@@ -289,18 +287,5 @@ func (m mongoReviews) walk(ctx context.Context, fn func(review) error) error {
 	return unavailable(cur.Err())
 }
 
-// unavailable marks errors that mean the database cannot be reached with
-// fhir.ErrUnavailable, so the gateway answers 503.
-func unavailable(err error) error {
-	if err == nil || errors.Is(err, fhir.ErrUnavailable) || errors.Is(err, context.Canceled) {
-		return err
-	}
-	var netErr net.Error
-	switch {
-	case mongo.IsNetworkError(err), mongo.IsTimeout(err), errors.As(err, &netErr),
-		errors.Is(err, mongo.ErrClientDisconnected),
-		errors.As(err, &topology.ServerSelectionError{}):
-		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
-	}
-	return err
-}
+// unavailable classifies driver errors as the store does.
+func unavailable(err error) error { return store.Unavailable(err) }

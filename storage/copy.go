@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -40,9 +41,9 @@ func Copy(ctx context.Context, from, to *Engine, progress func(step string, n in
 	}
 	rep := &CopyReport{Versions: map[string]int64{}, Resources: map[string]int64{}}
 	for _, t := range fhir.ResourceTypes {
-		if n, err := count(ctx, to.Resources, t, 1); err != nil {
+		if has, err := holds(ctx, to.Resources, t); err != nil {
 			return rep, err
-		} else if n > 0 {
+		} else if has {
 			return rep, fmt.Errorf("copy: the target already holds %s resources; copy only into an empty engine", t)
 		}
 	}
@@ -144,22 +145,17 @@ func (r *CopyReport) AuditHeads() []audit.Anchor {
 	return []audit.Anchor{r.AuditHead}
 }
 
-// count counts up to limit current resources of type t.
-func count(ctx context.Context, r Resources, t string, limit int) (int64, error) {
-	var n int64
-	stop := fmt.Errorf("stop")
-	err := r.Versions(ctx, t, func(*store.Version) error {
-		n++
-		if n >= int64(limit) {
-			return stop
-		}
-		return nil
-	})
-	if err != nil && err != stop {
-		return n, err
+// holds reports whether r holds any version of type t.
+func holds(ctx context.Context, r Resources, t string) (bool, error) {
+	found := false
+	err := r.Versions(ctx, t, func(*store.Version) error { found = true; return errStop })
+	if err != nil && !errors.Is(err, errStop) {
+		return false, err
 	}
-	return n, nil
+	return found, nil
 }
+
+var errStop = errors.New("stop")
 
 // VerifyAudit walks the engine's audit chain, writing the report to w,
 // and checks it against anchors; ok is false when it was tampered with.

@@ -28,7 +28,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fs := flag.NewFlagSet("gateway audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	engine := addEngineFlags(fs, "")
+	engine := addEngineFlags(fs)
 	uri, dataDir, database := engine.uri, engine.dataDir, engine.database
 	var anchors []audit.Anchor
 	fs.Func("anchor", "a chain head kept elsewhere, SEQ:HASH (the gateway logs one as \"audit chain head\"); repeatable", func(v string) error {

@@ -15,27 +15,13 @@ type engineFlags struct {
 	store, uri, dataDir, database *string
 }
 
-func addEngineFlags(fs *flag.FlagSet, prefix string) engineFlags {
-	name := func(n string) string { return prefix + n }
-	env := func(n string) string {
-		if prefix != "" {
-			return ""
-		}
-		return os.Getenv(n)
-	}
+func addEngineFlags(fs *flag.FlagSet) engineFlags {
 	return engineFlags{
-		store:    fs.String(name("store"), env("GATEWAY_STORE"), "storage engine: sqlite or mongodb (default: mongodb with a MongoDB URI, sqlite without)"),
-		uri:      fs.String(name("mongodb-uri"), env("MONGODB_URI"), "MongoDB connection string (store mongodb)"),
-		dataDir:  fs.String(name("data-dir"), orDefault(env("GATEWAY_DATA_DIR"), "./data"), "directory of the embedded engine's files; stop a gateway using it first"),
-		database: fs.String(name("database"), orDefault(env("GATEWAY_DATABASE"), "fhir"), "MongoDB database name"),
+		store:    fs.String("store", os.Getenv("GATEWAY_STORE"), "storage engine: sqlite or mongodb (default: mongodb with a MongoDB URI, sqlite without)"),
+		uri:      fs.String("mongodb-uri", os.Getenv("MONGODB_URI"), "MongoDB connection string (store mongodb)"),
+		dataDir:  fs.String("data-dir", envOr("GATEWAY_DATA_DIR", "./data"), "directory of the embedded engine's files; stop a gateway using it first"),
+		database: fs.String("database", envOr("GATEWAY_DATABASE", "fhir"), "MongoDB database name"),
 	}
-}
-
-func orDefault(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
 }
 
 func (f engineFlags) open(ctx context.Context, logger *slog.Logger) (*storage.Engine, error) {

@@ -24,7 +24,7 @@ func importCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("gateway import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "", "ndjson or cld (Client Level Data CSV); default from the file name: .csv is cld, anything else ndjson")
-	engine := addEngineFlags(fs, "")
+	engine := addEngineFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: gateway import [flags] FILE\n\nStores the social care records in FILE (NDJSON, one record per line, or a council's Client Level Data CSV).\nA rejected record does not stop the others; the exit status is non-zero when any was rejected.\n\nFlags:")
 		fs.PrintDefaults()

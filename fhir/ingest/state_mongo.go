@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
-	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
-	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/store"
 )
 
 // mongoState keeps journals and job records in two collections of the
@@ -175,14 +173,4 @@ func (s *mongoState) jobIDs(ctx context.Context) ([]string, error) {
 
 // dbError marks errors that mean the database cannot be reached with
 // fhir.ErrUnavailable (a 503 the client retries), as the store does.
-func dbError(err error) error {
-	if err == nil || errors.Is(err, fhir.ErrUnavailable) || errors.Is(err, context.Canceled) {
-		return err
-	}
-	var netErr net.Error
-	if mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &netErr) ||
-		errors.Is(err, mongo.ErrClientDisconnected) || errors.As(err, &topology.ServerSelectionError{}) {
-		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
-	}
-	return err
-}
+func dbError(err error) error { return store.Unavailable(err) }

@@ -190,9 +190,13 @@ func indexName(keys []bson.E) string {
 	return b.String()
 }
 
-// wrap marks errors that mean the database cannot be reached with
-// fhir.ErrUnavailable, so the gateway answers 503 and the client retries.
-func wrap(err error) error {
+func wrap(err error) error { return Unavailable(err) }
+
+// Unavailable marks MongoDB driver errors that mean the database cannot be
+// reached with fhir.ErrUnavailable, so the gateway answers 503 and the
+// client retries. Every package that talks to MongoDB classifies its
+// errors with it.
+func Unavailable(err error) error {
 	if err == nil {
 		return nil
 	}
