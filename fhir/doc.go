@@ -10,6 +10,6 @@
 // OperationOutcome by the gateway's single error renderer.
 //
 // Sub-packages: validate (strict R4 validation), search (search parameters,
-// their parsing and MongoDB filters), store (the MongoDB persistence of
+// their parsing into conditions on stored fields), store (the MongoDB persistence of
 // versions and history) and socialcare (translation of social care records).
 package fhir

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/facts"
@@ -345,7 +343,7 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 // than the filter built from every patient's facts.
 func (a *access) restrict(action string, q *search.Query) store.Restrict {
 	pinned := pinnedPatients(q)
-	return func(ctx context.Context, typ string) (bson.D, error) {
+	return func(ctx context.Context, typ string) (*cond.Node, error) {
 		var among []string
 		if typ == q.Type {
 			among = pinned
@@ -363,11 +361,7 @@ func (a *access) restrict(action string, q *search.Query) store.Restrict {
 			return nil, fmt.Errorf("policy filter for %s: %w", typ, err)
 		}
 		if len(f.among) > 0 {
-			in := bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$in", Value: f.among}}}}
-			if len(filter) == 0 {
-				return in, nil
-			}
-			return bson.D{{Key: "$and", Value: bson.A{filter, in}}}, nil
+			return cond.AllOf(filter, cond.OneOf(cond.AccessPatient, f.among)), nil
 		}
 		return filter, nil
 	}
@@ -377,8 +371,8 @@ func (a *access) restrict(action string, q *search.Query) store.Restrict {
 // of its top-level conjunction on its patient parameter (sp.patient), or
 // none.
 func pinnedPatients(q *search.Query) []string {
-	n, err := cond.FromBSON(q.Filter)
-	if err != nil {
+	n := q.Filter
+	if n == nil {
 		return nil
 	}
 	conj := []*cond.Node{n}
@@ -412,7 +406,7 @@ func pinnedPatients(q *search.Query) []string {
 	return nil
 }
 
-var matchNothing = bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{}}}}}
+var matchNothing = cond.Never()
 
 // redact removes the JSON pointers from a resource; with none it returns
 // the stored bytes as they are.

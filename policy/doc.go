@@ -24,9 +24,11 @@
 //     left is compiled into Go predicates (residual.go). [Engine.Needs] names
 //     the patient facts a caller's plan reads, so the gateway looks up only
 //     those.
-//   - A search asks [Engine.Filter] for a MongoDB filter: the plan's
-//     conditions with the caller's patient lists put in, translated to bson
-//     (filter.go), so pages and totals count only what the caller may see;
+//   - A search asks [Engine.Filter] for its restriction: the plan's
+//     conditions with the caller's patient lists put in, translated to a
+//     condition of package cond over the stored access attributes
+//     (filter.go), which each storage engine emits in its own query
+//     language, so pages and totals count only what the caller may see;
 //     anything untranslatable is an error (fail closed). Each resource
 //     returned is then decided again with [Engine.DecideMany] or
 //     [Engine.Decide], and the caller removes the [Decision.Redactions] and
@@ -36,4 +38,32 @@
 //     whose plans disagree, or whose conditions cannot be compiled, is
 //     refused. Policies that read the clock or random numbers, or define no
 //     plan entry points, are evaluated in full instead.
+//
+// # Accepted Rego
+//
+// What partial evaluation leaves of the per-record rules, with the record
+// (input.resource) and its patient facts (input.context) unknown, is
+// accepted in these shapes only, directly or inside support rules whose
+// parameters stand for the record, one of its attributes, the facts or
+// constants; anything else refuses the plan, and at load the policy:
+//
+//   - "s" in r.categories (also r.labels, r.author_orgs);
+//   - r.patient in a constant list or a patient list of the facts
+//     (c.related_patients, c.objected_patients, c.known_patients,
+//     c.self_patients), r.patient == "s", r.patient != "s";
+//   - a fact on its own or compared (c.related == true, and objected,
+//     self, known_to_council, provider_named);
+//   - comparisons and membership between constants;
+//   - negation, conjunction (a body) and disjunction (several bodies or
+//     support rules) of these.
+//
+// A plan's Go predicates (residual.go) also accept "some x in <list>"
+// followed by conditions on x. A search filter (filter.go) takes the facts
+// as patient lists and turns each accepted shape into a condition of
+// package cond: membership of a string in a list attribute becomes
+// equality on it, r.patient in a list membership, != a negated equality;
+// the conditions that come out are those the cond package doc lists, on
+// its access attributes. An iteration, or a shape over a list attribute
+// other than membership of a string, is untranslatable (an error, never an
+// unfiltered search).
 package policy

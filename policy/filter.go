@@ -7,7 +7,8 @@ import (
 	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // ErrDenyAll is returned by [Engine.Filter] with a nil filter when the
@@ -18,31 +19,32 @@ var ErrDenyAll = errors.New("policy: nothing may be read")
 // search must then fail (closed), never run unfiltered.
 var ErrUntranslatable = errors.New("policy: filter cannot be translated to a database query")
 
-// Stored document fields the resource attributes map to. The collection is
-// per resource type, so the type needs no field. The patient is acl.pat, the
-// one patient policy.Attributes gives (the one the decision uses), not the
-// top-level pat, which is the search compartment and may list several.
-var storedFields = map[string]string{
-	"patient":     "acl.pat",
-	"categories":  "acl.cat",
-	"labels":      "acl.sec",
-	"author_orgs": "acl.org",
+// attributeFields are the condition fields (package cond) the resource
+// attributes map to; each engine stores them in its own way. A search is
+// of one resource type, so the type needs no field. The patient is the one
+// patient [Attributes] gives (the one the decision uses), not the search
+// compartment, which may list several.
+var attributeFields = map[string]string{
+	"patient":     cond.AccessPatient,
+	"categories":  cond.AccessCategories,
+	"labels":      cond.AccessLabels,
+	"author_orgs": cond.AccessOrgs,
 }
 
-// scalarFields hold one value, in Rego and in the document; only they may
-// be compared with == or with a constant collection.
-var scalarFields = map[string]bool{"acl.pat": true}
+// scalarFields hold one value, in Rego and in storage; only they may be
+// compared with == or with a constant collection.
+var scalarFields = map[string]bool{cond.AccessPatient: true}
 
 // maxSupportDepth bounds nested support rules from partial evaluation.
 const maxSupportDepth = 16
 
-// Filter returns a MongoDB filter over stored documents that matches
-// exactly the documents the subject may read in a search (in.Resource is
-// ignored). Per-patient facts come as lists in in.Context
+// Filter returns a condition (package cond) over the stored access
+// attributes that holds for exactly the resources the subject may read in
+// a search (in.Resource is ignored). Per-patient facts come as lists in in.Context
 // (RelatedPatients, ObjectedPatients, KnownPatients, SelfPatients); the
 // per-resource booleans must be unset. It returns nil and [ErrDenyAll] when
 // nothing may be read, and an error wrapping [ErrUntranslatable] when the
-// policy's conditions cannot be expressed as a query. An empty filter
+// policy's conditions cannot be expressed as a query. A true condition
 // means everything of the type may be read.
 //
 // The filter comes from the subject's plan (plan.go): what partial
@@ -50,8 +52,8 @@ const maxSupportDepth = 16
 // search costs no policy evaluation. For a policy that cannot be
 // specialised it comes from partial evaluation of the filter rule,
 // remembered per policy version. Callers must not modify the returned
-// filter.
-func (e *Engine) Filter(ctx context.Context, in Input) (bson.D, error) {
+// condition.
+func (e *Engine) Filter(ctx context.Context, in Input) (*cond.Node, error) {
 	c := in.Context
 	if c.Related || c.Objected || c.Self || c.KnownToCouncil || c.ProviderNamed {
 		return nil, fmt.Errorf("%w: a search context takes patient lists, not per-resource facts", ErrUntranslatable)
@@ -75,9 +77,9 @@ func (e *Engine) Filter(ctx context.Context, in Input) (bson.D, error) {
 }
 
 // buildFilter partially evaluates the filter rule for in and translates
-// the result to a MongoDB filter. It is used for policies that cannot be
+// the result to a condition. It is used for policies that cannot be
 // specialised (see plan.go); the plan gives the filter otherwise.
-func (e *Engine) buildFilter(ctx context.Context, in Input) (bson.D, error) {
+func (e *Engine) buildFilter(ctx context.Context, in Input) (*cond.Node, error) {
 	pq, err := e.partial(ctx, e.filter, in.filterValue())
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: filter: %w", e.revision, err)
@@ -86,44 +88,31 @@ func (e *Engine) buildFilter(ctx context.Context, in Input) (bson.D, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: %w", e.revision, err)
 	}
-	return c.filter()
+	return result(c)
 }
 
-// cond is a translated condition: one that always holds, one that never
-// does, or a query.
-type cond struct {
-	d     bson.D
-	fixed int8 // 1: always, -1: never, 0: d
-}
-
-var (
-	condAlways = cond{fixed: 1}
-	condNever  = cond{fixed: -1}
-)
-
-func fixed(b bool) cond {
+// fixed is a condition that always or never holds.
+func fixed(b bool) *cond.Node {
 	if b {
-		return condAlways
+		return cond.Always()
 	}
-	return condNever
+	return cond.Never()
 }
 
-// filter is the query for c: empty when it always holds, ErrDenyAll when
-// it never does.
-func (c cond) filter() (bson.D, error) {
-	switch c.fixed {
-	case 1:
-		return bson.D{}, nil
-	case -1:
+// result is the search filter for c: ErrDenyAll when it never holds.
+func result(c *cond.Node) (*cond.Node, error) {
+	if c.Op == cond.False {
 		return nil, ErrDenyAll
 	}
-	return c.d, nil
+	return c, nil
 }
 
-// translator turns the result of partial evaluation into bson. The
-// resource is unknown; the patient facts are either known to partial
-// evaluation already (ctx nil) or unknown to it and given here (ctx), so
-// that a plan's residual serves every search of its subject.
+// translator turns the result of partial evaluation into a condition of
+// package cond, accepting the shapes the package doc lists (under
+// "Accepted Rego"). The resource is unknown; the patient facts are either
+// known to partial evaluation already (ctx nil) or unknown to it and given
+// here (ctx), so that a plan's residual serves every search of its
+// subject.
 type translator struct {
 	support map[string][]*ast.Rule
 	ctx     *Context
@@ -162,84 +151,45 @@ func untranslatable(format string, args ...any) error {
 }
 
 // queries translates a disjunction of queries.
-func (t translator) queries(qs []ast.Body) (cond, error) {
-	out := condNever
+func (t translator) queries(qs []ast.Body) (*cond.Node, error) {
+	alts := make([]*cond.Node, 0, len(qs))
 	for _, q := range qs {
 		c, err := t.body(q, nil, 0)
 		if err != nil {
-			return cond{}, err
+			return nil, err
 		}
-		out = or(out, c)
+		alts = append(alts, c)
 	}
-	return out, nil
+	return cond.AnyOf(alts...), nil
 }
 
-func or(a, b cond) cond {
-	switch {
-	case a.fixed == 1 || b.fixed == 1:
-		return condAlways
-	case a.fixed == -1:
-		return b
-	case b.fixed == -1:
-		return a
-	}
-	return cond{d: bson.D{{Key: "$or", Value: append(alternatives(a.d), alternatives(b.d)...)}}}
-}
-
-// alternatives lists the alternatives of a query: those of an $or, or the
-// query itself.
-func alternatives(d bson.D) bson.A {
-	if len(d) == 1 && d[0].Key == "$or" {
-		if a, ok := d[0].Value.(bson.A); ok {
-			return a
-		}
-	}
-	return bson.A{d}
-}
-
-// body translates a conjunction; an empty body always holds.
-func (t translator) body(b ast.Body, vars env, depth int) (cond, error) {
-	parts := make(bson.A, 0, len(b))
-	never := false
+// body translates a conjunction; an empty body always holds. Every
+// expression must translate, even after one that never holds.
+func (t translator) body(b ast.Body, vars env, depth int) (*cond.Node, error) {
+	parts := make([]*cond.Node, 0, len(b))
 	for _, e := range b {
 		c, err := t.expr(e, vars, depth)
 		if err != nil {
-			return cond{}, err
+			return nil, err
 		}
-		switch c.fixed {
-		case -1:
-			never = true // keep going: every expression must translate
-		case 0:
-			parts = append(parts, c.d)
-		}
+		parts = append(parts, c)
 	}
-	switch {
-	case never:
-		return condNever, nil
-	case len(parts) == 0:
-		return condAlways, nil
-	case len(parts) == 1:
-		return cond{d: parts[0].(bson.D)}, nil
-	}
-	return cond{d: bson.D{{Key: "$and", Value: parts}}}, nil
+	return cond.AllOf(parts...), nil
 }
 
-func (t translator) expr(e *ast.Expr, vars env, depth int) (cond, error) {
+func (t translator) expr(e *ast.Expr, vars env, depth int) (*cond.Node, error) {
 	if len(e.With) > 0 {
-		return cond{}, untranslatable("with modifier in %v", e)
+		return nil, untranslatable("with modifier in %v", e)
 	}
 	c, err := t.positive(e, vars, depth)
 	if err != nil || !e.Negated {
 		return c, err
 	}
-	if c.fixed != 0 {
-		return fixed(c.fixed < 0), nil
-	}
-	return cond{d: bson.D{{Key: "$nor", Value: bson.A{c.d}}}}, nil
+	return cond.NoneOf(c), nil
 }
 
 // positive translates an expression ignoring its negation.
-func (t translator) positive(e *ast.Expr, vars env, depth int) (cond, error) {
+func (t translator) positive(e *ast.Expr, vars env, depth int) (*cond.Node, error) {
 	if term, ok := e.Terms.(*ast.Term); ok {
 		if ref, isRef := term.Value.(ast.Ref); isRef && ref.HasPrefix(partialRoot) {
 			return t.call(ref, nil, vars, depth)
@@ -249,17 +199,17 @@ func (t translator) positive(e *ast.Expr, vars env, depth int) (cond, error) {
 			// function is passed an attribute it no longer needs. The
 			// engine defines every attribute of every resource it decides
 			// (as a string or an array, never false), so it always holds.
-			return condAlways, nil
+			return cond.Always(), nil
 		}
 		k, v, err := t.known(term, vars)
 		if err != nil {
-			return cond{}, untranslatable("expression %v", e)
+			return nil, untranslatable("expression %v", e)
 		}
 		// A term on its own holds when it is defined and not false.
 		return fixed(v.ok && (k != kBool || v.b)), nil
 	}
 	if !e.IsCall() {
-		return cond{}, untranslatable("expression %v", e)
+		return nil, untranslatable("expression %v", e)
 	}
 	op := e.Operator()
 	args := e.Operands()
@@ -274,50 +224,50 @@ func (t translator) positive(e *ast.Expr, vars env, depth int) (cond, error) {
 	if op.HasPrefix(partialRoot) {
 		return t.call(op, args, vars, depth)
 	}
-	return cond{}, untranslatable("call %v", e)
+	return nil, untranslatable("call %v", e)
 }
 
 // call translates a support rule (a disjunction of bodies) left by partial
 // evaluation, its parameters bound to the caller's arguments.
-func (t translator) call(ref ast.Ref, args []*ast.Term, vars env, depth int) (cond, error) {
+func (t translator) call(ref ast.Ref, args []*ast.Term, vars env, depth int) (*cond.Node, error) {
 	if depth >= maxSupportDepth {
-		return cond{}, untranslatable("support rules nested too deep at %v", ref)
+		return nil, untranslatable("support rules nested too deep at %v", ref)
 	}
 	rules := t.support[ref.String()]
 	if len(rules) == 0 {
-		return cond{}, untranslatable("reference %v", ref)
+		return nil, untranslatable("reference %v", ref)
 	}
 	bound := make([]binding, len(args))
 	for i, a := range args {
 		b, err := t.bind(a, vars)
 		if err != nil {
-			return cond{}, untranslatable("support rule %v argument %v", ref, a)
+			return nil, untranslatable("support rule %v argument %v", ref, a)
 		}
 		bound[i] = b
 	}
-	out := condNever
+	alts := make([]*cond.Node, 0, len(rules))
 	for _, r := range rules {
 		if r.Else != nil || (r.Head.Value != nil && !r.Head.Value.Equal(ast.BooleanTerm(true))) {
-			return cond{}, untranslatable("support rule %v is not a plain condition", ref)
+			return nil, untranslatable("support rule %v is not a plain condition", ref)
 		}
 		if len(r.Head.Args) != len(args) {
-			return cond{}, untranslatable("support rule %v called with %d arguments", ref, len(args))
+			return nil, untranslatable("support rule %v called with %d arguments", ref, len(args))
 		}
 		inner := env{}
 		for i, a := range r.Head.Args {
 			v, ok := a.Value.(ast.Var)
 			if !ok {
-				return cond{}, untranslatable("support rule %v parameter %v", ref, a)
+				return nil, untranslatable("support rule %v parameter %v", ref, a)
 			}
 			inner[v] = bound[i]
 		}
 		c, err := t.body(r.Body, inner, depth+1)
 		if err != nil {
-			return cond{}, err
+			return nil, err
 		}
-		out = or(out, c)
+		alts = append(alts, c)
 	}
-	return out, nil
+	return cond.AnyOf(alts...), nil
 }
 
 // bind is what an argument of a support rule stands for.
@@ -336,50 +286,46 @@ func (t translator) bind(a *ast.Term, vars env) (binding, error) {
 }
 
 // member translates "x in y".
-func (t translator) member(x, y *ast.Term, vars env, e *ast.Expr) (cond, error) {
+func (t translator) member(x, y *ast.Term, vars env, e *ast.Expr) (*cond.Node, error) {
 	if f, err := field(y, vars); err == nil {
 		// A known value in a resource array: some element equals it. The
 		// arrays hold strings only.
 		k, v, err := t.known(x, vars)
 		if err != nil {
-			return cond{}, untranslatable("membership of %v in %v", x, e)
+			return nil, untranslatable("membership of %v in %v", x, e)
 		}
 		if !v.ok || k != kString {
-			return condNever, nil
+			return cond.Never(), nil
 		}
-		return cond{d: bson.D{{Key: f, Value: v.s}}}, nil
+		return cond.Is(f, v.s), nil
 	}
 	k, v, err := t.known(y, vars)
 	if err != nil {
-		return cond{}, untranslatable("membership in %v in %v", y, e)
+		return nil, untranslatable("membership in %v in %v", y, e)
 	}
 	if v.ok && k != kList && k != kSet {
-		return cond{}, untranslatable("membership in a value that is not a collection of strings in %v", e)
+		return nil, untranslatable("membership in a value that is not a collection of strings in %v", e)
 	}
 	if f, err := field(x, vars); err == nil {
 		// A resource value in a known collection.
 		if !scalarFields[f] {
-			return cond{}, untranslatable("array field %s compared with a collection in %v", f, e)
+			return nil, untranslatable("array field %s compared with a collection in %v", f, e)
 		}
 		if !v.ok {
-			return condNever, nil
+			return cond.Never(), nil
 		}
-		list := make(bson.A, len(v.l))
-		for i, s := range v.l {
-			list[i] = s
-		}
-		return cond{d: bson.D{{Key: f, Value: bson.D{{Key: "$in", Value: list}}}}}, nil
+		return cond.OneOf(f, v.l), nil
 	}
 	xk, xv, err := t.known(x, vars)
 	if err != nil {
-		return cond{}, untranslatable("membership of %v in %v", x, e)
+		return nil, untranslatable("membership of %v in %v", x, e)
 	}
 	return fixed(xv.ok && v.ok && xk == kString && slices.Contains(v.l, xv.s)), nil
 }
 
 // compare translates == (or = between bound values) and != between one
 // scalar field and a known string, or between two known values.
-func (t translator) compare(a, b *ast.Term, negate bool, vars env, e *ast.Expr) (cond, error) {
+func (t translator) compare(a, b *ast.Term, negate bool, vars env, e *ast.Expr) (*cond.Node, error) {
 	f, err := field(a, vars)
 	other := b
 	if err != nil {
@@ -389,35 +335,35 @@ func (t translator) compare(a, b *ast.Term, negate bool, vars env, e *ast.Expr) 
 	if err == nil {
 		k, v, err := t.known(other, vars)
 		if err != nil {
-			return cond{}, untranslatable("comparison of %v in %v", other, e)
+			return nil, untranslatable("comparison of %v in %v", other, e)
 		}
 		if !scalarFields[f] {
-			return cond{}, untranslatable("array field %s compared with a value in %v", f, e)
+			return nil, untranslatable("array field %s compared with a value in %v", f, e)
 		}
 		if !v.ok {
-			return condNever, nil
+			return cond.Never(), nil
 		}
 		if k != kString {
 			return fixed(negate), nil // a string field never equals a non-string
 		}
 		if negate {
-			return cond{d: bson.D{{Key: f, Value: bson.D{{Key: "$ne", Value: v.s}}}}}, nil
+			return cond.NoneOf(cond.Is(f, v.s)), nil
 		}
-		return cond{d: bson.D{{Key: f, Value: v.s}}}, nil
+		return cond.Is(f, v.s), nil
 	}
 	ak, av, err := t.known(a, vars)
 	if err != nil {
-		return cond{}, untranslatable("comparison in %v", e)
+		return nil, untranslatable("comparison in %v", e)
 	}
 	bk, bv, err := t.known(b, vars)
 	if err != nil {
-		return cond{}, untranslatable("comparison in %v", e)
+		return nil, untranslatable("comparison in %v", e)
 	}
 	if objectOrSet(ak) || objectOrSet(bk) {
-		return cond{}, untranslatable("comparison of a whole object or a set in %v", e)
+		return nil, untranslatable("comparison of a whole object or a set in %v", e)
 	}
 	if !av.ok || !bv.ok {
-		return condNever, nil
+		return cond.Never(), nil
 	}
 	same := ak == bk && av.s == bv.s && av.b == bv.b && slices.Equal(av.l, bv.l)
 	return fixed(same != negate), nil
@@ -483,14 +429,13 @@ func isResource(t *ast.Term, vars env) bool {
 }
 
 // field maps input.resource.<attr> (or <param>.<attr>, or a parameter
-// standing for an attribute, in a support rule) to the stored document
-// field.
+// standing for an attribute, in a support rule) to its condition field.
 func field(t *ast.Term, vars env) (string, error) {
 	attr, err := attribute(t, vars)
 	if err != nil {
 		return "", err
 	}
-	f, ok := storedFields[attr]
+	f, ok := attributeFields[attr]
 	if !ok {
 		return "", untranslatable("resource attribute %s has no stored field", attr)
 	}
@@ -523,8 +468,8 @@ func attribute(t *ast.Term, vars env) (string, error) {
 	return string(s), nil
 }
 
-func constStrings(t *ast.Term) (bson.A, error) {
-	out := bson.A{}
+func constStrings(t *ast.Term) ([]string, error) {
+	out := []string{}
 	add := func(e *ast.Term) error {
 		s, ok := e.Value.(ast.String)
 		if !ok {

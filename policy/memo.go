@@ -8,7 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // memoLimit bounds the decisions and search filters one policy version
@@ -111,7 +112,7 @@ func deterministic(modules map[string]*ast.Module) bool {
 
 // filterResult is a remembered search filter (or ErrDenyAll).
 type filterResult struct {
-	filter bson.D
+	filter *cond.Node
 	err    error
 }
 

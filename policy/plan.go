@@ -9,7 +9,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
-	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // Queries and rules behind specialised plans (see decision.rego for the
@@ -379,14 +380,14 @@ func (e *Engine) outcome(ctx context.Context, p *plan, key string, args func() *
 
 // filter is the search filter for the plan's subject with patient facts c
 // (the patient lists of a search): the records some open path allows.
-func (p *plan) filter(c *Context) (bson.D, error) {
-	out := condNever
+func (p *plan) filter(c *Context) (*cond.Node, error) {
+	alts := make([]*cond.Node, 0, len(p.paths.residuals))
 	for _, pq := range p.paths.residuals {
 		f, err := newTranslator(pq.Support, c).queries(pq.Queries)
 		if err != nil {
 			return nil, err
 		}
-		out = or(out, f)
+		alts = append(alts, f)
 	}
-	return out.filter()
+	return result(cond.AnyOf(alts...))
 }

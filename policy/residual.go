@@ -9,12 +9,10 @@ import (
 
 // This file turns what partial evaluation leaves of path(p, input.resource,
 // input.context) for one subject into a Go predicate over a record and its
-// patient facts. It accepts only shapes whose meaning it reproduces
-// exactly (membership, equality, truth of a value, negation and support
-// rules over the resource attributes, the context facts and constants) and
-// refuses anything else, so that a predicate never disagrees with the
-// policy: a subject whose residual it refuses is decided by full
-// evaluation instead.
+// patient facts. It accepts only the shapes the package doc lists (under
+// "Accepted Rego"), whose meaning it reproduces exactly, and refuses
+// anything else, so that a predicate never disagrees with the policy: a
+// subject whose residual it refuses is decided by full evaluation instead.
 
 // record is what a predicate looks at: one resource and its patient facts.
 type record struct {
@@ -559,13 +557,9 @@ func objectOrSet(k kind) bool {
 // constList is the strings of a constant array (kList, in order) or set
 // (kSet).
 func constList(t *ast.Term) (kind, []string, error) {
-	l, err := constStrings(t)
+	list, err := constStrings(t)
 	if err != nil {
 		return 0, nil, err
-	}
-	list := make([]string, len(l))
-	for i, s := range l {
-		list[i] = s.(string)
 	}
 	if _, isSet := t.Value.(ast.Set); isSet {
 		return kSet, list, nil

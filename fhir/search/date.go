@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // Bounds for open-ended ranges: a Period without start begins at minTime, one
@@ -155,7 +155,7 @@ func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 // dateCondition matches one date search value. loField and hiField hold
 // the stored half-open range; when point is true the value is an instant
 // stored in loField alone (hi = lo + 1ms), as for _lastUpdated.
-func dateCondition(loField, hiField string, point bool, raw string) (bson.D, *problem) {
+func dateCondition(loField, hiField string, point bool, raw string) (*cond.Node, *problem) {
 	prefix, value, p := splitPrefix(raw)
 	if p != nil {
 		return nil, p
@@ -167,54 +167,32 @@ func dateCondition(loField, hiField string, point bool, raw string) (bson.D, *pr
 	if !ok {
 		return nil, invalid("%q is not a valid date: use YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss[.sss]][Z|+hh:mm], optionally after a prefix such as ge", truncate(raw))
 	}
-	lo := func(op string, t time.Time) bson.D {
-		return bson.D{{Key: loField, Value: bson.D{{Key: op, Value: bson.NewDateTimeFromTime(t)}}}}
+	lo := func(op cond.Op, t time.Time) *cond.Node {
+		return cond.Compare(loField, op, t)
 	}
-	hi := func(op string, t time.Time) bson.D {
+	hi := func(op cond.Op, t time.Time) *cond.Node {
 		if point {
 			// lu+1ms > t  <=>  lu >= t;  lu+1ms <= t  <=>  lu < t.
-			op = map[string]string{"$gt": "$gte", "$lte": "$lt"}[op]
+			op = map[cond.Op]cond.Op{cond.Gt: cond.Ge, cond.Le: cond.Lt}[op]
 			return lo(op, t)
 		}
-		return bson.D{{Key: hiField, Value: bson.D{{Key: op, Value: bson.NewDateTimeFromTime(t)}}}}
+		return cond.Compare(hiField, op, t)
 	}
 	switch prefix {
 	case "ne":
-		return or(lo("$lt", plo), hi("$gt", phi)), nil
+		return cond.AnyOf(lo(cond.Lt, plo), hi(cond.Gt, phi)), nil
 	case "gt":
-		return hi("$gt", phi), nil
+		return hi(cond.Gt, phi), nil
 	case "lt":
-		return lo("$lt", plo), nil
+		return lo(cond.Lt, plo), nil
 	case "ge":
-		return hi("$gt", plo), nil
+		return hi(cond.Gt, plo), nil
 	case "le":
-		return lo("$lt", phi), nil
+		return lo(cond.Lt, phi), nil
 	case "sa":
-		return lo("$gte", phi), nil
+		return lo(cond.Ge, phi), nil
 	case "eb":
-		return hi("$lte", plo), nil
+		return hi(cond.Le, plo), nil
 	}
-	return and(lo("$gte", plo), hi("$lte", phi)), nil
-}
-
-func and(conds ...bson.D) bson.D {
-	if len(conds) == 1 {
-		return conds[0]
-	}
-	a := make(bson.A, len(conds))
-	for i, c := range conds {
-		a[i] = c
-	}
-	return bson.D{{Key: "$and", Value: a}}
-}
-
-func or(conds ...bson.D) bson.D {
-	if len(conds) == 1 {
-		return conds[0]
-	}
-	a := make(bson.A, len(conds))
-	for i, c := range conds {
-		a[i] = c
-	}
-	return bson.D{{Key: "$or", Value: a}}
+	return cond.AllOf(lo(cond.Ge, plo), hi(cond.Le, phi)), nil
 }

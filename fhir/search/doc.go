@@ -1,25 +1,26 @@
 // Package search is the FHIR R4 search-parameter layer of the gateway: which
 // search parameters each resource type supports, how their values are
 // extracted from a resource into fields stored beside it, and how a search
-// query string becomes a typed MongoDB filter.
+// query string becomes a condition on those fields (package cond), which
+// each storage engine emits in its own query language.
 //
 // Data moves through it in two directions.
 //
 // On write, the store calls [Index] with the resource's decoded JSON. Index
 // evaluates each parameter's path (the R4 FHIRPath expression, simplified to
 // plain paths and choice types) and returns the document's "sp" field: flat
-// arrays of scalars that the embedded server and MongoDB can both match by
-// equality, $in, $regex and range comparisons, without $elemMatch. It also
+// arrays of scalars that every engine can match by equality, membership,
+// prefix, containment and range comparisons, one value at a time. It also
 // returns the patient compartment ("Patient/<id>" strings). [IndexKeys] lists
 // the stored fields the store should index.
 //
 // On read, the HTTP edge calls [Parse] with the query parameters. Parse checks
 // every parameter against [Params], reports every problem at once as a
-// *fhir.Error with status 400, and returns a [Query]: a bson.D filter built
-// only from this package's own field names and operators (client text only
-// ever appears as a value, and regular expressions are built with
-// regexp.QuoteMeta), plus the result parameters (_count, _sort, _include, ...)
-// and the canonical parameters for the Bundle's self link.
+// *fhir.Error with status 400, and returns a [Query]: a *cond.Node built
+// only from this package's own field names (client text only ever appears
+// as a value, never as a field, an operator or a pattern), plus the result
+// parameters (_count, _sort, _include, ...) and the canonical parameters for
+// the Bundle's self link.
 //
 // # Stored search fields
 //
@@ -33,7 +34,8 @@
 //   - quantity: {v: number, sc: ["system|code"], c: [code, unit]}
 //   - uri: [uri, ...]
 //
-// A field is set only when the resource has a value, so :missing is $exists.
+// A field is set only when the resource has a value, so :missing is a test
+// of existence.
 // Sortable date parameters also get sp._sort.n.a (ascending key, lo) and
 // sp._sort.n.d (descending key, hi) on every document, with sentinels for
 // missing values so those sort last in both directions.

@@ -18,7 +18,7 @@ func ExampleParse() {
 	fmt.Println(q.Filter)
 	fmt.Println(q.Sort[0].Field, q.Count, q.Self.Encode())
 	// Output:
-	// {"$and":[{"sp.date.hi":{"$gt":{"$date":{"$numberLong":"1704067200000"}}}},{"sp.patient":"Patient/p1"}]}
+	// and(sp.date.hi > 2024-01-01T00:00:00Z, sp.patient = "Patient/p1")
 	// sp._sort.date.d 20 _count=20&_sort=-date&date=ge2024-01&patient=p1
 }
 

@@ -7,9 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // problem is one thing wrong with a parameter, before it is tied to the
@@ -36,7 +35,7 @@ type parser struct {
 	rt     string
 	opt    Options
 	q      *Query
-	conds  []bson.D
+	conds  []*cond.Node
 	issues []fhir.Issue
 	// countSet is true when _count was given.
 	countSet bool
@@ -81,14 +80,7 @@ func Parse(resourceType string, params url.Values, opt Options) (*Query, error) 
 	if len(p.issues) > 0 {
 		return nil, &fhir.Error{Status: http.StatusBadRequest, Issues: p.issues}
 	}
-	switch len(p.conds) {
-	case 0:
-		p.q.Filter = bson.D{}
-	case 1:
-		p.q.Filter = p.conds[0]
-	default:
-		p.q.Filter = and(p.conds...)
-	}
+	p.q.Filter = cond.AllOf(p.conds...)
 	return p.q, nil
 }
 
@@ -122,7 +114,7 @@ func (p *parser) search(key string, vals []string) {
 		p.fail(key, pr)
 		return
 	}
-	var conds []bson.D
+	var conds []*cond.Node
 	for _, v := range vals {
 		c, pr := p.value(d, modifier, v)
 		if pr != nil {
@@ -167,18 +159,18 @@ func checkModifier(d def, modifier string) *problem {
 }
 
 // value builds the condition for one occurrence of a parameter.
-func (p *parser) value(d def, modifier, raw string) (bson.D, *problem) {
+func (p *parser) value(d def, modifier, raw string) (*cond.Node, *problem) {
 	if modifier == "missing" {
 		switch raw {
 		case "true":
-			return bson.D{{Key: d.field(), Value: bson.D{{Key: "$exists", Value: false}}}}, nil
+			return cond.NoneOf(cond.Present(d.field())), nil
 		case "false":
-			return bson.D{{Key: d.field(), Value: bson.D{{Key: "$exists", Value: true}}}}, nil
+			return cond.Present(d.field()), nil
 		}
 		return nil, invalid(":missing takes true or false")
 	}
 	parts := splitEscaped(raw, ',')
-	conds := make([]bson.D, 0, len(parts))
+	conds := make([]*cond.Node, 0, len(parts))
 	for _, part := range parts {
 		if part == "" {
 			return nil, invalid("empty value in the comma-separated list %q", truncate(raw))
@@ -190,17 +182,13 @@ func (p *parser) value(d def, modifier, raw string) (bson.D, *problem) {
 		conds = append(conds, c)
 	}
 	if modifier == "not" {
-		a := make(bson.A, len(conds))
-		for i, c := range conds {
-			a[i] = c
-		}
-		return bson.D{{Key: "$nor", Value: a}}, nil
+		return cond.NoneOf(conds...), nil
 	}
-	return or(conds...), nil
+	return cond.AnyOf(conds...), nil
 }
 
 // condition builds the condition for one (comma-separated) value.
-func condition(d def, modifier, raw string) (bson.D, *problem) {
+func condition(d def, modifier, raw string) (*cond.Node, *problem) {
 	field := d.field()
 	switch d.Name {
 	case "_id":
@@ -223,7 +211,7 @@ func condition(d def, modifier, raw string) (bson.D, *problem) {
 	case TypeQuantity:
 		return quantityCondition(field, raw)
 	case TypeURI:
-		return bson.D{{Key: field, Value: unescape(raw)}}, nil
+		return cond.Is(field, unescape(raw)), nil
 	}
 	return nil, notSupported("%s parameters are not supported", d.Type)
 }

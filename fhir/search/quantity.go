@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // numberPattern is a FHIR decimal as a search value (no exponent).
@@ -59,7 +61,7 @@ func indexQuantity(nodes []any) bson.M {
 // quantityCondition matches [prefix]number[|system|code] or
 // [prefix]number||code. eq and ne use the implicit precision of the number:
 // 5.4 means [5.35, 5.45).
-func quantityCondition(field, raw string) (bson.D, *problem) {
+func quantityCondition(field, raw string) (*cond.Node, *problem) {
 	parts := splitEscaped(raw, '|')
 	if len(parts) != 1 && len(parts) != 3 {
 		return nil, invalid("a quantity is [prefix]number, [prefix]number|system|code or [prefix]number||code")
@@ -81,21 +83,21 @@ func quantityCondition(field, raw string) (bson.D, *problem) {
 	lo, _ := new(big.Rat).Sub(val, half).Float64()
 	hi, _ := new(big.Rat).Add(val, half).Float64()
 	vf := field + ".v"
-	cmp := func(op string, f float64) bson.D { return bson.D{{Key: vf, Value: bson.D{{Key: op, Value: f}}}} }
-	var c bson.D
+	cmp := func(op cond.Op, f float64) *cond.Node { return cond.Compare(vf, op, f) }
+	var c *cond.Node
 	switch prefix {
 	case "eq":
-		c = bson.D{{Key: vf, Value: bson.D{{Key: "$gte", Value: lo}, {Key: "$lt", Value: hi}}}}
+		c = cond.AllOf(cmp(cond.Ge, lo), cmp(cond.Lt, hi))
 	case "ne":
-		c = or(cmp("$lt", lo), cmp("$gte", hi))
+		c = cond.AnyOf(cmp(cond.Lt, lo), cmp(cond.Ge, hi))
 	case "gt", "sa":
-		c = cmp("$gt", exact)
+		c = cmp(cond.Gt, exact)
 	case "lt", "eb":
-		c = cmp("$lt", exact)
+		c = cmp(cond.Lt, exact)
 	case "ge":
-		c = cmp("$gte", exact)
+		c = cmp(cond.Ge, exact)
 	case "le":
-		c = cmp("$lte", exact)
+		c = cmp(cond.Le, exact)
 	}
 	if len(parts) == 1 {
 		return c, nil
@@ -105,7 +107,7 @@ func quantityCondition(field, raw string) (bson.D, *problem) {
 	case code == "":
 		return nil, invalid("a quantity unit needs a code: number|system|code or number||code")
 	case system == "":
-		return and(c, bson.D{{Key: field + ".c", Value: code}}), nil
+		return cond.AllOf(c, cond.Is(field+".c", code)), nil
 	}
-	return and(c, bson.D{{Key: field + ".sc", Value: system + "|" + code}}), nil
+	return cond.AllOf(c, cond.Is(field+".sc", system+"|"+code)), nil
 }

@@ -3,7 +3,7 @@ package search
 import (
 	"net/url"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // Options are the gateway's settings for parsing a search.
@@ -23,7 +23,7 @@ const (
 // parameters.
 type Query struct {
 	Type       string
-	Filter     bson.D      // conditions on stored documents; the store adds {del:false} and keyset conditions
+	Filter     *cond.Node  // conditions on stored resources (True for none); the store adds liveness and keyset conditions
 	Sort       []SortField // empty means default order; store always appends _id as tie-breaker
 	Count      int
 	Total      string   // "" / "none" / "accurate" ("estimate" is treated as accurate)

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // refKey turns a Reference.reference into the stored "Type/id" form: a
@@ -50,17 +50,17 @@ func indexReference(nodes []any, patientOnly bool) []string {
 // referenceCondition matches one reference search value: an id (any target
 // type), Type/id, or an absolute URL ending in Type/id. modifier is "" or a
 // target type.
-func referenceCondition(d def, modifier, raw string) (bson.D, *problem) {
+func referenceCondition(d def, modifier, raw string) (*cond.Node, *problem) {
 	field := d.field()
 	v := unescape(raw)
 	if modifier != "" {
 		if !idPattern.MatchString(v) {
 			if key, ok := refKey(v); ok && strings.HasPrefix(key, modifier+"/") {
-				return bson.D{{Key: field, Value: key}}, nil
+				return cond.Is(field, key), nil
 			}
 			return nil, invalid("%q is not a valid resource id", truncate(v))
 		}
-		return bson.D{{Key: field, Value: modifier + "/" + v}}, nil
+		return cond.Is(field, modifier+"/"+v), nil
 	}
 	if strings.Contains(v, "/") {
 		key, ok := refKey(v)
@@ -71,17 +71,14 @@ func referenceCondition(d def, modifier, raw string) (bson.D, *problem) {
 		if !slices.Contains(d.Targets, typ) {
 			return nil, invalid("%s cannot refer to %s; its targets are %s", d.Name, typ, strings.Join(d.Targets, ", "))
 		}
-		return bson.D{{Key: field, Value: key}}, nil
+		return cond.Is(field, key), nil
 	}
 	if !idPattern.MatchString(v) {
 		return nil, invalid("%q is not a valid resource id (1 to 64 of A-Z, a-z, 0-9, '-' and '.')", truncate(v))
 	}
-	keys := make(bson.A, len(d.Targets))
+	keys := make([]string, len(d.Targets))
 	for i, t := range d.Targets {
 		keys[i] = t + "/" + v
 	}
-	if len(keys) == 1 {
-		return bson.D{{Key: field, Value: keys[0]}}, nil
-	}
-	return bson.D{{Key: field, Value: bson.D{{Key: "$in", Value: keys}}}}, nil
+	return cond.OneOf(field, keys), nil
 }

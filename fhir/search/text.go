@@ -1,12 +1,13 @@
 package search
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // normalize folds s for case- and accent-insensitive matching: canonical
@@ -55,17 +56,17 @@ func indexString(nodes []any) bson.M {
 }
 
 // stringCondition matches one string search value.
-func stringCondition(field, modifier, value string) (bson.D, *problem) {
+func stringCondition(field, modifier, value string) (*cond.Node, *problem) {
 	if value == "" {
 		return nil, invalid("an empty string value cannot be searched")
 	}
 	switch modifier {
 	case "":
-		return bson.D{{Key: field + ".n", Value: bson.D{{Key: "$regex", Value: "^" + regexp.QuoteMeta(normalize(value))}}}}, nil
+		return cond.Compare(field+".n", cond.Prefix, normalize(value)), nil
 	case "contains":
-		return bson.D{{Key: field + ".n", Value: bson.D{{Key: "$regex", Value: regexp.QuoteMeta(normalize(value))}}}}, nil
+		return cond.Compare(field+".n", cond.Contains, normalize(value)), nil
 	case "exact":
-		return bson.D{{Key: field + ".e", Value: value}}, nil
+		return cond.Is(field+".e", value), nil
 	}
 	return nil, unsupportedModifier(modifier, TypeString)
 }

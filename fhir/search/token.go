@@ -1,11 +1,12 @@
 package search
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // tokenIndex accumulates the stored form of token values.
@@ -113,12 +114,12 @@ func parseToken(raw string) (tokenValue, *problem) {
 
 // tokenCondition matches one token search value against stored token
 // fields (without the :not modifier, which the caller applies).
-func tokenCondition(field, modifier, raw string) (bson.D, *problem) {
+func tokenCondition(field, modifier, raw string) (*cond.Node, *problem) {
 	if modifier == "text" {
 		if raw == "" {
 			return nil, invalid("an empty text cannot be searched")
 		}
-		return bson.D{{Key: field + ".t", Value: bson.D{{Key: "$regex", Value: "^" + regexp.QuoteMeta(normalize(unescape(raw)))}}}}, nil
+		return cond.Compare(field+".t", cond.Prefix, normalize(unescape(raw))), nil
 	}
 	tv, p := parseToken(raw)
 	if p != nil {
@@ -126,20 +127,20 @@ func tokenCondition(field, modifier, raw string) (bson.D, *problem) {
 	}
 	switch {
 	case !tv.hasSystem:
-		return bson.D{{Key: field + ".c", Value: tv.code}}, nil
+		return cond.Is(field+".c", tv.code), nil
 	case tv.code == "":
-		return bson.D{{Key: field + ".s", Value: tv.system}}, nil
+		return cond.Is(field+".s", tv.system), nil
 	}
-	return bson.D{{Key: field + ".sc", Value: tv.system + "|" + tv.code}}, nil
+	return cond.Is(field+".sc", tv.system+"|"+tv.code), nil
 }
 
 // idCondition matches _id values.
-func idCondition(raw string) (bson.D, *problem) {
+func idCondition(raw string) (*cond.Node, *problem) {
 	id := unescape(raw)
 	if !idPattern.MatchString(id) {
 		return nil, invalid("%q is not a valid resource id (1 to 64 of A-Z, a-z, 0-9, '-' and '.')", truncate(id))
 	}
-	return bson.D{{Key: "_id", Value: id}}, nil
+	return cond.Is(cond.ID, id), nil
 }
 
 // truncate shortens client text quoted back in an error message.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // Page is one page of search results.
@@ -26,10 +27,11 @@ type Page struct {
 	Next, Prev string
 }
 
-// Restrict returns an extra condition on the documents of resourceType
-// that a search may return, for example the access policy's filter. A nil
-// condition restricts nothing; an error fails the search.
-type Restrict func(ctx context.Context, resourceType string) (bson.D, error)
+// Restrict returns an extra condition on the resources of resourceType
+// that a search may return, for example the access policy's filter, over
+// the fields package cond names. A nil condition restricts nothing; an
+// error fails the search, and so does a condition the engine cannot run.
+type Restrict func(ctx context.Context, resourceType string) (*cond.Node, error)
 
 // Search runs q, restricted further by restrict (nil for no restriction). Paging is by keyset: the cursor holds the
 // sort values of the page's boundary, so pages stay correct while other
@@ -42,15 +44,19 @@ func (s *Store) Search(ctx context.Context, q *search.Query, restrict Restrict) 
 		return nil, err
 	}
 	base := bson.A{bson.D{{Key: "del", Value: false}}}
-	if len(q.Filter) > 0 {
-		base = append(base, q.Filter)
+	f, err := filter(q.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("store: search filter: %w", err)
 	}
-	cond, err := restrictFor(ctx, restrict, q.Type)
+	if len(f) > 0 {
+		base = append(base, f)
+	}
+	r, err := restrictFor(ctx, restrict, q.Type)
 	if err != nil {
 		return nil, err
 	}
-	if cond != nil {
-		base = append(base, cond)
+	if r != nil {
+		base = append(base, r)
 	}
 	page := &Page{}
 	coll := s.heads(q.Type)
@@ -203,15 +209,15 @@ func (s *Store) includes(ctx context.Context, q *search.Query, raws []bson.Raw, 
 	for _, v := range page.Matches {
 		seen[v.Type+"/"+v.ID] = true
 	}
-	add := func(coll *mongo.Collection, typ string, filter bson.D) error {
-		cond, err := restrictFor(ctx, restrict, typ)
+	add := func(coll *mongo.Collection, typ string, find bson.D) error {
+		r, err := restrictFor(ctx, restrict, typ)
 		if err != nil {
 			return err
 		}
-		if cond != nil {
-			filter = bson.D{{Key: "$and", Value: bson.A{filter, cond}}}
+		if r != nil {
+			find = bson.D{{Key: "$and", Value: bson.A{find, r}}}
 		}
-		c, err := coll.Find(ctx, filter)
+		c, err := coll.Find(ctx, find)
 		if err != nil {
 			return wrap(err)
 		}
@@ -260,11 +266,21 @@ func (s *Store) includes(ctx context.Context, q *search.Query, raws []bson.Raw, 
 	return nil
 }
 
+// restrictFor is the restriction of resourceType as a filter, nil for
+// none.
 func restrictFor(ctx context.Context, restrict Restrict, resourceType string) (bson.D, error) {
 	if restrict == nil {
 		return nil, nil
 	}
-	return restrict(ctx, resourceType)
+	n, err := restrict(ctx, resourceType)
+	if err != nil || n == nil {
+		return nil, err
+	}
+	d, err := filter(n)
+	if err != nil {
+		return nil, fmt.Errorf("store: restriction: %w", err)
+	}
+	return d, nil
 }
 
 func stringValues(v bson.RawValue) []string {
@@ -293,14 +309,18 @@ func stringValues(v bson.RawValue) []string {
 // are read and only those patients returned. The gateway uses it to work
 // out care relationships.
 func (s *Store) Patients(ctx context.Context, q *search.Query, among ...string) ([]string, error) {
-	filter := bson.A{bson.D{{Key: "del", Value: false}}}
-	if len(q.Filter) > 0 {
-		filter = append(filter, q.Filter)
+	find := bson.A{bson.D{{Key: "del", Value: false}}}
+	f, err := filter(q.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("store: search filter: %w", err)
+	}
+	if len(f) > 0 {
+		find = append(find, f)
 	}
 	if len(among) > 0 {
-		filter = append(filter, bson.D{{Key: "pat", Value: bson.D{{Key: "$in", Value: among}}}})
+		find = append(find, bson.D{{Key: "pat", Value: bson.D{{Key: "$in", Value: among}}}})
 	}
-	c, err := s.heads(q.Type).Find(ctx, bson.D{{Key: "$and", Value: filter}}, options.Find().SetProjection(bson.D{{Key: "pat", Value: 1}}))
+	c, err := s.heads(q.Type).Find(ctx, bson.D{{Key: "$and", Value: find}}, options.Find().SetProjection(bson.D{{Key: "pat", Value: 1}}))
 	if err != nil {
 		return nil, wrap(err)
 	}

@@ -3,61 +3,94 @@ package cond
 import (
 	"testing"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-func TestFromBSON(t *testing.T) {
-	day := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+func TestBuildersFold(t *testing.T) {
+	a, b := Is("a", "1"), Is("b", int64(2))
 	for _, tc := range []struct {
-		note   string
-		filter bson.D
-		want   string
+		note string
+		n    *Node
+		want string
 	}{
-		{"empty", bson.D{}, "true"},
-		{"equality", bson.D{{Key: "sp.status.c", Value: "final"}}, "sp.status.c = final"},
-		{"null means absent", bson.D{{Key: "sp.x", Value: nil}}, "not(exists sp.x)"},
-		{"two fields", bson.D{{Key: "a", Value: "1"}, {Key: "b", Value: int32(2)}}, "and(a = 1, b = 2)"},
-		{"range on one field stays two leaves", bson.D{{Key: "v", Value: bson.D{{Key: "$gte", Value: 1.5}, {Key: "$lt", Value: 2.5}}}}, "and(v >= 1.5, v < 2.5)"},
-		{"dates are milliseconds", bson.D{{Key: "lu", Value: bson.D{{Key: "$gt", Value: bson.NewDateTimeFromTime(day)}}}}, "lu > 1767312000000"},
-		{"membership", bson.D{{Key: "pat", Value: bson.D{{Key: "$in", Value: bson.A{"Patient/a", "Patient/b"}}}}}, "pat in [Patient/a Patient/b]"},
-		{"membership of one", bson.D{{Key: "pat", Value: bson.D{{Key: "$in", Value: []string{"Patient/a"}}}}}, "pat = Patient/a"},
-		{"membership of none", bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{}}}}}, "false"},
-		{"ne", bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$ne", Value: "x"}}}}, "not(acl.pat = x)"},
-		{"nor", bson.D{{Key: "$nor", Value: bson.A{bson.D{{Key: "a", Value: "1"}}, bson.D{{Key: "b", Value: "2"}}}}}, "not(or(a = 1, b = 2))"},
-		{"or folds true", bson.D{{Key: "$or", Value: bson.A{bson.D{}, bson.D{{Key: "b", Value: "2"}}}}}, "true"},
-		{"exists false", bson.D{{Key: "sp.x", Value: bson.D{{Key: "$exists", Value: false}}}}, "not(exists sp.x)"},
-		{"quoted prefix", bson.D{{Key: "sp.name.n", Value: bson.D{{Key: "$regex", Value: `^o\.bri`}}}}, "sp.name.n prefix o.bri"},
-		{"quoted containment", bson.D{{Key: "sp.name.n", Value: bson.D{{Key: "$regex", Value: `ths`}}}}, "sp.name.n contains ths"},
-		{"other pattern", bson.D{{Key: "sp.name.n", Value: bson.D{{Key: "$regex", Value: `^a.*b$`}}}}, "sp.name.n regex ^a.*b$"},
-		{"case-insensitive", bson.D{{Key: "sp.name.n", Value: bson.D{{Key: "$regex", Value: `abc`}, {Key: "$options", Value: "i"}}}}, "sp.name.n regex (?i)abc"},
-		{"all", bson.D{{Key: "acl.cat", Value: bson.D{{Key: "$all", Value: bson.A{"x", "y"}}}}}, "and(acl.cat = x, acl.cat = y)"},
-		{"not", bson.D{{Key: "v", Value: bson.D{{Key: "$not", Value: bson.D{{Key: "$gt", Value: int64(3)}}}}}}, "not(v > 3)"},
+		{"nothing", AllOf(), "true"},
+		{"one", AllOf(a), `a = "1"`},
+		{"two", AllOf(a, b), `and(a = "1", b = 2)`},
+		{"nested conjunctions flatten", AllOf(AllOf(a, b), Present("c")), `and(a = "1", b = 2, exists c)`},
+		{"false absorbs a conjunction", AllOf(a, Never()), "false"},
+		{"true absorbs a disjunction", AnyOf(Always(), b), "true"},
+		{"no alternatives", AnyOf(), "false"},
+		{"nested disjunctions flatten", AnyOf(AnyOf(a, b), a), `or(a = "1", b = 2, a = "1")`},
+		{"none of", NoneOf(a, b), `not(or(a = "1", b = 2))`},
+		{"double negation", NoneOf(NoneOf(a)), `a = "1"`},
+		{"none of nothing", NoneOf(), "true"},
+		{"membership", OneOf("pat", []string{"Patient/a", "Patient/b"}), `pat in ["Patient/a", "Patient/b"]`},
+		{"membership of one", OneOf("pat", []string{"Patient/a"}), `pat = "Patient/a"`},
+		{"membership of none", OneOf[string]("_id", nil), "false"},
+		{"dates", Compare("lu", Gt, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)), "lu > 2026-01-02T00:00:00Z"},
+		{"prefix", Compare("sp.name.n", Prefix, "o'bri"), `sp.name.n prefix "o'bri"`},
 	} {
-		n, err := FromBSON(tc.filter)
-		if err != nil {
-			t.Errorf("%s: %v", tc.note, err)
-			continue
-		}
-		if got := n.String(); got != tc.want {
+		if got := tc.n.String(); got != tc.want {
 			t.Errorf("%s: %s, want %s", tc.note, got, tc.want)
 		}
 	}
 }
 
-func TestFromBSONRefusesWhatItDoesNotKnow(t *testing.T) {
-	for _, f := range []bson.D{
-		{{Key: "$where", Value: "1"}},
-		{{Key: "a", Value: bson.D{{Key: "$elemMatch", Value: bson.D{{Key: "b", Value: 1}}}}}},
-		{{Key: "a", Value: bson.A{"x"}}},
-		{{Key: "a", Value: bson.D{{Key: "$in", Value: bson.A{bson.D{{Key: "$ne", Value: nil}}}}}}},
-		{{Key: "a", Value: bson.D{{Key: "$regex", Value: "("}}}},
-		{{Key: "a", Value: bson.D{{Key: "$regex", Value: "x"}, {Key: "$options", Value: "s"}}}},
-		{{Key: "a", Value: bson.D{{Key: "$exists", Value: 1}}}},
-		{{Key: "$and", Value: "x"}},
+func TestFields(t *testing.T) {
+	n := AllOf(Is("a", "1"), AnyOf(Present("b"), NoneOf(Is("a", "2"))))
+	if got := n.Fields(); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Errorf("fields %v, want [a b]", got)
+	}
+}
+
+// record is a record for Eval: absent fields are missing from the map.
+func record(fields map[string][]any) Record {
+	return func(f string) ([]any, bool) {
+		vs, ok := fields[f]
+		return vs, ok
+	}
+}
+
+func TestEval(t *testing.T) {
+	day := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	rec := record(map[string][]any{
+		AccessPatient:    {"Patient/a"},
+		AccessCategories: {"visit", "care-plan"},
+		AccessLabels:     {},
+		"sp.date.lo":     {day},
+		"sp.v":           {float64(5.4)},
+		"sp.n":           {int64(3)},
+		"sp.name.n":      {"siobhan", "o'brien"},
+	})
+	for _, tc := range []struct {
+		n    *Node
+		want bool
+	}{
+		{Always(), true},
+		{Never(), false},
+		{Is(AccessPatient, "Patient/a"), true},
+		{Is(AccessPatient, "Patient/b"), false},
+		{Is(AccessCategories, "care-plan"), true},                                       // some value
+		{NoneOf(Is(AccessCategories, "visit")), false},                                  // no value
+		{OneOf(AccessCategories, []string{"financial", "visit"}), true},                 // some value in the list
+		{AllOf(Is(AccessCategories, "visit"), Is(AccessCategories, "care-plan")), true}, // leaves on their own
+		{Present(AccessLabels), true},                                                   // an empty list is present
+		{Is(AccessLabels, "x"), false},
+		{Present(AccessOrgs), false},        // absent
+		{NoneOf(Is(AccessOrgs, "x")), true}, // not of a leaf on an absent field
+		{Compare("sp.date.lo", Ge, day), true},
+		{Compare("sp.date.lo", Gt, day), false},
+		{Compare("sp.date.lo", Gt, int64(0)), false}, // a time is not a number
+		{Compare("sp.v", Lt, float64(5.45)), true},
+		{Compare("sp.n", Ge, float64(2.5)), true}, // numbers of either type compare
+		{Is("sp.n", float64(3)), true},
+		{Compare("sp.n", Gt, "2"), false}, // a number is never greater than a string
+		{Compare("sp.name.n", Prefix, "o'b"), true},
+		{Compare("sp.name.n", Contains, "han"), true},
+		{Compare("sp.name.n", Prefix, "han"), false},
+		{Compare("sp.v", Prefix, "5"), false},
 	} {
-		if n, err := FromBSON(f); err == nil {
-			t.Errorf("%v accepted as %s", f, n)
+		if got := tc.n.Eval(rec); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.n, got, tc.want)
 		}
 	}
 }

@@ -15,11 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 	"github.com/socialcare-fhir/gateway/storage"
 )
 
@@ -408,13 +407,13 @@ func contractRestrict(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	}
-	onlyA := func(_ context.Context, typ string) (bson.D, error) {
+	onlyA := func(_ context.Context, typ string) (*cond.Node, error) {
 		switch typ {
 		case "Patient", "Encounter":
-			return bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$in", Value: bson.A{"Patient/a"}}}},
-				{Key: "$nor", Value: bson.A{bson.D{{Key: "acl.sec", Value: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R"}}}}}, nil
+			return cond.AllOf(cond.OneOf(cond.AccessPatient, []string{"Patient/a"}),
+				cond.NoneOf(cond.Is(cond.AccessLabels, "http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R"))), nil
 		case "Provenance":
-			return bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{}}}}}, nil
+			return cond.Never(), nil
 		}
 		return nil, nil
 	}
@@ -468,15 +467,21 @@ func contractRestrict(t *testing.T, open Opener) {
 	if got := inc("_revinclude=Provenance:target", onlyA); len(got) != 0 {
 		t.Errorf("restricted _revinclude: %v, want none", got)
 	}
-	failing := func(context.Context, string) (bson.D, error) { return nil, errors.New("policy unavailable") }
+	failing := func(context.Context, string) (*cond.Node, error) { return nil, errors.New("policy unavailable") }
 	if _, err := e.Search(ctx, parse(t, "Encounter", ""), failing); err == nil {
 		t.Error("a failing restriction did not fail the search")
 	}
-	unknown := func(context.Context, string) (bson.D, error) {
-		return bson.D{{Key: "acl.cat", Value: bson.D{{Key: "$where", Value: "1"}}}}, nil
-	}
-	if _, err := e.Search(ctx, parse(t, "Encounter", ""), unknown); err == nil {
-		t.Error("a restriction outside the accepted subset ran")
+	for _, n := range []*cond.Node{
+		cond.Is("acl.cat", "visit"), // a storage name, not a condition field
+		cond.Is("nonsense", "x"),
+		cond.Compare(cond.AccessCategories, cond.Prefix, "vis"),
+		cond.Is(cond.AccessPatient, []string{"Patient/a"}),
+		{Op: cond.Op(200), Field: cond.AccessPatient, Value: "Patient/a"},
+	} {
+		unknown := func(context.Context, string) (*cond.Node, error) { return n, nil }
+		if _, err := e.Search(ctx, parse(t, "Encounter", ""), unknown); err == nil {
+			t.Errorf("a restriction %v the engine cannot run ran", n)
+		}
 	}
 }
 

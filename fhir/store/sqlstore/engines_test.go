@@ -10,11 +10,10 @@ import (
 	"slices"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 	"github.com/socialcare-fhir/gateway/fhir/store/contract"
 	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
 	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
@@ -151,33 +150,34 @@ func TestEnginesAgree(t *testing.T) {
 // randomRestriction is nil or a policy-shaped filter on the access
 // attributes: patients in a list, categories refused, alternatives.
 func randomRestriction(r *rand.Rand) store.Restrict {
-	pats := func() bson.A {
-		a := bson.A{}
+	pats := func() *cond.Node {
+		var a []string
 		for i := range 6 {
 			if r.IntN(2) == 0 {
 				a = append(a, fmt.Sprintf("Patient/p%d", i))
 			}
 		}
-		return a
+		return cond.OneOf(cond.AccessPatient, a)
 	}
-	var f bson.D
-	switch r.IntN(5) {
+	var f *cond.Node
+	switch r.IntN(6) {
 	case 0:
 		return nil
 	case 1:
-		f = bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$in", Value: pats()}}}}
+		f = pats()
 	case 2:
-		f = bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$in", Value: pats()}}},
-			{Key: "$nor", Value: bson.A{bson.D{{Key: "acl.cat", Value: bson.D{{Key: "$in", Value: bson.A{"visit", "financial"}}}}}}}}
+		f = cond.AllOf(pats(), cond.NoneOf(cond.OneOf(cond.AccessCategories, []string{"visit", "financial"})))
 	case 3:
-		f = bson.D{{Key: "$or", Value: bson.A{
-			bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$in", Value: pats()}}}, {Key: "acl.cat", Value: "visit"}},
-			bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$in", Value: pats()}}}, {Key: "$nor", Value: bson.A{bson.D{{Key: "acl.cat", Value: "visit"}}}}},
-		}}}
+		f = cond.AnyOf(
+			cond.AllOf(pats(), cond.Is(cond.AccessCategories, "visit")),
+			cond.AllOf(pats(), cond.NoneOf(cond.Is(cond.AccessCategories, "visit"))),
+		)
 	case 4:
-		f = bson.D{{Key: "acl.pat", Value: bson.D{{Key: "$ne", Value: "Patient/p1"}}}, {Key: "acl.org", Value: bson.D{{Key: "$exists", Value: true}}}}
+		f = cond.AllOf(cond.NoneOf(cond.Is(cond.AccessPatient, "Patient/p1")), cond.Present(cond.AccessOrgs))
+	case 5:
+		f = cond.Never()
 	}
-	return func(context.Context, string) (bson.D, error) { return f, nil }
+	return func(context.Context, string) (*cond.Node, error) { return f, nil }
 }
 
 func clone(m map[string]any) map[string]any {

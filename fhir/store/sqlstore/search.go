@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
@@ -145,14 +143,11 @@ type match struct {
 
 // conditions is the search's whole condition: live resources, the query's
 // filter and the restriction.
-func (s *Store) conditions(ctx context.Context, t string, filter bson.D, restrict store.Restrict) (*cond.Node, error) {
-	parts := []*cond.Node{{Op: cond.Eq, Field: "del", Value: int64(0)}}
-	if len(filter) > 0 {
-		n, err := cond.FromBSON(filter)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: search filter: %w", err)
-		}
-		parts = append(parts, n)
+// A nil filter or restriction is true.
+func (s *Store) conditions(ctx context.Context, t string, filter *cond.Node, restrict store.Restrict) (*cond.Node, error) {
+	parts := []*cond.Node{live}
+	if filter != nil {
+		parts = append(parts, filter)
 	}
 	if restrict != nil {
 		r, err := restrict(ctx, t)
@@ -160,15 +155,15 @@ func (s *Store) conditions(ctx context.Context, t string, filter bson.D, restric
 			return nil, err
 		}
 		if r != nil {
-			n, err := cond.FromBSON(r)
-			if err != nil {
-				return nil, fmt.Errorf("sqlstore: restriction: %w", err)
-			}
-			parts = append(parts, n)
+			parts = append(parts, r)
 		}
 	}
 	return cond.AllOf(parts...), nil
 }
+
+// live is the condition of a head that is not a deletion, on the engine's
+// own column.
+var live = cond.Is(deleted, int64(0))
 
 // plan chooses where a query over t's heads starts: from the index range
 // of its most selective top-level equality or membership (when one has at
@@ -185,12 +180,15 @@ func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (st
 		if c.Op != cond.Eq && c.Op != cond.In {
 			continue
 		}
-		if c.Field == "_id" {
+		if c.Field == cond.ID {
 			best, bestN = i, 0
 			break
 		}
-		if _, isCol := columns[c.Field]; (isCol && c.Field != "acl.pat") || s.sorts[t][c.Field] != "" || listColumns[c.Field] != "" {
-			continue // not in the index (acl.pat is in both)
+		if !inIndex(c.Field) || s.sorts[t][c.Field] != "" {
+			continue // not in the index (the patient is also a column)
+		}
+		if err := checkValues(c); err != nil {
+			return "", "", nil, err
 		}
 		k, err := s.estimate(ctx, t, c)
 		if err != nil {
@@ -202,7 +200,7 @@ func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (st
 	}
 	w := &sqlWriter{s: s, t: t}
 	from := heads(t) + " h"
-	if best >= 0 && (bestN < driveCap || limit == 0) && conj[best].Field != "_id" {
+	if best >= 0 && (bestN < driveCap || limit == 0) && conj[best].Field != cond.ID {
 		d := conj[best]
 		dw := &sqlWriter{s: s, t: t}
 		if d.Op == cond.Eq {
@@ -212,7 +210,7 @@ func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (st
 			dw.in("x.v", d.Values)
 		}
 		from = fmt.Sprintf("(SELECT DISTINCT x.r FROM %s x WHERE x.f = ? AND %s) d CROSS JOIN %s h ON h.rid = d.r", index(t), dw.b.String(), heads(t))
-		w.args = append(w.args, d.Field)
+		w.args = append(w.args, indexField(d.Field))
 		w.args = append(w.args, dw.args...)
 		conj = slices.Delete(slices.Clone(conj), best, best+1)
 	}
@@ -233,7 +231,7 @@ func (s *Store) estimate(ctx context.Context, t string, c *cond.Node) (int64, er
 	}
 	var n int64
 	err := s.row(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s WHERE f = ? AND %s LIMIT %d)", index(t), w.b.String(), driveCap),
-		append([]any{c.Field}, w.args...)...).Scan(&n)
+		append([]any{indexField(c.Field)}, w.args...)...).Scan(&n)
 	return n, s.db.Check(err)
 }
 
@@ -381,7 +379,7 @@ func (s *Store) includes(ctx context.Context, q *search.Query, found []match, re
 			return s.db.Check(err)
 		}
 		for _, typ := range slices.Sorted(maps.Keys(byType)) {
-			if err := add(typ, &cond.Node{Op: cond.In, Field: "_id", Values: byType[typ]}); err != nil {
+			if err := add(typ, cond.OneOf(cond.ID, byType[typ])); err != nil {
 				return err
 			}
 		}
@@ -392,7 +390,7 @@ func (s *Store) includes(ctx context.Context, q *search.Query, found []match, re
 			refs = append(refs, m.v.Type+"/"+m.v.ID)
 		}
 		for _, inc := range q.RevInclude {
-			if err := add(inc.Source, &cond.Node{Op: cond.In, Field: inc.Field, Values: refs}); err != nil {
+			if err := add(inc.Source, cond.OneOf(inc.Field, refs)); err != nil {
 				return err
 			}
 		}
@@ -435,11 +433,7 @@ func (s *Store) Patients(ctx context.Context, q *search.Query, among ...string) 
 		return nil, err
 	}
 	if len(among) > 0 {
-		vs := make([]any, len(among))
-		for i, p := range among {
-			vs[i] = p
-		}
-		n = cond.AllOf(n, &cond.Node{Op: cond.In, Field: "pat", Values: vs})
+		n = cond.AllOf(n, cond.OneOf(cond.Compartment, among))
 	}
 	from, where, args, err := s.plan(ctx, q.Type, n, 0)
 	if err != nil {

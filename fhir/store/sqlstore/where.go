@@ -1,27 +1,42 @@
 package sqlstore
 
 import (
-	"database/sql/driver"
 	"fmt"
-	"regexp"
 	"strings"
-	"sync"
-
-	"modernc.org/sqlite"
+	"time"
 
 	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
-// columns are the stored fields every head row has as a column.
-var columns = map[string]string{"_id": "h.id", "lu": "h.lu", "vid": "h.vid", "del": "h.del", "acl.pat": "h.a_pat"}
+// deleted is the engine's own field of a head that is a deletion.
+const deleted = "del"
+
+// columns are the fields every head row has as a column: the condition
+// fields (package cond) the engine keeps there, and its own.
+var columns = map[string]string{cond.ID: "h.id", cond.LastUpdated: "h.lu", "vid": "h.vid", deleted: "h.del", cond.AccessPatient: "h.a_pat"}
 
 // listColumns are the list attributes kept in one column each (see
 // aclList); only equality, membership and existence are tested on them.
-var listColumns = map[string]string{"acl.cat": "h.a_cat", "acl.sec": "h.a_sec", "acl.org": "h.a_org"}
+var listColumns = map[string]string{cond.AccessCategories: "h.a_cat", cond.AccessLabels: "h.a_sec", cond.AccessOrgs: "h.a_org"}
 
-// alwaysPresent are index fields every MongoDB document holds (perhaps
-// empty), so $exists on them is always true there.
-var alwaysPresent = map[string]bool{"pat": true, "acl.pat": true, "acl.cat": true, "acl.sec": true, "acl.org": true}
+// alwaysPresent are fields every resource holds (perhaps empty), so
+// exists on them is always true, as in MongoDB.
+var alwaysPresent = map[string]bool{cond.Compartment: true, cond.AccessPatient: true, cond.AccessCategories: true, cond.AccessLabels: true, cond.AccessOrgs: true}
+
+// indexField is the name of a condition field in a type's index rows: the
+// search index under the names package cond gives it, the patient
+// attribute as acl.pat.
+func indexField(f string) string {
+	if f == cond.AccessPatient {
+		return "acl.pat"
+	}
+	return f
+}
+
+// inIndex reports whether f is a condition field kept in the index rows.
+func inIndex(f string) bool {
+	return f == cond.Compartment || f == cond.AccessPatient || strings.HasPrefix(f, "sp.")
+}
 
 // inlineIn is the longest membership list written as SQL parameters; a
 // longer one goes in as one JSON array.
@@ -91,6 +106,9 @@ func (w *sqlWriter) leaf(n *cond.Node) error {
 		}
 		return w.value(col, n)
 	}
+	if !inIndex(n.Field) {
+		return fmt.Errorf("sqlstore: no stored field %q", n.Field)
+	}
 	if n.Op == cond.Exists {
 		if alwaysPresent[n.Field] {
 			w.b.WriteString("1")
@@ -101,7 +119,7 @@ func (w *sqlWriter) leaf(n *cond.Node) error {
 		return nil
 	}
 	fmt.Fprintf(&w.b, "EXISTS (SELECT 1 FROM %s x WHERE x.r = h.rid AND x.f = ? AND ", index(w.t))
-	w.args = append(w.args, n.Field)
+	w.args = append(w.args, indexField(n.Field))
 	if err := w.value("x.v", n); err != nil {
 		return err
 	}
@@ -142,6 +160,9 @@ func (w *sqlWriter) listValue(col string, n *cond.Node) error {
 
 // value writes the test of one value expression (a column or x.v).
 func (w *sqlWriter) value(v string, n *cond.Node) error {
+	if err := checkValues(n); err != nil {
+		return err
+	}
 	switch n.Op {
 	case cond.Eq, cond.Lt, cond.Le, cond.Gt, cond.Ge:
 		op := map[cond.Op]string{cond.Eq: "=", cond.Lt: "<", cond.Le: "<=", cond.Gt: ">", cond.Ge: ">="}[n.Op]
@@ -161,9 +182,6 @@ func (w *sqlWriter) value(v string, n *cond.Node) error {
 		w.args = append(w.args, p, p+"\xff")
 	case cond.Contains:
 		fmt.Fprintf(&w.b, "typeof(%s) = 'text' AND instr(%s, ?) > 0", v, v)
-		w.args = append(w.args, n.Value)
-	case cond.Regex:
-		fmt.Fprintf(&w.b, "typeof(%s) = 'text' AND %s REGEXP ?", v, v)
 		w.args = append(w.args, n.Value)
 	default:
 		return fmt.Errorf("sqlstore: condition %d on %s is not supported", n.Op, n.Field)
@@ -195,43 +213,44 @@ func sameKind(v string, x any) string {
 	case bool:
 		return "1"
 	}
+	// Numbers and times (stored as milliseconds since the epoch).
 	return "typeof(" + v + ") IN ('integer', 'real')"
 }
 
+// checkValues refuses a leaf with a value package cond does not define.
+func checkValues(n *cond.Node) error {
+	if n.Value != nil {
+		if err := checkValue(n.Value); err != nil {
+			return err
+		}
+	}
+	for _, x := range n.Values {
+		if err := checkValue(x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkValue(x any) error {
+	switch x.(type) {
+	case string, bool, int64, float64, time.Time:
+		return nil
+	}
+	return fmt.Errorf("sqlstore: a %T is not a condition value", x)
+}
+
+// sqlValue is a condition's value as the rows store it: booleans as 0 or
+// 1, times as milliseconds since the epoch.
 func sqlValue(v any) any {
-	if b, ok := v.(bool); ok {
-		if b {
+	switch x := v.(type) {
+	case bool:
+		if x {
 			return int64(1)
 		}
 		return int64(0)
+	case time.Time:
+		return x.UnixMilli()
 	}
 	return v
-}
-
-// regexps caches compiled patterns of the REGEXP function.
-var regexps sync.Map
-
-func init() {
-	// X REGEXP Y calls regexp(Y, X): RE2 syntax, as the search package writes.
-	sqlite.MustRegisterDeterministicScalarFunction("regexp", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-		pattern, _ := args[0].(string)
-		value, ok := args[1].(string)
-		if !ok {
-			return int64(0), nil
-		}
-		var re *regexp.Regexp
-		if c, ok := regexps.Load(pattern); ok {
-			re = c.(*regexp.Regexp)
-		} else {
-			var err error
-			if re, err = regexp.Compile(pattern); err != nil {
-				return nil, err
-			}
-			regexps.Store(pattern, re)
-		}
-		if re.MatchString(value) {
-			return int64(1), nil
-		}
-		return int64(0), nil
-	})
 }
