@@ -36,8 +36,6 @@ type access struct {
 	// about one patient each (a single resource's decision).
 	facts     *patientFacts
 	byPatient map[string]*patientFacts
-	orgRefs   []string // the caller's Organization resources
-	orgLoaded bool
 	trail     *trail
 }
 
@@ -106,7 +104,7 @@ func (a *access) loadFor(ctx context.Context, need policy.Facts, patient string)
 // fill works out the facts in need that f lacks: the caller's own Patient
 // by NHS number (a person's token), and the rest in one lookup of the
 // access facts the store keeps per patient (about f.among only, when set)
-// after finding the organisation's resources by ODS code.
+// (with the organisation's resources, found by ODS code).
 func (a *access) fill(ctx context.Context, f *patientFacts, need policy.Facts) error {
 	var err error
 	if need.Self && !f.have.Self {
@@ -120,13 +118,10 @@ func (a *access) fill(ctx context.Context, f *patientFacts, need policy.Facts) e
 	}
 	if (need.Objected && !f.have.Objected) || (need.Related && !f.have.Related) ||
 		(need.KnownToCouncil && !f.have.KnownToCouncil) || (need.ProviderNamed && !f.have.ProviderNamed) {
-		// Every fact about the patients, for the caller's organisation, in
-		// one lookup of the facts the store keeps beside the resources.
-		orgs, err := a.orgs(ctx)
-		if err != nil {
-			return err
-		}
-		fs, err := a.server.store.Facts(ctx, facts.Query{Patients: f.among, Orgs: orgs})
+		// Every fact about the patients for the caller's organisation,
+		// found by its ODS code, in one lookup of the facts the store
+		// keeps beside the resources.
+		fs, err := a.server.store.Facts(ctx, facts.Query{Patients: f.among, ODS: a.id.Org})
 		if err != nil {
 			return err
 		}
@@ -136,23 +131,6 @@ func (a *access) fill(ctx context.Context, f *patientFacts, need policy.Facts) e
 		f.have.Objected, f.have.Related, f.have.KnownToCouncil, f.have.ProviderNamed = true, true, true, true
 	}
 	return nil
-}
-
-// orgs are the caller's Organization resources ("Organization/<id>"),
-// found by ODS code: none when the caller has no organisation, or its
-// organisation has no record here.
-func (a *access) orgs(ctx context.Context) ([]string, error) {
-	if !a.orgLoaded && a.id.Org != "" {
-		page, err := a.server.store.Search(ctx, mustQuery("Organization", url.Values{"identifier": {odsSystem + "|" + a.id.Org}, "_count": {"100"}}), nil)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range page.Matches {
-			a.orgRefs = append(a.orgRefs, "Organization/"+v.ID)
-		}
-	}
-	a.orgLoaded = true
-	return a.orgRefs, nil
 }
 
 // patients is the set of patient compartments of typ's resources matching

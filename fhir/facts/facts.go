@@ -18,8 +18,12 @@
 //	ServiceRequest.performer             -> referral      (org; any status: the provider a package names)
 //	  ... with status active             -> referral-active
 //	Consent, category objection, active  -> objection     (no org)
+//	Organization.identifier (ODS code)   -> ods           (org: itself; code: the ODS code; no patient)
 //
-// Each fact belongs to every patient in the resource's compartment.
+// Each fact belongs to every patient in the resource's compartment. The
+// ods facts are how a caller's organisation (an ODS code in its token)
+// is found: a request looks up its organisation's Organization resources
+// and their patients' facts in the same lookup.
 // Encounter facts carry the end of the encounter, so the relationship
 // window (-relationship-window) is applied when deciding, never when
 // writing: a relationship ends by itself as time passes.
@@ -45,7 +49,11 @@ const (
 	Referral       = "referral"
 	ReferralActive = "referral-active"
 	Objection      = "objection"
+	ODS            = "ods"
 )
+
+// ODSSystem is the identifier system of ODS organisation codes.
+const ODSSystem = "https://fhir.nhs.uk/Id/ods-organization-code"
 
 // ObjectionToken is the Consent category (system|code) of an objection to
 // sharing, as the social care translator writes it.
@@ -60,10 +68,12 @@ type Fact struct {
 	// periods end far in the future), in milliseconds since the epoch;
 	// zero for other kinds.
 	Until int64
+	// Code is an ods fact's ODS code; empty for other kinds.
+	Code string
 }
 
 // Types are the resource types that establish facts.
-var Types = []string{"Patient", "EpisodeOfCare", "CareTeam", "Encounter", "ServiceRequest", "Consent"}
+var Types = []string{"Patient", "EpisodeOfCare", "CareTeam", "Encounter", "ServiceRequest", "Consent", "Organization"}
 
 // Establishes reports whether resources of type t establish facts.
 func Establishes(t string) bool { return slices.Contains(Types, t) }
@@ -74,11 +84,12 @@ func Of(resourceType string, resource map[string]any) []Fact {
 		return nil
 	}
 	sp, patients := search.Index(resourceType, resource)
-	return FromIndex(resourceType, sp, patients)
+	id, _ := resource["id"].(string)
+	return FromIndex(resourceType, id, sp, patients)
 }
 
-// FromIndex is Of from the resource's search values and compartment.
-func FromIndex(resourceType string, sp bson.M, patients []string) []Fact {
+// FromIndex is Of from the resource's id, search values and compartment.
+func FromIndex(resourceType, id string, sp bson.M, patients []string) []Fact {
 	var out []Fact
 	add := func(kind, param string, until int64) {
 		for _, org := range orgs(sp, param) {
@@ -111,6 +122,12 @@ func FromIndex(resourceType string, sp bson.M, patients []string) []Fact {
 		if active {
 			add(ReferralActive, "performer", 0)
 		}
+	case "Organization":
+		for _, sc := range tokens(sp, "identifier", "sc") {
+			if code, ok := strings.CutPrefix(sc, ODSSystem+"|"); ok && code != "" {
+				out = append(out, Fact{Kind: ODS, Org: "Organization/" + id, Code: code})
+			}
+		}
 	case "Consent":
 		if active && slices.Contains(tokens(sp, "category", "sc"), ObjectionToken) {
 			for _, p := range patients {
@@ -119,7 +136,7 @@ func FromIndex(resourceType string, sp bson.M, patients []string) []Fact {
 		}
 	}
 	slices.SortFunc(out, func(a, b Fact) int {
-		return strings.Compare(a.Patient+"\x00"+a.Kind+"\x00"+a.Org, b.Patient+"\x00"+b.Kind+"\x00"+b.Org)
+		return strings.Compare(a.Patient+"\x00"+a.Kind+"\x00"+a.Org+"\x00"+a.Code, b.Patient+"\x00"+b.Kind+"\x00"+b.Org+"\x00"+b.Code)
 	})
 	return slices.Compact(out)
 }
@@ -142,11 +159,24 @@ func tokens(sp bson.M, param, part string) []string {
 }
 
 // Query selects facts: those about Patients (all patients when empty)
-// that name one of Orgs, plus every objection about them. Orgs empty
-// selects objections only.
+// that name one of Orgs or an organisation with the ODS code ODS, plus
+// every objection about them, plus the ods facts of ODS (which say what
+// those organisations are). Orgs and ODS empty select objections only.
 type Query struct {
 	Patients []string
 	Orgs     []string
+	ODS      string
+}
+
+// Orgs are the organisations the ods facts among fs name.
+func Orgs(fs []Fact) []string {
+	var out []string
+	for _, f := range fs {
+		if f.Kind == ODS && !slices.Contains(out, f.Org) {
+			out = append(out, f.Org)
+		}
+	}
+	return out
 }
 
 // Summary is what a request's facts say, per patient, for the caller's

@@ -38,9 +38,27 @@ func (c *countingStore) UpdateAll(ctx context.Context, res []*fhir.Resource) ([]
 	return c.Store.UpdateAll(ctx, res)
 }
 
+// PrepareAll's write counts as an UpdateAll when it runs.
+func (c *countingStore) PrepareAll(res []*fhir.Resource) (func(context.Context) ([]store.WriteResult, error), error) {
+	write, err := c.Store.PrepareAll(res)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]string, len(res))
+	for n, r := range res {
+		refs[n] = r.Type + "/" + r.ID
+	}
+	return func(ctx context.Context) ([]store.WriteResult, error) {
+		c.mu.Lock()
+		c.batches = append(c.batches, refs)
+		c.mu.Unlock()
+		return write(ctx)
+	}, nil
+}
+
 var (
-	_ BatchStore = (*sqlstore.Store)(nil)
-	_ BatchStore = (*countingStore)(nil)
+	_ PreparingStore = (*sqlstore.Store)(nil)
+	_ PreparingStore = (*countingStore)(nil)
 )
 
 func refs(rs []fhir.Resource) []string {

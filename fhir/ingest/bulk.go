@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/socialcare"
@@ -121,30 +123,91 @@ func (i *Ingester) Bulk(ctx context.Context, format string, r io.Reader, progres
 	default:
 		return nil, fmt.Errorf("ingest: unknown bulk format %q (want %s or %s)", format, FormatNDJSON, FormatCLD)
 	}
-	err := read(r, i.now(), func(pos int, rec *socialcare.Record, err error) error {
+	// A pipeline: the reader decodes records in order; workers stage them
+	// (translate, journal, prepare) on every core; records are stored one
+	// at a time in input order, so a person's later record always wins.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type item struct {
+		pos   int
+		rec   *socialcare.Record
+		st    *staged
+		err   error
+		ready chan struct{}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *item, workers)
+	order := make(chan *item, 2*workers)
+	var wg sync.WaitGroup
+	var readErr error
+	wg.Go(func() {
+		defer close(order)
+		defer close(work)
+		readErr = read(r, i.now(), func(pos int, rec *socialcare.Record, err error) error {
+			it := &item{pos: pos, rec: rec, err: err, ready: make(chan struct{})}
+			if err != nil {
+				close(it.ready)
+			} else {
+				select {
+				case work <- it:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			select {
+			case order <- it:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return nil
+		})
+	})
+	for range workers {
+		wg.Go(func() {
+			for it := range work {
+				it.st, it.err = i.stage(it.rec)
+				it.rec = nil
+				close(it.ready)
+			}
+		})
+	}
+	var stop error
+	for it := range order {
+		<-it.ready
+		if stop != nil {
+			continue // draining
+		}
 		if cerr := ctx.Err(); cerr != nil {
-			return cerr
+			stop = cerr
+			cancel()
+			continue
 		}
 		var res *Result
+		err := it.err
 		if err == nil {
-			res, err = i.store(ctx, rec)
+			res, err = i.commit(ctx, it.st)
 		}
 		var fe *fhir.Error
 		switch {
 		case err == nil:
-			rep.stored(pos, res)
+			rep.stored(it.pos, res)
 		case errors.As(err, &fe) && fe.Status < 500:
-			rep.rejected(pos, fe.Issues)
+			rep.rejected(it.pos, fe.Issues)
 		default:
-			return fmt.Errorf("ingest: %s %d: %w", unit, pos, err)
+			stop = fmt.Errorf("ingest: %s %d: %w", unit, it.pos, err)
+			cancel()
+			continue
 		}
 		if progress != nil {
 			progress(rep.Records, rep.Rejected)
 		}
-		return nil
-	})
-	if err != nil {
-		return rep, err
+	}
+	wg.Wait()
+	if stop != nil {
+		return rep, stop
+	}
+	if readErr != nil {
+		return rep, readErr
 	}
 	return rep, nil
 }

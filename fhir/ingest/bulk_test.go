@@ -3,6 +3,8 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -110,4 +112,58 @@ func TestBulkStopsWhenContextEnds(t *testing.T) {
 			t.Fatalf("err %v after %d records; want an error after 1", err, rep.Records)
 		}
 	})
+}
+
+// Records are staged in parallel but stored in input order: of several
+// records of one person in a file, the last one's content is what is
+// stored, and each made one new version of what it changed.
+func TestBulkStoresAPersonsRecordsInFileOrder(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		i := newIngester(t, backend)
+		ctx := context.Background()
+		base := fixture(t, "10-money-handled.json")
+		var lines [][]byte
+		var last []byte
+		for n := range 6 {
+			rec := edit(t, base, func(m map[string]any) {
+				m["transactions"].([]any)[0].(map[string]any)["purpose"] = fmt.Sprintf("Shopping, week %d", n+1)
+			})
+			lines = append(lines, compact(t, rec))
+			last = rec
+		}
+		rep, err := i.Bulk(ctx, FormatNDJSON, bytes.NewReader(append(bytes.Join(lines, []byte("\n")), '\n')), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Stored != len(lines) {
+			t.Fatalf("%d of %d records stored: %+v", rep.Stored, len(lines), rep.Items)
+		}
+		for k, it := range rep.Items {
+			want := Updated
+			if k == 0 {
+				want = Created
+			}
+			if it.Line != k+1 || it.Outcome != want {
+				t.Errorf("item %d: line %d %s, want line %d %s", k, it.Line, it.Outcome, k+1, want)
+			}
+		}
+		for _, r := range translate(t, last) {
+			v, err := resourcesOf(t, i).Read(ctx, r.Type, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameContent(t, v.JSON, r.Object) {
+				t.Errorf("%s/%s does not hold the last record's content", r.Type, r.ID)
+			}
+		}
+	})
+}
+
+func compact(t testing.TB, js []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.Compact(&b, js); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -46,6 +46,15 @@ type BatchStore interface {
 	UpdateAll(ctx context.Context, res []*fhir.Resource) ([]store.WriteResult, error)
 }
 
+// A PreparingStore is a BatchStore that works out a record's writes from
+// their content before it takes its write lock (the SQLite engine):
+// PrepareAll returns the write, which does what UpdateAll would. A bulk
+// import prepares the next records while one is being written.
+type PreparingStore interface {
+	BatchStore
+	PrepareAll(res []*fhir.Resource) (func(context.Context) ([]store.WriteResult, error), error)
+}
+
 // finishTimeout bounds the attempt to finish a record whose request was
 // cancelled half-way (the client went away or its deadline passed).
 const finishTimeout = 30 * time.Second
@@ -187,8 +196,30 @@ func (i *Ingester) Record(ctx context.Context, data []byte) (*Result, error) {
 	return i.store(ctx, rec)
 }
 
+// staged is a record made ready to store: translated, its journal built,
+// and, with a PreparingStore, its writes prepared. Nothing of it depends
+// on what is stored, so records are staged in parallel and ahead of their
+// turn.
+type staged struct {
+	resources []fhir.Resource
+	journal   *journal
+	// write stores the resources (PreparingStore); nil: apply them with
+	// the store's own calls.
+	write func(context.Context) ([]store.WriteResult, error)
+}
+
 // store translates a decoded record, journals it and applies it.
 func (i *Ingester) store(ctx context.Context, rec *socialcare.Record) (*Result, error) {
+	st, err := i.stage(rec)
+	if err != nil {
+		return nil, err
+	}
+	return i.commit(ctx, st)
+}
+
+// stage translates a decoded record, builds its journal and prepares its
+// writes.
+func (i *Ingester) stage(rec *socialcare.Record) (*staged, error) {
 	resources, err := socialcare.Translate(rec)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: translate: %w", err)
@@ -197,6 +228,22 @@ func (i *Ingester) store(ctx context.Context, rec *socialcare.Record) (*Result, 
 	if err != nil {
 		return nil, err
 	}
+	st := &staged{resources: resources, journal: j}
+	if ps, ok := i.st.(PreparingStore); ok {
+		all := make([]*fhir.Resource, len(resources))
+		for n := range resources {
+			all[n] = &resources[n]
+		}
+		if st.write, err = ps.PrepareAll(all); err != nil {
+			return nil, fmt.Errorf("ingest: prepare record: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// commit journals a staged record and stores it.
+func (i *Ingester) commit(ctx context.Context, st *staged) (*Result, error) {
+	j := st.journal
 	// Finish any record of this person a crash left half-stored, so that
 	// its content cannot later overwrite this newer one.
 	if err := i.finishPending(ctx, j.Key); err != nil {
@@ -205,20 +252,21 @@ func (i *Ingester) store(ctx context.Context, rec *socialcare.Record) (*Result, 
 	if err := i.state.insertJournal(ctx, j); err != nil {
 		return nil, fmt.Errorf("ingest: write journal: %w", err)
 	}
-	res, err := i.applyAndClose(ctx, j, resources)
+	res, err := i.applyAndClose(ctx, j, st.resources, st.write)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, fhir.ErrUnavailable) {
 		// The caller gave up half-way: finish the record anyway rather
 		// than leave it half-stored until the next Recover.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 		defer cancel()
-		res, err = i.applyAndClose(fctx, j, resources)
+		res, err = i.applyAndClose(fctx, j, st.resources, st.write)
 	}
 	return res, err
 }
 
 // applyAndClose stores the resources of journal j and marks it applied.
-func (i *Ingester) applyAndClose(ctx context.Context, j *journal, resources []fhir.Resource) (*Result, error) {
-	res, err := i.apply(ctx, j.Key, resources)
+// write, when not nil, is their prepared write.
+func (i *Ingester) applyAndClose(ctx context.Context, j *journal, resources []fhir.Resource, write func(context.Context) ([]store.WriteResult, error)) (*Result, error) {
+	res, err := i.apply(ctx, j.Key, resources, write)
 	if err != nil {
 		return nil, err
 	}
@@ -228,20 +276,24 @@ func (i *Ingester) applyAndClose(ctx context.Context, j *journal, resources []fh
 	return res, nil
 }
 
-// apply stores resources in order, with one UpdateAll when the store is a
-// BatchStore and else one Update each; neither makes a new version when
-// the content is unchanged.
-func (i *Ingester) apply(ctx context.Context, patient string, resources []fhir.Resource) (*Result, error) {
+// apply stores resources in order: with their prepared write, or one
+// UpdateAll when the store is a BatchStore, or else one Update each; none
+// makes a new version when the content is unchanged.
+func (i *Ingester) apply(ctx context.Context, patient string, resources []fhir.Resource, write func(context.Context) ([]store.WriteResult, error)) (*Result, error) {
 	if err := i.hook(0); err != nil {
 		return nil, err
 	}
 	res := &Result{Patient: patient, Resources: make([]Stored, 0, len(resources))}
-	if bs, ok := i.st.(BatchStore); ok {
+	bs, batch := i.st.(BatchStore)
+	if batch && write == nil {
 		all := make([]*fhir.Resource, len(resources))
 		for n := range resources {
 			all[n] = &resources[n]
 		}
-		wrs, err := bs.UpdateAll(ctx, all)
+		write = func(ctx context.Context) ([]store.WriteResult, error) { return bs.UpdateAll(ctx, all) }
+	}
+	if write != nil {
+		wrs, err := write(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("ingest: store record: %w", storeError(err))
 		}

@@ -154,7 +154,7 @@ func (i *Ingester) finish(ctx context.Context, f pendingFilter) (int, error) {
 		if err != nil {
 			return done, err
 		}
-		if _, err := i.applyAndClose(ctx, j, resources); err != nil {
+		if _, err := i.applyAndClose(ctx, j, resources, nil); err != nil {
 			return done, err
 		}
 		done++

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -12,15 +13,23 @@ import (
 )
 
 // factsCollection holds one document per resource that establishes access
-// facts (package facts): {_id: "Type/id", vid, f: [{p, k, o, u}]}, indexed
-// by f.p (patient) and f.o (organisation).
+// facts (package facts): {_id: "Type/id", vid, f: [{p, k, o, u, c}]},
+// indexed by f.p (patient), f.o (organisation), f.k and f.c (ODS code).
 const factsCollection = "facts"
+
+// factsSchemaID is the facts collection's own document, which says which
+// kinds of fact its documents hold (factsSchema).
+const factsSchemaID = "~schema"
+
+// factsSchema 2: Organizations have ods facts.
+const factsSchema = 2
 
 type factDoc struct {
 	Patient string `bson:"p"`
 	Kind    string `bson:"k"`
 	Org     string `bson:"o"`
 	Until   int64  `bson:"u"`
+	Code    string `bson:"c,omitempty"`
 }
 
 type factsDoc struct {
@@ -40,8 +49,8 @@ func (s *Store) writeFacts(ctx context.Context, resourceType string, h *head) er
 	}
 	var fs []factDoc
 	if !h.Deleted {
-		for _, f := range facts.FromIndex(resourceType, h.Search, h.Patients) {
-			fs = append(fs, factDoc{f.Patient, f.Kind, f.Org, f.Until})
+		for _, f := range facts.FromIndex(resourceType, h.ID, h.Search, h.Patients) {
+			fs = append(fs, factDoc{f.Patient, f.Kind, f.Org, f.Until, f.Code})
 		}
 	}
 	if fs == nil {
@@ -57,16 +66,96 @@ func (s *Store) writeFacts(ctx context.Context, resourceType string, h *head) er
 	return wrap(err)
 }
 
-// Facts returns the access facts q selects: one query.
+// upgradeFacts derives the facts of kinds a database written by an
+// earlier version lacks (the ods facts of Organizations), once.
+func (s *Store) upgradeFacts(ctx context.Context) error {
+	coll := s.db.Collection(factsCollection)
+	var marker struct {
+		V int `bson:"v"`
+	}
+	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: factsSchemaID}}).Decode(&marker)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return wrap(err)
+	}
+	if marker.V >= factsSchema {
+		return nil
+	}
+	cur, err := s.heads("Organization").Find(ctx, bson.D{{Key: "del", Value: false}})
+	if err != nil {
+		return wrap(err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var h head
+		if err := cur.Decode(&h); err != nil {
+			return wrap(err)
+		}
+		if err := s.writeFacts(ctx, "Organization", &h); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return wrap(err)
+	}
+	_, err = coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: factsSchemaID}}, bson.D{{Key: "_id", Value: factsSchemaID}, {Key: "v", Value: factsSchema}},
+		options.Replace().SetUpsert(true))
+	return wrap(err)
+}
+
+// Facts returns the access facts q selects: one query, or two for an
+// ODS code and no patients (the organisations first, then their facts).
 func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
+	var odsFacts []facts.Fact
+	orgs := q.Orgs
+	if q.ODS != "" && len(q.Patients) == 0 {
+		var err error
+		if odsFacts, err = s.findFacts(ctx, bson.D{{Key: "f.k", Value: facts.ODS}, {Key: "f.c", Value: q.ODS}}); err != nil {
+			return nil, err
+		}
+		odsFacts = slices.DeleteFunc(odsFacts, func(f facts.Fact) bool { return f.Kind != facts.ODS || f.Code != q.ODS })
+		orgs = append(slices.Clone(orgs), facts.Orgs(odsFacts)...)
+		q.ODS = ""
+	}
 	or := bson.A{bson.D{{Key: "f.k", Value: facts.Objection}}}
-	if len(q.Orgs) > 0 {
-		or = append(or, bson.D{{Key: "f.o", Value: bson.D{{Key: "$in", Value: q.Orgs}}}})
+	if len(orgs) > 0 {
+		or = append(or, bson.D{{Key: "f.o", Value: bson.D{{Key: "$in", Value: orgs}}}})
 	}
 	filter := bson.D{{Key: "$or", Value: or}}
 	if len(q.Patients) > 0 {
-		filter = append(filter, bson.E{Key: "f.p", Value: bson.D{{Key: "$in", Value: q.Patients}}})
+		filter = bson.D{{Key: "f.p", Value: bson.D{{Key: "$in", Value: q.Patients}}}}
+		if q.ODS != "" {
+			// The organisations' ods facts come in the same query.
+			filter = bson.D{{Key: "$or", Value: bson.A{filter, bson.D{{Key: "f.k", Value: facts.ODS}, {Key: "f.c", Value: q.ODS}}}}}
+		}
 	}
+	all, err := s.findFacts(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range all {
+		if f.Kind == facts.ODS && q.ODS != "" && f.Code == q.ODS {
+			odsFacts = append(odsFacts, f)
+		}
+	}
+	orgs = append(orgs, facts.Orgs(odsFacts)...)
+	out := odsFacts
+	for _, f := range all {
+		if f.Kind == facts.ODS {
+			continue
+		}
+		if f.Kind != facts.Objection && !slices.Contains(orgs, f.Org) {
+			continue
+		}
+		if len(q.Patients) > 0 && !slices.Contains(q.Patients, f.Patient) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// findFacts is every fact of the documents filter selects.
+func (s *Store) findFacts(ctx context.Context, filter bson.D) ([]facts.Fact, error) {
 	cur, err := s.db.Collection(factsCollection).Find(ctx, filter)
 	if err != nil {
 		return nil, wrap(err)
@@ -78,13 +167,7 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 	var out []facts.Fact
 	for _, d := range docs {
 		for _, f := range d.Facts {
-			if f.Kind != facts.Objection && !slices.Contains(q.Orgs, f.Org) {
-				continue
-			}
-			if len(q.Patients) > 0 && !slices.Contains(q.Patients, f.Patient) {
-				continue
-			}
-			out = append(out, facts.Fact{Patient: f.Patient, Kind: f.Kind, Org: f.Org, Until: f.Until})
+			out = append(out, facts.Fact{Patient: f.Patient, Kind: f.Kind, Org: f.Org, Until: f.Until, Code: f.Code})
 		}
 	}
 	return out, nil

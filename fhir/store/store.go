@@ -95,6 +95,10 @@ func Open(ctx context.Context, uri string, opt Options) (*Store, error) {
 		_ = client.Disconnect(context.Background())
 		return nil, err
 	}
+	if err := s.upgradeFacts(ctx); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("store: derive the access facts: %w", err)
+	}
 	return s, nil
 }
 
@@ -145,7 +149,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			return fmt.Errorf("create indexes on %s history: %w", t, err)
 		}
 	}
-	fx := [][]bson.E{{{Key: "f.p", Value: 1}}, {{Key: "f.o", Value: 1}}, {{Key: "f.k", Value: 1}}}
+	fx := [][]bson.E{{{Key: "f.p", Value: 1}}, {{Key: "f.o", Value: 1}}, {{Key: "f.k", Value: 1}}, {{Key: "f.c", Value: 1}}}
 	if err := s.createMissingIndexes(ctx, s.db.Collection(factsCollection), fx); err != nil {
 		return fmt.Errorf("create indexes on the access facts: %w", err)
 	}

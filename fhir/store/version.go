@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -113,6 +115,9 @@ func contentHash(obj map[string]any) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// luFormat is meta.lastUpdated's form: milliseconds, UTC.
+const luFormat = "2006-01-02T15:04:05.000Z07:00"
+
 // stamp sets id, meta.versionId and meta.lastUpdated on obj and returns
 // its JSON with resourceType, id and meta first, as FHIR examples do.
 func stamp(obj map[string]any, id string, vid int64, lu time.Time) ([]byte, error) {
@@ -123,7 +128,7 @@ func stamp(obj map[string]any, id string, vid int64, lu time.Time) ([]byte, erro
 		meta = map[string]any{}
 	}
 	meta["versionId"] = strconv.FormatInt(vid, 10)
-	meta["lastUpdated"] = lu.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	meta["lastUpdated"] = lu.UTC().Format(luFormat)
 	obj["meta"] = meta
 	return fhir.MarshalResource(obj)
 }
@@ -137,4 +142,93 @@ func ContentHash(obj map[string]any) (string, error) { return contentHash(obj) }
 // the JSON every engine stores.
 func Stamp(obj map[string]any, id string, vid int64, lu time.Time) ([]byte, error) {
 	return stamp(obj, id, vid, lu)
+}
+
+// A Template is a resource's stored JSON with its version and time still
+// to be filled in: an engine marshals the resource before it takes its
+// write lock, and fills in the version it claims under the lock, which
+// costs a copy instead of a marshal.
+type Template struct {
+	json     []byte
+	vid, lu  int // offsets of the placeholders in json
+	fallback map[string]any
+	id       string
+}
+
+// Placeholders for meta.versionId and meta.lastUpdated: random per
+// process, and made of characters a FHIR string may not hold, so they
+// cannot be in a resource already.
+var placeholderVID, placeholderLU = func() (string, string) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	tag := hex.EncodeToString(b[:])
+	return "\x01v" + tag + "\x01", "\x01t" + tag + "\x01"
+}()
+
+// NewTemplate marshals obj as Stamp does, with id set and the version and
+// time left open.
+func NewTemplate(obj map[string]any, id string) (Template, error) {
+	meta, _ := obj["meta"].(map[string]any)
+	had := meta != nil
+	if !had {
+		meta = map[string]any{}
+	}
+	oldV, hadV := meta["versionId"]
+	oldL, hadL := meta["lastUpdated"]
+	meta["versionId"], meta["lastUpdated"] = placeholderVID, placeholderLU
+	obj["meta"] = meta
+	obj["id"] = id
+	js, err := fhir.MarshalResource(obj)
+	// obj is left as it was, id apart.
+	if hadV {
+		meta["versionId"] = oldV
+	} else {
+		delete(meta, "versionId")
+	}
+	if hadL {
+		meta["lastUpdated"] = oldL
+	} else {
+		delete(meta, "lastUpdated")
+	}
+	if !had {
+		delete(obj, "meta")
+	}
+	if err != nil {
+		return Template{}, err
+	}
+	qv, _ := json.Marshal(placeholderVID)
+	ql, _ := json.Marshal(placeholderLU)
+	t := Template{json: js, vid: bytes.Index(js, qv), lu: bytes.Index(js, ql)}
+	if t.vid < 0 || t.lu < 0 || bytes.Count(js, qv) != 1 || bytes.Count(js, ql) != 1 {
+		return Template{fallback: obj, id: id}, nil
+	}
+	return t, nil
+}
+
+// Fill returns the stored JSON of version vid, last updated at lu: the
+// same bytes Stamp gives.
+func (t Template) Fill(vid int64, lu time.Time) ([]byte, error) {
+	if t.fallback != nil {
+		return stamp(t.fallback, t.id, vid, lu)
+	}
+	qv, _ := json.Marshal(strconv.FormatInt(vid, 10))
+	ql, _ := json.Marshal(lu.UTC().Format(luFormat))
+	pv, _ := json.Marshal(placeholderVID)
+	pl, _ := json.Marshal(placeholderLU)
+	type part struct {
+		at, n int
+		with  []byte
+	}
+	parts := []part{{t.vid, len(pv), qv}, {t.lu, len(pl), ql}}
+	if t.lu < t.vid {
+		parts[0], parts[1] = parts[1], parts[0]
+	}
+	out := make([]byte, 0, len(t.json)+len(qv)+len(ql)-len(pv)-len(pl))
+	last := 0
+	for _, p := range parts {
+		out = append(out, t.json[last:p.at]...)
+		out = append(out, p.with...)
+		last = p.at + p.n
+	}
+	return append(out, t.json[last:]...), nil
 }

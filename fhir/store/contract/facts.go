@@ -34,6 +34,9 @@ func contractFacts(t *testing.T, open Opener) {
 		var out []string
 		for _, f := range fs {
 			s := f.Patient + " " + f.Kind + " " + f.Org
+			if f.Code != "" {
+				s += " " + f.Code
+			}
 			if f.Until != 0 {
 				s += " " + time.UnixMilli(f.Until).UTC().Format("2006-01-02")
 			}
@@ -98,6 +101,29 @@ func contractFacts(t *testing.T, open Opener) {
 			}
 		}
 	}
+	// An organisation is found by its ODS code in the same lookup: its
+	// ods facts, and the facts naming it; a changed or deleted
+	// Organization is found no more by its old code.
+	put(`{"resourceType":"Organization","id":"trust","identifier":[{"system":"` + facts.ODSSystem + `","value":"RYQ"},{"system":"https://example.org/other","value":"RYQ2"}]}`)
+	put(`{"resourceType":"Organization","id":"trust-site","identifier":[{"system":"` + facts.ODSSystem + `","value":"RYQ"}]}`)
+	put(`{"resourceType":"Organization","id":"agency","identifier":[{"system":"` + facts.ODSSystem + `","value":"AG1"}]}`)
+	put(`{"resourceType":"Encounter","id":"en2","status":"finished","subject":{"reference":"Patient/b"},"serviceProvider":{"reference":"Organization/trust-site"},"period":{"start":"2026-02-01T10:00:00Z","end":"2026-02-01T11:00:00Z"}}`)
+	check("by ODS code", facts.Query{ODS: "RYQ"},
+		" ods Organization/trust RYQ", " ods Organization/trust-site RYQ",
+		"Patient/a encounter Organization/trust 2026-01-01", "Patient/b encounter Organization/trust-site 2026-02-01")
+	check("by ODS code, one patient", facts.Query{ODS: "RYQ", Patients: []string{"Patient/b"}},
+		" ods Organization/trust RYQ", " ods Organization/trust-site RYQ", "Patient/b encounter Organization/trust-site 2026-02-01")
+	check("by ODS code and reference", facts.Query{ODS: "AG1", Orgs: []string{"Organization/gp2"}, Patients: []string{"Patient/a", "Patient/b"}},
+		" ods Organization/agency AG1", "Patient/a gp Organization/gp2", "Patient/b referral Organization/agency", "Patient/b referral-active Organization/agency")
+	check("an unknown ODS code", facts.Query{ODS: "X99"})
+	put(`{"resourceType":"Organization","id":"trust-site","identifier":[{"system":"` + facts.ODSSystem + `","value":"RYQ01"}]}`)
+	if _, err := e.Delete(ctx, "Organization", "trust", 0); err != nil {
+		t.Fatal(err)
+	}
+	check("after the organisations changed", facts.Query{ODS: "RYQ"})
+	check("by the new code", facts.Query{ODS: "RYQ01", Patients: []string{"Patient/b"}},
+		" ods Organization/trust-site RYQ01", "Patient/b encounter Organization/trust-site 2026-02-01")
+
 	// The window passing ends an encounter's relationship by itself.
 	fs, _ := e.Facts(ctx, facts.Query{Orgs: []string{"Organization/trust"}})
 	if facts.Summarise(fs, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)).Related["Patient/a"] {

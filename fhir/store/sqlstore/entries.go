@@ -68,7 +68,8 @@ func (s *Store) indexOf(t string, obj map[string]any) indexed {
 	sp, pat := search.Index(t, obj)
 	a := policy.Attributes(t, obj)
 	var out indexed
-	out.facts = facts.FromIndex(t, sp, pat)
+	id, _ := obj["id"].(string)
+	out.facts = facts.FromIndex(t, id, sp, pat)
 	seen := map[entry]bool{}
 	add := func(f string, v any) {
 		e := entry{f, v}

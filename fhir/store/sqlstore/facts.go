@@ -3,16 +3,91 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
+	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/facts"
 )
 
+// factsSchema is the facts table: code is an ods fact's ODS code (NULL for
+// other kinds), indexed only where it is set.
 var factsSchema = []string{
 	`CREATE TABLE IF NOT EXISTS facts (src TEXT NOT NULL, patient TEXT NOT NULL, kind TEXT NOT NULL, org TEXT NOT NULL,
-		until INTEGER NOT NULL, PRIMARY KEY (src, patient, kind, org)) WITHOUT ROWID`,
+		until INTEGER NOT NULL, code TEXT, PRIMARY KEY (src, patient, kind, org)) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS facts_patient ON facts(patient, kind, org, until)`, // covering: a patient's facts are read from the index alone
 	`CREATE INDEX IF NOT EXISTS facts_org ON facts(org, kind, patient, until)`,     // covering too: an organisation's facts
 	`CREATE INDEX IF NOT EXISTS facts_kind ON facts(kind, patient, org, until)`,
+}
+
+// factsCodeIndex is created after the code column exists (a database of an
+// earlier version gains it in setupFacts).
+const factsCodeIndex = `CREATE INDEX IF NOT EXISTS facts_code ON facts(code, kind, org) WHERE code IS NOT NULL`
+
+// factsVersion is the facts' schema version (PRAGMA user_version of the
+// resource database): 2 since Organizations have ods facts.
+const factsVersion = 2
+
+// setupFacts creates the facts table, or brings one written by an earlier
+// version up to date: it adds the code column, then derives the ods facts
+// of the Organizations stored, in a transaction that also records the
+// version, so that an interrupted upgrade is done again at the next start.
+func (s *Store) setupFacts(ctx context.Context) error {
+	if err := s.db.Exec(ctx, factsSchema...); err != nil {
+		return err
+	}
+	var n, version int
+	if err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('facts') WHERE name = 'code'`).Scan(&n); err != nil {
+		return s.db.Check(err)
+	}
+	if n == 0 {
+		if err := s.db.Exec(ctx, `ALTER TABLE facts ADD COLUMN code TEXT`); err != nil {
+			return err
+		}
+	}
+	if err := s.db.Exec(ctx, factsCodeIndex); err != nil {
+		return err
+	}
+	if err := s.db.R.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return s.db.Check(err)
+	}
+	if version >= factsVersion {
+		return nil
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, json FROM `+heads("Organization")+` WHERE del = 0`)
+		if err != nil {
+			return err
+		}
+		type org struct {
+			id string
+			js []byte
+		}
+		var orgs []org
+		for rows.Next() {
+			var o org
+			if err := rows.Scan(&o.id, &o.js); err != nil {
+				rows.Close()
+				return err
+			}
+			orgs = append(orgs, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, o := range orgs {
+			obj, err := fhir.DecodeObject(o.js)
+			if err != nil {
+				return fmt.Errorf("Organization/%s: %w", o.id, err)
+			}
+			if err := s.writeFacts(ctx, tx, "Organization", o.id, facts.Of("Organization", obj)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, factsVersion))
+		return err
+	})
+	return s.db.Check(err)
 }
 
 // writeFacts replaces the facts of one source resource (none: deleted).
@@ -27,13 +102,17 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 	if len(fs) == 0 {
 		return nil
 	}
-	st, err := s.wstmts.get(ctx, `INSERT OR IGNORE INTO facts (src, patient, kind, org, until) VALUES (?, ?, ?, ?, ?)`)
+	st, err := s.wstmts.get(ctx, `INSERT OR IGNORE INTO facts (src, patient, kind, org, until, code) VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	ts := tx.StmtContext(ctx, st)
 	for _, f := range fs {
-		if _, err := ts.ExecContext(ctx, src, f.Patient, f.Kind, f.Org, f.Until); err != nil {
+		var code any
+		if f.Code != "" {
+			code = f.Code
+		}
+		if _, err := ts.ExecContext(ctx, src, f.Patient, f.Kind, f.Org, f.Until, code); err != nil {
 			return s.db.Check(err)
 		}
 	}
@@ -43,16 +122,33 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 // Facts returns the access facts q selects: one indexed query.
 func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
 	w := &sqlWriter{s: s}
-	w.b.WriteString(`SELECT patient, kind, org, until FROM facts WHERE `)
+	// orgs writes the organisations named: q.Orgs and those with the ODS
+	// code.
+	orgs := func(col string) {
+		w.b.WriteString("(")
+		if q.ODS != "" {
+			w.b.WriteString(col + " IN (SELECT org FROM facts WHERE code = ? AND kind = 'ods')")
+			w.args = append(w.args, q.ODS)
+			if len(q.Orgs) > 0 {
+				w.b.WriteString(" OR ")
+			}
+		}
+		if len(q.Orgs) > 0 {
+			w.in(col, strs(q.Orgs))
+		}
+		w.b.WriteString(")")
+	}
+	named := len(q.Orgs) > 0 || q.ODS != ""
+	w.b.WriteString(`SELECT patient, kind, org, until, '' FROM facts WHERE `)
 	if len(q.Patients) > 0 {
 		// By patient; the unary + keeps the kind and organisation indexes
 		// out of it (they would read every objection and every fact of the
 		// organisation).
 		w.in("patient", strs(q.Patients))
 		w.b.WriteString(" AND (+kind = 'objection'")
-		if len(q.Orgs) > 0 {
+		if named {
 			w.b.WriteString(" OR ")
-			w.in("+org", strs(q.Orgs))
+			orgs("+org")
 		}
 		w.b.WriteString(")")
 	} else {
@@ -60,10 +156,14 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 		// reading them); objections name no organisation, so the two never
 		// overlap.
 		w.b.WriteString("kind = 'objection'")
-		if len(q.Orgs) > 0 {
-			w.b.WriteString(` UNION ALL SELECT patient, kind, org, until FROM facts WHERE +kind <> 'objection' AND `)
-			w.in("org", strs(q.Orgs))
+		if named {
+			w.b.WriteString(` UNION ALL SELECT patient, kind, org, until, '' FROM facts WHERE +kind <> 'objection' AND +kind <> 'ods' AND `)
+			orgs("org")
 		}
+	}
+	if q.ODS != "" {
+		w.b.WriteString(` UNION ALL SELECT patient, kind, org, until, code FROM facts WHERE code = ? AND kind = 'ods'`)
+		w.args = append(w.args, q.ODS)
 	}
 	rows, err := s.query(ctx, w.b.String(), w.args...)
 	if err != nil {
@@ -73,7 +173,7 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 	var out []facts.Fact
 	for rows.Next() {
 		var f facts.Fact
-		if err := rows.Scan(&f.Patient, &f.Kind, &f.Org, &f.Until); err != nil {
+		if err := rows.Scan(&f.Patient, &f.Kind, &f.Org, &f.Until, &f.Code); err != nil {
 			return nil, s.db.Check(err)
 		}
 		out = append(out, f)

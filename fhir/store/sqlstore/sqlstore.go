@@ -114,7 +114,7 @@ func New(ctx context.Context, db *sqlitedb.DB, opt Options) (*Store, error) {
 			return nil, fmt.Errorf("sqlstore: schema of %s: %w", t, err)
 		}
 	}
-	if err := db.Exec(ctx, factsSchema...); err != nil {
+	if err := s.setupFacts(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: schema of the access facts: %w", err)
 	}
 	return s, nil

@@ -65,15 +65,24 @@ func (s *Store) Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (
 // UpdateAll stores resources in order, as Update without If-Match does,
 // in one transaction: all of them or, on any error, none.
 func (s *Store) UpdateAll(ctx context.Context, resources []*fhir.Resource) ([]store.WriteResult, error) {
-	out := make([]store.WriteResult, len(resources))
-	// What does not depend on the stored version (content hash, search
-	// index, access facts) is worked out before the write lock is taken,
-	// on every core.
+	write, err := s.PrepareAll(resources)
+	if err != nil {
+		return nil, err
+	}
+	return write(ctx)
+}
+
+// PrepareAll works out, on every core and without the write lock, what
+// storing resources needs from their content alone (content hash, stored
+// JSON, search index, access facts), and returns the write: UpdateAll's
+// transaction. A bulk import prepares the next record while the write of
+// the one before is running. The resources must not change in between.
+func (s *Store) PrepareAll(resources []*fhir.Resource) (func(context.Context) ([]store.WriteResult, error), error) {
 	preps := make([]*prepared, len(resources))
 	errs := make([]error, len(resources))
 	var wg sync.WaitGroup
 	next := atomic.Int64{}
-	for range runtime.GOMAXPROCS(0) {
+	for range min(runtime.GOMAXPROCS(0), len(resources)) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(resources); i = int(next.Add(1) - 1) {
 				preps[i], errs[i] = s.prepare(resources[i], resources[i].ID)
@@ -84,20 +93,23 @@ func (s *Store) UpdateAll(ctx context.Context, resources []*fhir.Resource) ([]st
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		for i, r := range resources {
-			wr, err := s.updatePrepared(ctx, tx, r, 0, preps[i])
-			if err != nil {
-				return err
+	return func(ctx context.Context) ([]store.WriteResult, error) {
+		out := make([]store.WriteResult, len(resources))
+		err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+			for i, r := range resources {
+				wr, err := s.updatePrepared(ctx, tx, r, 0, preps[i])
+				if err != nil {
+					return err
+				}
+				out[i] = wr
 			}
-			out[i] = wr
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+		return out, nil
+	}, nil
 }
 
 func (s *Store) update(ctx context.Context, tx *sql.Tx, res *fhir.Resource, ifMatch int64) (store.WriteResult, error) {
@@ -111,6 +123,7 @@ func (s *Store) update(ctx context.Context, tx *sql.Tx, res *fhir.Resource, ifMa
 // prepared is what a write works out from the content alone.
 type prepared struct {
 	hash string
+	json store.Template // the stored JSON, version and time to fill in
 	ix   indexed
 }
 
@@ -121,7 +134,11 @@ func (s *Store) prepare(res *fhir.Resource, id string) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{hash: hash, ix: s.indexOf(res.Type, res.Object)}, nil
+	tmpl, err := store.NewTemplate(res.Object, id)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{hash: hash, json: tmpl, ix: s.indexOf(res.Type, res.Object)}, nil
 }
 
 func (s *Store) updatePrepared(ctx context.Context, tx *sql.Tx, res *fhir.Resource, ifMatch int64, p *prepared) (store.WriteResult, error) {
@@ -170,7 +187,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 		vid = cur.vid + 1
 	}
 	lu := s.stampTime()
-	js, err := store.Stamp(res.Object, id, vid, lu)
+	js, err := p.json.Fill(vid, lu)
 	if err != nil {
 		return nil, err
 	}
