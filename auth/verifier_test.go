@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestVerify(t *testing.T) {
@@ -242,4 +243,46 @@ func TestVerifyTampered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A token verified once is remembered, but only its signature: the same
+// token is refused once it has expired, a token differing in any byte is
+// checked in full, and a token whose signature failed is never
+// remembered.
+func TestVerifyRemembersOnlyTheSignature(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	good := mustSign(t, &f.dev.s, cis2Claims())
+	for range 2 {
+		if _, err := f.v.Verify(ctx, good); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(f.v.seen.tokens) != 1 {
+		t.Fatalf("%d tokens remembered, want 1", len(f.v.seen.tokens))
+	}
+	h, rest, _ := strings.Cut(good, ".")
+	p, sig, _ := strings.Cut(rest, ".")
+	forged := cis2Claims()
+	forged["nhsid_nrbac_roles"].([]any)[0].(map[string]any)["org_code"] = "A81001"
+	fp, err := jsonMarshal(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{
+		h + "." + base64.RawURLEncoding.EncodeToString(fp) + "." + sig,
+		h + "." + p + "." + sig[:len(sig)-4] + "AAAA",
+	} {
+		for range 2 {
+			id, err := f.v.Verify(ctx, bad)
+			checkRefused(t, id, err, ReasonBadSignature)
+		}
+	}
+	if len(f.v.seen.tokens) != 1 {
+		t.Errorf("%d tokens remembered after refusals, want 1", len(f.v.seen.tokens))
+	}
+	later := testNow().Add(24 * time.Hour)
+	f.v.now = func() time.Time { return later }
+	id, err := f.v.Verify(ctx, good)
+	checkRefused(t, id, err, ReasonExpired)
 }
