@@ -24,8 +24,8 @@
 //     calls [Log.Record]. Record turns it into a stored record and hands it to
 //     a single writer goroutine, then waits.
 //   - The writer owns the chain head. It takes whatever is queued (up to
-//     MaxBatch; when more keep arriving it waits at most MaxDelay, when idle
-//     it never waits), gives each record the next seq, the previous record's
+//     MaxBatch; on MongoDB, when more keep arriving, it waits at most
+//     MaxDelay; when idle it never waits), gives each record the next seq, the previous record's
 //     hash as prev and its own hash = sha256(canonical JSON of the record),
 //     and writes the batch in one write: an ordered InsertMany at majority
 //     write concern, or one SQLite transaction. Only then is each waiting

@@ -43,7 +43,11 @@ type Options struct {
 	// one SQLite transaction (default 256).
 	MaxBatch int
 	// MaxDelay is how long the writer waits for a batch to fill while
-	// records keep arriving (default 2ms). An idle writer never waits.
+	// records keep arriving: by default 2ms on MongoDB (where a write is a
+	// round trip to a majority of the replica set) and none on SQLite
+	// (where the records that queued during one transaction make the next
+	// batch, and waiting would only add latency); negative is none. An
+	// idle writer never waits.
 	MaxDelay time.Duration
 	// WriteTimeout bounds one batch write (default 5s).
 	WriteTimeout time.Duration
@@ -72,6 +76,9 @@ var (
 // chain head and starts the group-commit writer. Close stops the writer; the
 // caller keeps ownership of db's client.
 func Open(ctx context.Context, db *mongo.Database, opt Options) (*Log, error) {
+	if opt.MaxDelay == 0 {
+		opt.MaxDelay = 2 * time.Millisecond
+	}
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
@@ -113,9 +120,6 @@ func (opt Options) withDefaults() (Options, error) {
 	}
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 256
-	}
-	if opt.MaxDelay <= 0 {
-		opt.MaxDelay = 2 * time.Millisecond
 	}
 	if opt.WriteTimeout <= 0 {
 		opt.WriteTimeout = 5 * time.Second

@@ -79,7 +79,7 @@ func TestSQLiteGroupCommitIsOneTransaction(t *testing.T) {
 	b := newBackend(t, "sqlite")
 	l := b.open(t, Options{WriteTimeout: time.Minute})
 	recs := l.recs.(*sqliteRecords)
-	hold := holdWriters(t, b.sqlite) // every writer connection
+	hold := holdWriters(t, b.sqlite) // the write transaction
 	const callers = 32
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
@@ -91,8 +91,8 @@ func TestSQLiteGroupCommitIsOneTransaction(t *testing.T) {
 		})
 	}
 	record(0)
-	// The writer has taken record 0 and waits for the connection...
-	waitFor(func() bool { return b.sqlite.W.Stats().WaitCount >= 1 })
+	// The writer has taken record 0 and waits for the transaction...
+	waitFor(func() bool { return b.sqlite.Waiting() >= 1 })
 	for i := 1; i < callers; i++ {
 		record(i)
 	}
@@ -331,23 +331,23 @@ func explain(t *testing.T, db *sqlitedb.DB, q string, args ...any) []string {
 	return plan
 }
 
-// holdWriters takes every connection of the writers' pool, so no write
-// can start, until the returned function gives them back.
+// holdWriters runs a write transaction that waits, so no other write can
+// start, until the returned function ends it.
 func holdWriters(t *testing.T, db *sqlitedb.DB) func() {
 	t.Helper()
-	var conns []*sql.Conn
-	for range db.W.Stats().MaxOpenConnections {
-		c, err := db.W.Conn(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-	}
+	started, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- db.Tx(context.Background(), func(*sql.Tx) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
 	return func() {
-		for _, c := range conns {
-			if err := c.Close(); err != nil {
-				t.Error(err)
-			}
+		close(release)
+		if err := <-done; err != nil {
+			t.Error(err)
 		}
 	}
 }

@@ -75,7 +75,7 @@ func (w *writer) drain(batch []*pending) []*pending {
 // to fill; when only first was there it writes at once.
 func (w *writer) collect(first *pending) []*pending {
 	batch := w.drain([]*pending{first})
-	if len(batch) == 1 || len(batch) >= w.log.opt.MaxBatch {
+	if len(batch) == 1 || len(batch) >= w.log.opt.MaxBatch || w.log.opt.MaxDelay <= 0 {
 		return batch
 	}
 	timer := time.NewTimer(w.log.opt.MaxDelay)

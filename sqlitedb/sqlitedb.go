@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"modernc.org/sqlite"
@@ -31,15 +30,22 @@ import (
 
 // DB is one SQLite database file.
 type DB struct {
-	// W is the writers' pool: two connections, one for the transaction
-	// in progress (Tx runs one at a time) and one on which statements are
+	// W is the writers' pool: two connections, one kept for the write
+	// transactions (Tx runs them one at a time, always on that connection,
+	// so its page cache stays warm: a write on another connection would
+	// make it read every page again) and one on which statements are
 	// prepared meanwhile. Use Tx for writes.
 	W *sql.DB
+	// wc is W's connection for transactions.
+	wc *sql.Conn
 	// R is the readers' pool.
 	R    *sql.DB
 	Path string
-	// tx admits one write transaction at a time.
-	tx     sync.Mutex
+	// tx admits one write transaction at a time (a token in a channel,
+	// so that waiting for it ends with the caller's context); waiting
+	// counts those waiting.
+	tx      chan struct{}
+	waiting atomic.Int64
 	closed atomic.Bool
 }
 
@@ -77,13 +83,21 @@ func Open(path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
-	return &DB{W: w, R: r, Path: path}, nil
+	wc, err := w.Conn(context.Background())
+	if err != nil {
+		_ = w.Close()
+		_ = r.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &DB{W: w, wc: wc, R: r, Path: path, tx: make(chan struct{}, 1)}, nil
 }
 
 // Close closes both pools.
 func (d *DB) Close() error {
 	d.closed.Store(true)
-	return errors.Join(d.R.Close(), d.W.Close())
+	d.tx <- struct{}{} // no transaction runs on wc while it closes
+	defer func() { <-d.tx }()
+	return errors.Join(d.R.Close(), d.wc.Close(), d.W.Close())
 }
 
 // ErrClosed is the fhir.ErrUnavailable of a database that was closed
@@ -111,9 +125,16 @@ func (d *DB) Check(err error) error {
 // Tx runs fn in one write transaction: committed when fn returns nil,
 // rolled back otherwise (nothing of it stays).
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	d.tx.Lock()
-	defer d.tx.Unlock()
-	tx, err := d.W.BeginTx(ctx, nil)
+	d.waiting.Add(1)
+	select {
+	case d.tx <- struct{}{}:
+		d.waiting.Add(-1)
+	case <-ctx.Done():
+		d.waiting.Add(-1)
+		return fmt.Errorf("sqlite: waiting for the write transaction in progress: %w", ctx.Err())
+	}
+	defer func() { <-d.tx }()
+	tx, err := d.wc.BeginTx(ctx, nil)
 	if err != nil {
 		return d.Check(err)
 	}
@@ -123,6 +144,9 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	return d.Check(tx.Commit())
 }
+
+// Waiting is how many write transactions wait for the one in progress.
+func (d *DB) Waiting() int { return int(d.waiting.Load()) }
 
 // Exec runs schema statements on the writer, in order.
 func (d *DB) Exec(ctx context.Context, stmts ...string) error {
