@@ -46,7 +46,7 @@ type DB struct {
 	// counts those waiting.
 	tx      chan struct{}
 	waiting atomic.Int64
-	closed atomic.Bool
+	closed  atomic.Bool
 }
 
 // Open opens (creating if needed) the database file path.
