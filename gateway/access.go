@@ -178,22 +178,50 @@ func (f *patientFacts) searchContext() policy.Context {
 
 // decide asks the policy about one stored version. A refusal is a 403
 // naming the rules; an allowed resource comes back with its redactions
-// applied.
+// applied. The version is decoded only to be redacted when the engine
+// kept its access attributes beside it.
 func (a *access) decide(ctx context.Context, action string, v *store.Version) ([]byte, policy.Decision, error) {
-	obj, err := fhir.DecodeObject(v.JSON)
-	if err != nil {
-		return nil, policy.Decision{}, fmt.Errorf("decode stored %s/%s: %w", v.Type, v.ID, err)
+	var obj map[string]any
+	decode := func() error {
+		if obj != nil {
+			return nil
+		}
+		var err error
+		if obj, err = fhir.DecodeObject(v.JSON); err != nil {
+			return fmt.Errorf("decode stored %s/%s: %w", v.Type, v.ID, err)
+		}
+		return nil
 	}
-	d, err := a.decideObject(ctx, action, v.Type, v.ID, obj)
+	attrs := v.Attrs
+	if attrs == nil {
+		if err := decode(); err != nil {
+			return nil, policy.Decision{}, err
+		}
+		at := policy.Attributes(v.Type, obj)
+		attrs = &at
+	}
+	d, err := a.decideAttrs(ctx, action, v.Type, v.ID, *attrs)
 	if err != nil {
+		return nil, d, err
+	}
+	if len(d.Redactions) == 0 {
+		return v.JSON, d, nil
+	}
+	if err := decode(); err != nil {
 		return nil, d, err
 	}
 	body, err := redact(v.JSON, obj, d.Redactions)
 	return body, d, err
 }
 
+// decideObject is decideAttrs for a resource's content.
 func (a *access) decideObject(ctx context.Context, action, typ, id string, obj map[string]any) (policy.Decision, error) {
-	attrs := policy.Attributes(typ, obj)
+	return a.decideAttrs(ctx, action, typ, id, policy.Attributes(typ, obj))
+}
+
+// decideAttrs asks the policy about one resource, by its access
+// attributes; a refusal is a 403 naming the rules.
+func (a *access) decideAttrs(ctx context.Context, action, typ, id string, attrs policy.ResourceAttributes) (policy.Decision, error) {
 	decide := func(need policy.Facts) (policy.Decision, error) {
 		f, err := a.loadFor(ctx, need, attrs.Patient)
 		if err != nil {

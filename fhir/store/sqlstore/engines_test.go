@@ -302,6 +302,13 @@ func TestAttributesKeptAreTheJSONs(t *testing.T) {
 		if v.Attrs == nil || !reflect.DeepEqual(*v.Attrs, want) {
 			t.Errorf("%s: attributes %+v, want %+v", typ, v.Attrs, want)
 		}
+		r, err := s.Read(ctx, typ, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Attrs == nil || !reflect.DeepEqual(*r.Attrs, want) {
+			t.Errorf("%s read: attributes %+v, want %+v", typ, r.Attrs, want)
+		}
 	}
 }
 

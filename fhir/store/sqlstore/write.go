@@ -333,7 +333,9 @@ func (s *Store) inTx(tx *sql.Tx) rowFunc {
 func (s *Store) readHead(ctx context.Context, row rowFunc, t, id string) (*store.Version, error) {
 	v := &store.Version{Type: t, ID: id}
 	var lu int64
-	err := row(ctx, `SELECT vid, lu, del, json FROM `+heads(t)+` WHERE id = ?`, id).Scan(&v.VersionID, &lu, &v.Deleted, &v.JSON)
+	var pat, cat, sec, org string
+	err := row(ctx, `SELECT vid, lu, del, json, a_pat, a_cat, a_sec, a_org FROM `+heads(t)+` WHERE id = ?`, id).
+		Scan(&v.VersionID, &lu, &v.Deleted, &v.JSON, &pat, &cat, &sec, &org)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s/%s", fhir.ErrNotFound, t, id)
 	}
@@ -343,6 +345,8 @@ func (s *Store) readHead(ctx context.Context, row rowFunc, t, id string) (*store
 	v.LastUpdated = time.UnixMilli(lu).UTC()
 	if v.Deleted {
 		v.JSON = nil
+	} else {
+		v.Attrs = attrs(pat, cat, sec, org)
 	}
 	return v, nil
 }
