@@ -52,6 +52,10 @@ const (
 	ODS            = "ods"
 )
 
+// OrgKinds are the kinds of fact that name an organisation about a
+// patient.
+var OrgKinds = []string{GP, Episode, EpisodeActive, CareTeam, Encounter, Referral, ReferralActive}
+
 // ODSSystem is the identifier system of ODS organisation codes.
 const ODSSystem = "https://fhir.nhs.uk/Id/ods-organization-code"
 

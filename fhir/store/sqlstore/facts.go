@@ -119,46 +119,59 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 	return nil
 }
 
-// Facts returns the access facts q selects: one indexed query.
+// Facts returns the access facts q selects: one query, of index ranges
+// and seeks.
 func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
 	w := &sqlWriter{s: s}
-	// orgs writes the organisations named: q.Orgs and those with the ODS
-	// code.
-	orgs := func(col string) {
-		w.b.WriteString("(")
-		if q.ODS != "" {
-			w.b.WriteString(col + " IN (SELECT org FROM facts WHERE code = ? AND kind = 'ods')")
+	// orgs writes the set of organisations named: q.Orgs and those with
+	// the ODS code.
+	orgs := func() {
+		switch {
+		case q.ODS != "":
+			w.b.WriteString("(SELECT org FROM facts WHERE code = ? AND kind = 'ods'")
 			w.args = append(w.args, q.ODS)
-			if len(q.Orgs) > 0 {
-				w.b.WriteString(" OR ")
+			for _, o := range q.Orgs {
+				w.b.WriteString(" UNION ALL SELECT ?")
+				w.args = append(w.args, o)
 			}
+			w.b.WriteString(")")
+		default:
+			w.b.WriteString("(")
+			for i, o := range q.Orgs {
+				if i > 0 {
+					w.b.WriteString(", ")
+				}
+				w.b.WriteString("?")
+				w.args = append(w.args, o)
+			}
+			w.b.WriteString(")")
 		}
-		if len(q.Orgs) > 0 {
-			w.in(col, strs(q.Orgs))
-		}
-		w.b.WriteString(")")
 	}
 	named := len(q.Orgs) > 0 || q.ODS != ""
-	w.b.WriteString(`SELECT patient, kind, org, until, '' FROM facts WHERE `)
+	const cols = `SELECT patient, kind, org, until, '' FROM facts WHERE `
+	w.b.WriteString(cols)
 	if len(q.Patients) > 0 {
-		// By patient; the unary + keeps the kind and organisation indexes
-		// out of it (they would read every objection and every fact of the
-		// organisation).
+		// A patient's objections, then a seek per (kind, patient,
+		// organisation): the facts naming the organisations, however
+		// many others the patient has.
 		w.in("patient", strs(q.Patients))
-		w.b.WriteString(" AND (+kind = 'objection'")
+		w.b.WriteString(" AND kind = 'objection'")
 		if named {
-			w.b.WriteString(" OR ")
-			orgs("+org")
+			w.b.WriteString(" UNION ALL " + cols)
+			w.in("kind", strs(facts.OrgKinds))
+			w.b.WriteString(" AND ")
+			w.in("patient", strs(q.Patients))
+			w.b.WriteString(" AND org IN ")
+			orgs()
 		}
-		w.b.WriteString(")")
 	} else {
 		// Two index ranges, not an OR (whose de-duplication cost more than
 		// reading them); objections name no organisation, so the two never
 		// overlap.
 		w.b.WriteString("kind = 'objection'")
 		if named {
-			w.b.WriteString(` UNION ALL SELECT patient, kind, org, until, '' FROM facts WHERE +kind <> 'objection' AND +kind <> 'ods' AND `)
-			orgs("org")
+			w.b.WriteString(" UNION ALL " + cols + "+kind <> 'objection' AND +kind <> 'ods' AND org IN ")
+			orgs()
 		}
 	}
 	if q.ODS != "" {
