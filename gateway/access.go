@@ -32,11 +32,12 @@ type access struct {
 	server *Server
 	id     *auth.Identity
 	engine *policy.Engine
-	// facts are about every patient (searches and pages); byPatient are
-	// about one patient each (a single resource's decision).
-	facts     *patientFacts
-	byPatient map[string]*patientFacts
-	trail     *trail
+	// facts are about every patient (organisation-wide searches); among
+	// are about some patients each (a search naming its patients, a page,
+	// one resource), reused for any of their patients.
+	facts *patientFacts
+	among []*patientFacts
+	trail *trail
 }
 
 // patientFacts are the patients ("Patient/<id>") the caller's organisation has
@@ -70,35 +71,28 @@ func (a *access) load(ctx context.Context, need policy.Facts) (*patientFacts, er
 }
 
 // loadAmong works out the facts in need about some patients: the same
-// answers as load gives for them, from one lookup of their facts. With no
-// patients, or when load's are already worked out, it is load.
+// answers as load gives for them, from one lookup of their facts, or none
+// when a lookup of this request already covered them. With no patients it
+// is load.
 func (a *access) loadAmong(ctx context.Context, need policy.Facts, patients []string) (*patientFacts, error) {
-	if len(patients) == 0 || (a.facts != nil && a.facts.have.Union(need) == a.facts.have) {
+	covers := func(f *patientFacts) bool { return f != nil && f.have.Union(need) == f.have }
+	if len(patients) == 0 || covers(a.facts) {
 		return a.load(ctx, need)
 	}
-	if len(patients) == 1 {
-		return a.loadFor(ctx, need, patients[0])
+	for _, f := range a.among {
+		if covers(f) && !slices.ContainsFunc(patients, func(p string) bool { return !slices.Contains(f.among, p) }) {
+			return f, nil
+		}
 	}
-	f := &patientFacts{among: patients}
+	f := &patientFacts{among: slices.Compact(slices.Sorted(slices.Values(patients)))}
+	a.among = append(a.among, f)
 	return f, a.fill(ctx, f, need)
 }
 
-// loadFor works out the facts in need about one patient: the same answers
-// as load gives for that patient, from queries that read only the
-// patient's records. A resource about no patient ("") takes load's.
+// loadFor works out the facts in need about one patient ("" for a
+// resource about no patient, which has none): loadAmong of the patient.
 func (a *access) loadFor(ctx context.Context, need policy.Facts, patient string) (*patientFacts, error) {
-	if patient == "" || (a.facts != nil && a.facts.have.Union(need) == a.facts.have) {
-		return a.load(ctx, need)
-	}
-	f := a.byPatient[patient]
-	if f == nil {
-		if a.byPatient == nil {
-			a.byPatient = map[string]*patientFacts{}
-		}
-		f = &patientFacts{among: []string{patient}}
-		a.byPatient[patient] = f
-	}
-	return f, a.fill(ctx, f, need)
+	return a.loadAmong(ctx, need, []string{patient})
 }
 
 // fill works out the facts in need that f lacks: the caller's own Patient
@@ -343,18 +337,19 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 // restrict is the store.Restrict of a search q: the policy's filter for
 // the caller, compiled into the database query. A policy that cannot be
 // compiled fails the search (closed). When q names the patients whose
-// resources it wants (patient=, subject=Patient/...), the filter of q's
-// own type is built from those patients' facts only, and also requires
-// the resource's patient to be one of them, so it can never allow more
-// than the filter built from every patient's facts.
+// resources it wants (patient=, subject=Patient/...), the filter of every
+// type is built from those patients' facts only, and also requires the
+// resource's patient to be one of them (or, for included resources, none),
+// so it can never allow more than the filter built from every patient's
+// facts.
 func (a *access) restrict(action string, q *search.Query) store.Restrict {
 	pinned := pinnedPatients(q)
 	return func(ctx context.Context, typ string) (*cond.Node, error) {
-		var among []string
-		if typ == q.Type {
-			among = pinned
-		}
-		f, err := a.loadAmong(ctx, a.needs(ctx, action), among)
+		// Included resources of a search naming its patients are held to
+		// those patients too, or to none (a Practitioner, an
+		// Organization), so that the request reads no other patients'
+		// facts.
+		f, err := a.loadAmong(ctx, a.needs(ctx, action), pinned)
 		if err != nil {
 			return nil, err
 		}
@@ -367,7 +362,11 @@ func (a *access) restrict(action string, q *search.Query) store.Restrict {
 			return nil, fmt.Errorf("policy filter for %s: %w", typ, err)
 		}
 		if len(f.among) > 0 {
-			return cond.AllOf(filter, cond.OneOf(cond.AccessPatient, f.among)), nil
+			pats := f.among
+			if typ != q.Type {
+				pats = append(slices.Clone(pats), "")
+			}
+			return cond.AllOf(filter, cond.OneOf(cond.AccessPatient, pats)), nil
 		}
 		return filter, nil
 	}

@@ -116,7 +116,7 @@ func FromIndex(resourceType, id string, sp bson.M, patients []string) []Fact {
 			add(CareTeam, "participant", 0)
 		}
 	case "Encounter":
-		if d, ok := sp["date"].(bson.M); ok {
+		if d := doc(sp["date"]); d != nil {
 			if hi, ok := d["hi"].(bson.DateTime); ok {
 				add(Encounter, "service-provider", int64(hi))
 			}
@@ -146,7 +146,7 @@ func FromIndex(resourceType, id string, sp bson.M, patients []string) []Fact {
 }
 
 func orgs(sp bson.M, param string) []string {
-	refs, _ := sp[param].([]string)
+	refs := strList(sp[param])
 	var out []string
 	for _, r := range refs {
 		if strings.HasPrefix(r, "Organization/") {
@@ -157,9 +157,50 @@ func orgs(sp bson.M, param string) []string {
 }
 
 func tokens(sp bson.M, param, part string) []string {
-	m, _ := sp[param].(bson.M)
-	v, _ := m[part].([]string)
-	return v
+	return strList(doc(sp[param])[part])
+}
+
+// doc reads a document as search.Index gives it (bson.M) or as it comes
+// back from MongoDB (bson.D).
+func doc(v any) map[string]any {
+	switch x := v.(type) {
+	case bson.M:
+		return x
+	case map[string]any:
+		return x
+	case bson.D:
+		m := make(map[string]any, len(x))
+		for _, e := range x {
+			m[e.Key] = e.Value
+		}
+		return m
+	}
+	return nil
+}
+
+// strList reads a list of strings as search.Index gives it ([]string) or
+// as it comes back from a MongoDB document (bson.A), when a head read from
+// the database has its facts written again.
+func strList(v any) []string {
+	switch x := v.(type) {
+	case []string:
+		return x
+	case bson.A:
+		return strs([]any(x))
+	case []any:
+		return strs(x)
+	}
+	return nil
+}
+
+func strs(vs []any) []string {
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Query selects facts: those about Patients (all patients when empty)

@@ -116,6 +116,13 @@ func contractFacts(t *testing.T, open Opener) {
 	check("by ODS code and reference", facts.Query{ODS: "AG1", Orgs: []string{"Organization/gp2"}, Patients: []string{"Patient/a", "Patient/b"}},
 		" ods Organization/agency AG1", "Patient/a gp Organization/gp2", "Patient/b referral Organization/agency", "Patient/b referral-active Organization/agency")
 	check("an unknown ODS code", facts.Query{ODS: "X99"})
+	// Sending a resource again unchanged keeps its facts (the MongoDB
+	// engine writes them again from the stored head).
+	put(`{"resourceType":"Organization","id":"trust","identifier":[{"system":"` + facts.ODSSystem + `","value":"RYQ"},{"system":"https://example.org/other","value":"RYQ2"}]}`)
+	put(`{"resourceType":"Encounter","id":"en2","status":"finished","subject":{"reference":"Patient/b"},"serviceProvider":{"reference":"Organization/trust-site"},"period":{"start":"2026-02-01T10:00:00Z","end":"2026-02-01T11:00:00Z"}}`)
+	check("after sending them again unchanged", facts.Query{ODS: "RYQ"},
+		" ods Organization/trust RYQ", " ods Organization/trust-site RYQ",
+		"Patient/a encounter Organization/trust 2026-01-01", "Patient/b encounter Organization/trust-site 2026-02-01")
 	put(`{"resourceType":"Organization","id":"trust-site","identifier":[{"system":"` + facts.ODSSystem + `","value":"RYQ01"}]}`)
 	if _, err := e.Delete(ctx, "Organization", "trust", 0); err != nil {
 		t.Fatal(err)
