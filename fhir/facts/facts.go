@@ -207,10 +207,39 @@ func strs(vs []any) []string {
 // that name one of Orgs or an organisation with the ODS code ODS, plus
 // every objection about them, plus the ods facts of ODS (which say what
 // those organisations are). Orgs and ODS empty select objections only.
+// An engine answers with one fact per patient, kind and organisation (and
+// code), whatever number of resources establish it, with the latest Until
+// among them (see Merge).
 type Query struct {
 	Patients []string
 	Orgs     []string
 	ODS      string
+}
+
+// Merge is fs with one fact per patient, kind, organisation and code, the
+// one with the latest Until, in a stable order.
+func Merge(fs []Fact) []Fact {
+	type key struct{ p, k, o, c string }
+	latest := map[key]int64{}
+	var keys []key
+	for _, f := range fs {
+		k := key{f.Patient, f.Kind, f.Org, f.Code}
+		u, ok := latest[k]
+		if !ok {
+			keys = append(keys, k)
+		}
+		if !ok || f.Until > u {
+			latest[k] = f.Until
+		}
+	}
+	out := make([]Fact, len(keys))
+	for i, k := range keys {
+		out[i] = Fact{Patient: k.p, Kind: k.k, Org: k.o, Code: k.c, Until: latest[k]}
+	}
+	slices.SortFunc(out, func(a, b Fact) int {
+		return strings.Compare(a.Patient+"\x00"+a.Kind+"\x00"+a.Org+"\x00"+a.Code, b.Patient+"\x00"+b.Kind+"\x00"+b.Org+"\x00"+b.Code)
+	})
+	return out
 }
 
 // Orgs are the organisations the ods facts among fs name.

@@ -151,7 +151,7 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 		}
 		out = append(out, f)
 	}
-	return out, nil
+	return facts.Merge(out), nil
 }
 
 // findFacts is every fact of the documents filter selects.

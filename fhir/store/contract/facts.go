@@ -131,6 +131,12 @@ func contractFacts(t *testing.T, open Opener) {
 	check("by the new code", facts.Query{ODS: "RYQ01", Patients: []string{"Patient/b"}},
 		" ods Organization/trust-site RYQ01", "Patient/b encounter Organization/trust-site 2026-02-01")
 
+	// Many encounters of a patient with one organisation are one fact,
+	// with the latest end.
+	put(`{"resourceType":"Encounter","id":"en3","status":"finished","subject":{"reference":"Patient/a"},"serviceProvider":{"reference":"Organization/trust"},"period":{"start":"2026-03-01T10:00:00Z","end":"2026-03-01T11:00:00Z"}}`)
+	check("two encounters", facts.Query{Orgs: []string{"Organization/trust"}}, "Patient/a encounter Organization/trust 2026-03-01")
+	check("two encounters, one patient", facts.Query{Orgs: []string{"Organization/trust"}, Patients: []string{"Patient/a"}}, "Patient/a encounter Organization/trust 2026-03-01")
+
 	// The window passing ends an encounter's relationship by itself.
 	fs, _ := e.Facts(ctx, facts.Query{Orgs: []string{"Organization/trust"}})
 	if facts.Summarise(fs, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)).Related["Patient/a"] {

@@ -120,7 +120,8 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 }
 
 // Facts returns the access facts q selects: one query, of index ranges
-// and seeks.
+// and seeks, grouped in the database (one row per patient, kind and
+// organisation, however many encounters make it).
 func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
 	w := &sqlWriter{s: s}
 	// orgs writes the set of organisations named: q.Orgs and those with
@@ -148,14 +149,15 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 		}
 	}
 	named := len(q.Orgs) > 0 || q.ODS != ""
-	const cols = `SELECT patient, kind, org, until, '' FROM facts WHERE `
+	const cols = `SELECT patient, kind, org, max(until), '' FROM facts WHERE `
+	const group = ` GROUP BY patient, kind, org`
 	w.b.WriteString(cols)
 	if len(q.Patients) > 0 {
 		// A patient's objections, then a seek per (kind, patient,
 		// organisation): the facts naming the organisations, however
 		// many others the patient has.
 		w.in("patient", strs(q.Patients))
-		w.b.WriteString(" AND kind = 'objection'")
+		w.b.WriteString(" AND kind = 'objection'" + group)
 		if named {
 			w.b.WriteString(" UNION ALL " + cols)
 			w.in("kind", strs(facts.OrgKinds))
@@ -163,19 +165,21 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 			w.in("patient", strs(q.Patients))
 			w.b.WriteString(" AND org IN ")
 			orgs()
+			w.b.WriteString(group)
 		}
 	} else {
 		// Two index ranges, not an OR (whose de-duplication cost more than
 		// reading them); objections name no organisation, so the two never
 		// overlap.
-		w.b.WriteString("kind = 'objection'")
+		w.b.WriteString("kind = 'objection'" + group)
 		if named {
 			w.b.WriteString(" UNION ALL " + cols + "+kind <> 'objection' AND +kind <> 'ods' AND org IN ")
 			orgs()
+			w.b.WriteString(" GROUP BY org, kind, patient")
 		}
 	}
 	if q.ODS != "" {
-		w.b.WriteString(` UNION ALL SELECT patient, kind, org, until, code FROM facts WHERE code = ? AND kind = 'ods'`)
+		w.b.WriteString(` UNION ALL SELECT DISTINCT patient, kind, org, until, code FROM facts WHERE code = ? AND kind = 'ods'`)
 		w.args = append(w.args, q.ODS)
 	}
 	rows, err := s.query(ctx, w.b.String(), w.args...)
