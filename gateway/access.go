@@ -110,19 +110,48 @@ func (a *access) fill(ctx context.Context, f *patientFacts, need policy.Facts) e
 		}
 		f.have.Self = true
 	}
-	if (need.Objected && !f.have.Objected) || (need.Related && !f.have.Related) ||
-		(need.KnownToCouncil && !f.have.KnownToCouncil) || (need.ProviderNamed && !f.have.ProviderNamed) {
-		// Every fact about the patients for the caller's organisation,
+	// The kinds of fact each policy fact is made of.
+	var kinds []string
+	var got policy.Facts
+	if need.Related && !f.have.Related {
+		kinds = append(kinds, facts.GP, facts.EpisodeActive, facts.CareTeam, facts.Encounter, facts.ReferralActive)
+		got.Related = true
+	}
+	if need.KnownToCouncil && !f.have.KnownToCouncil {
+		kinds = append(kinds, facts.Episode)
+		got.KnownToCouncil = true
+	}
+	if need.ProviderNamed && !f.have.ProviderNamed {
+		kinds = append(kinds, facts.Referral)
+		got.ProviderNamed = true
+	}
+	if need.Objected && !f.have.Objected {
+		kinds = append(kinds, facts.Objection)
+		got.Objected = true
+	}
+	if len(kinds) > 0 {
+		// Those facts about the patients for the caller's organisation,
 		// found by its ODS code, in one lookup of the facts the store
 		// keeps beside the resources.
-		fs, err := a.server.store.Facts(ctx, facts.Query{Patients: f.among, ODS: a.id.Org})
+		fs, err := a.server.store.Facts(ctx, facts.Query{Patients: f.among, ODS: a.id.Org, Kinds: kinds})
 		if err != nil {
 			return err
 		}
 		since := time.Now().Add(-a.server.cfg.RelationshipWindow).UTC().Truncate(24 * time.Hour)
 		sum := facts.Summarise(fs, since)
-		f.related, f.known, f.objected, f.providerNamed = sum.Related, sum.Known, sum.Objected, sum.ProviderNamed
-		f.have.Objected, f.have.Related, f.have.KnownToCouncil, f.have.ProviderNamed = true, true, true, true
+		if got.Related {
+			f.related = sum.Related
+		}
+		if got.KnownToCouncil {
+			f.known = sum.Known
+		}
+		if got.ProviderNamed {
+			f.providerNamed = sum.ProviderNamed
+		}
+		if got.Objected {
+			f.objected = sum.Objected
+		}
+		f.have = f.have.Union(got)
 	}
 	return nil
 }

@@ -214,6 +214,23 @@ type Query struct {
 	Patients []string
 	Orgs     []string
 	ODS      string
+	// Kinds, when set, limits the facts to these kinds (the ods facts of
+	// ODS always come).
+	Kinds []string
+}
+
+// Wants reports whether q selects facts of kind k.
+func (q Query) Wants(k string) bool { return len(q.Kinds) == 0 || slices.Contains(q.Kinds, k) }
+
+// orgKinds are the OrgKinds q selects.
+func (q Query) OrgKinds() []string {
+	var out []string
+	for _, k := range OrgKinds {
+		if q.Wants(k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // Merge is fs with one fact per patient, kind, organisation and code, the

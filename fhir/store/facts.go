@@ -140,7 +140,7 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 	orgs = append(orgs, facts.Orgs(odsFacts)...)
 	out := odsFacts
 	for _, f := range all {
-		if f.Kind == facts.ODS {
+		if f.Kind == facts.ODS || !q.Wants(f.Kind) {
 			continue
 		}
 		if f.Kind != facts.Objection && !slices.Contains(orgs, f.Org) {

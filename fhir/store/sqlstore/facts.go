@@ -148,19 +148,24 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 			w.b.WriteString(")")
 		}
 	}
-	named := len(q.Orgs) > 0 || q.ODS != ""
+	kinds := q.OrgKinds()
+	named := (len(q.Orgs) > 0 || q.ODS != "") && len(kinds) > 0
 	const cols = `SELECT patient, kind, org, max(until), '' FROM facts WHERE `
 	const group = ` GROUP BY patient, kind, org`
-	w.b.WriteString(cols)
+	// Each part is a SELECT of the compound query; none selects nothing.
+	w.b.WriteString(`SELECT patient, kind, org, until, '' FROM facts WHERE 0`)
 	if len(q.Patients) > 0 {
 		// A patient's objections, then a seek per (kind, patient,
 		// organisation): the facts naming the organisations, however
 		// many others the patient has.
-		w.in("patient", strs(q.Patients))
-		w.b.WriteString(" AND kind = 'objection'" + group)
+		if q.Wants(facts.Objection) {
+			w.b.WriteString(" UNION ALL " + cols)
+			w.in("patient", strs(q.Patients))
+			w.b.WriteString(" AND kind = 'objection'" + group)
+		}
 		if named {
 			w.b.WriteString(" UNION ALL " + cols)
-			w.in("kind", strs(facts.OrgKinds))
+			w.in("kind", strs(kinds))
 			w.b.WriteString(" AND ")
 			w.in("patient", strs(q.Patients))
 			w.b.WriteString(" AND org IN ")
@@ -168,12 +173,16 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 			w.b.WriteString(group)
 		}
 	} else {
-		// Two index ranges, not an OR (whose de-duplication cost more than
-		// reading them); objections name no organisation, so the two never
-		// overlap.
-		w.b.WriteString("kind = 'objection'" + group)
+		// Index ranges, not an OR (whose de-duplication cost more than
+		// reading them); objections name no organisation, so the parts
+		// never overlap.
+		if q.Wants(facts.Objection) {
+			w.b.WriteString(" UNION ALL " + cols + "kind = 'objection'" + group)
+		}
 		if named {
-			w.b.WriteString(" UNION ALL " + cols + "+kind <> 'objection' AND +kind <> 'ods' AND org IN ")
+			w.b.WriteString(" UNION ALL " + cols)
+			w.in("kind", strs(kinds))
+			w.b.WriteString(" AND org IN ")
 			orgs()
 			w.b.WriteString(" GROUP BY org, kind, patient")
 		}
