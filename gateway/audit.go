@@ -87,7 +87,7 @@ func (s *Server) auditResponses(c *gin.Context) {
 	}
 	buf := &bufferedWriter{ResponseWriter: c.Writer, status: http.StatusOK}
 	c.Writer = buf
-	c.Next()
+	s.nextRecovering(c, buf)
 	renderError(c, s.logger)
 	c.Writer = buf.ResponseWriter
 	// The request's own deadline has passed by now (or the client left):
@@ -107,6 +107,29 @@ func (s *Server) auditResponses(c *gin.Context) {
 		return
 	}
 	buf.flush()
+}
+
+// nextRecovering runs the rest of the request's handlers. A panic among
+// them becomes a 500 OperationOutcome that reveals nothing (what was
+// written before it is dropped), logged with the request id, audited and
+// sent like any other error: nothing reaches the client without its audit
+// record.
+func (s *Server) nextRecovering(c *gin.Context, buf *bufferedWriter) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		if r == http.ErrAbortHandler {
+			panic(r)
+		}
+		s.logger.Error("panic", "request_id", requestID(c), "panic", fmt.Sprint(r))
+		buf.reset()
+		c.Errors = c.Errors[:0]
+		_ = c.Error(errors.New("panic"))
+		c.Abort()
+	}()
+	c.Next()
 }
 
 // entry builds the audit entry of a finished request.
@@ -185,6 +208,17 @@ func (w *bufferedWriter) Header() http.Header {
 		w.header = w.ResponseWriter.Header()
 	}
 	return w.header
+}
+
+// reset drops what was written, and every header but the request id.
+func (w *bufferedWriter) reset() {
+	w.body.Reset()
+	w.written, w.status = false, http.StatusOK
+	for k := range w.Header() {
+		if k != "X-Request-Id" {
+			w.Header().Del(k)
+		}
+	}
 }
 
 func (w *bufferedWriter) flush() {
