@@ -274,6 +274,17 @@ func (a *access) decideAttrs(ctx context.Context, action, typ, id string, attrs 
 	return d, nil
 }
 
+// mayChange says whether the caller may update or delete the stored
+// version v: only what it may read, and may write as it is now (never
+// judged by what the caller sends instead).
+func (a *access) mayChange(ctx context.Context, v *store.Version) error {
+	if _, _, err := a.decide(ctx, policy.ActionRead, v); err != nil {
+		return err
+	}
+	_, _, err := a.decide(ctx, policy.ActionWrite, v)
+	return err
+}
+
 // refused is the 403 for a policy refusal: the rule ids, no content.
 func refused(d policy.Decision) *fhir.Error {
 	return &fhir.Error{Status: http.StatusForbidden, Issues: []fhir.Issue{{Severity: "error", Code: "forbidden",

@@ -162,9 +162,10 @@ func (s *Server) update(c *gin.Context) {
 	cur, err := s.store.Read(c.Request.Context(), res.Type, id)
 	switch {
 	case err == nil:
-		// Changing a resource needs the right to write what is there now,
-		// and what is there must still be that when the update lands.
-		if _, _, err := a.decide(c.Request.Context(), policy.ActionWrite, cur); err != nil {
+		// Changing a resource needs the right to read and write what is
+		// there now, and what is there must still be that when the update
+		// lands.
+		if err := a.mayChange(c.Request.Context(), cur); err != nil {
 			_ = c.Error(err)
 			return
 		}
@@ -214,7 +215,7 @@ func (s *Server) delete(c *gin.Context) {
 	}
 	expect := ifMatch
 	if err == nil {
-		if _, _, err := accessOf(c).decide(c.Request.Context(), policy.ActionWrite, cur); err != nil {
+		if err := accessOf(c).mayChange(c.Request.Context(), cur); err != nil {
 			_ = c.Error(err)
 			return
 		}
