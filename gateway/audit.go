@@ -210,6 +210,10 @@ func (w *bufferedWriter) Header() http.Header {
 	return w.header
 }
 
+// Unwrap gives http.ResponseController the connection's writer (for read
+// deadlines).
+func (w *bufferedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // reset drops what was written, and every header but the request id.
 func (w *bufferedWriter) reset() {
 	w.body.Reset()

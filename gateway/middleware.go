@@ -132,6 +132,10 @@ func withTimeout(d time.Duration) gin.HandlerFunc {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
 		defer cancel()
 		c.Request = c.Request.WithContext(ctx)
+		// The body too must arrive within the time limit: a client sending
+		// it a byte at a time does not hold a handler for longer.
+		// (Servers without read deadlines, as in tests, ignore it.)
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(d))
 		c.Next()
 	}
 }

@@ -129,13 +129,15 @@ func New(cfg Config, st Store, logger *slog.Logger) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
 
 // ListenAndServe serves on addr until ctx is cancelled, then shuts down
-// gracefully, letting in-flight requests finish (up to grace). ready, when
-// not nil, is called with the bound address once listening.
-func ListenAndServe(ctx context.Context, srv *http.Server, grace time.Duration, ready func(addr string)) error {
+// gracefully, letting in-flight requests finish (up to grace). It holds at
+// most maxConns connections open at a time (0: no limit). ready, when not
+// nil, is called with the bound address once listening.
+func ListenAndServe(ctx context.Context, srv *http.Server, grace time.Duration, maxConns int, ready func(addr string)) error {
 	ln, err := listen(srv.Addr)
 	if err != nil {
 		return err
 	}
+	ln = limit(ln, maxConns)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

@@ -26,6 +26,8 @@ type config struct {
 	Demo            bool
 	MaxBodyBytes    int64
 	RequestTimeout  time.Duration
+	IdleTimeout     time.Duration
+	MaxConnections  int
 	ShutdownGrace   time.Duration
 	DefaultCount    int
 	MaxCount        int
@@ -60,6 +62,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		{"demo", "GATEWAY_DEMO", "load the synthetic demo records at start-up (development mode only)", func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.Demo, n, false, u) }},
 		{"max-body-bytes", "GATEWAY_MAX_BODY_BYTES", "largest request body accepted", func(fs *flag.FlagSet, n, u string) { fs.Int64Var(&c.MaxBodyBytes, n, 4<<20, u) }},
 		{"request-timeout", "GATEWAY_REQUEST_TIMEOUT", "time limit for one request", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.RequestTimeout, n, 30*time.Second, u) }},
+		{"idle-timeout", "GATEWAY_IDLE_TIMEOUT", "how long an idle keep-alive connection stays open", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.IdleTimeout, n, 2*time.Minute, u) }},
+		{"max-connections", "GATEWAY_MAX_CONNECTIONS", "most client connections open at once (more wait to be accepted)", func(fs *flag.FlagSet, n, u string) { fs.IntVar(&c.MaxConnections, n, 1024, u) }},
 		{"shutdown-grace", "GATEWAY_SHUTDOWN_GRACE", "time in-flight requests get to finish on SIGTERM", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.ShutdownGrace, n, 20*time.Second, u) }},
 		{"default-count", "GATEWAY_DEFAULT_COUNT", "search page size when _count is absent", func(fs *flag.FlagSet, n, u string) { fs.IntVar(&c.DefaultCount, n, 50, u) }},
 		{"max-count", "GATEWAY_MAX_COUNT", "largest search page size (_count is capped to it)", func(fs *flag.FlagSet, n, u string) { fs.IntVar(&c.MaxCount, n, 1000, u) }},
@@ -122,6 +126,9 @@ func (c *config) check() error {
 	}
 	if c.RequestTimeout <= 0 || c.ShutdownGrace < 0 {
 		problems = append(problems, "request-timeout must be positive and shutdown-grace not negative")
+	}
+	if c.IdleTimeout <= 0 || c.MaxConnections < 1 {
+		problems = append(problems, "idle-timeout must be positive and max-connections at least 1")
 	}
 	if c.DefaultCount < 1 || c.MaxCount < c.DefaultCount {
 		problems = append(problems, "default-count must be at least 1 and max-count at least default-count")

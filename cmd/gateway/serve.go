@@ -73,8 +73,8 @@ func serve(ctx context.Context, args []string) error {
 		Audit:              trail,
 		AuditReader:        trail,
 	}, eng.Resources, logger)
-	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	return gateway.ListenAndServe(ctx, srv, cfg.ShutdownGrace, func(addr string) {
+	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: cfg.IdleTimeout}
+	return gateway.ListenAndServe(ctx, srv, cfg.ShutdownGrace, cfg.MaxConnections, func(addr string) {
 		logger.Info("gateway listening", "url", "http://"+addr, "mode", cfg.Mode)
 		fmt.Fprintf(os.Stderr, "FHIR gateway listening on http://%s (try: curl http://%s/metadata)\n", addr, addr)
 	})
