@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -133,11 +135,35 @@ func withTimeout(d time.Duration) gin.HandlerFunc {
 		defer cancel()
 		c.Request = c.Request.WithContext(ctx)
 		// The body too must arrive within the time limit: a client sending
-		// it a byte at a time does not hold a handler for longer.
-		// (Servers without read deadlines, as in tests, ignore it.)
-		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(d))
+		// it a byte at a time does not hold a handler for longer. Once it
+		// has been read the deadline goes (the server reads on in the
+		// background to see whether the client left, and a deadline
+		// passing there would cancel the request as if it had).
+		if c.Request.Body != nil && c.Request.Body != http.NoBody && c.Request.ContentLength != 0 {
+			rc := http.NewResponseController(c.Writer)
+			if rc.SetReadDeadline(time.Now().Add(d)) == nil {
+				c.Request.Body = &deadlineBody{ReadCloser: c.Request.Body, clear: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+			}
+		}
 		c.Next()
 	}
+}
+
+// deadlineBody clears the connection's read deadline once the body has
+// been read to its end. A body that failed or was left unread keeps it, so
+// the server's draining of it ends at the deadline too.
+type deadlineBody struct {
+	io.ReadCloser
+	once  sync.Once
+	clear func()
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.once.Do(b.clear)
+	}
+	return n, err
 }
 
 // negotiate enforces that the client accepts FHIR JSON (406 otherwise) and

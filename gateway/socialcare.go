@@ -131,7 +131,9 @@ func (s *Server) postSocialCareImport(c *gin.Context) {
 			"send records as NDJSON (Content-Type: application/x-ndjson) or Client Level Data CSV (Content-Type: text/csv)"))
 		return
 	}
-	job, err := ing.Submit(c.Request.Context(), format, c.Request.Body)
+	// Every record must come from the caller's organisation, as a single
+	// record must (mayIngest); the others are rejected, line by line.
+	job, err := ing.SubmitFrom(c.Request.Context(), accessOf(c).id.Org, format, c.Request.Body)
 	if err != nil {
 		_ = c.Error(bodyError(err))
 		return

@@ -320,3 +320,43 @@ func TestSocialCareSenderMustBeCaller(t *testing.T) {
 	e.mustStatus(r, http.StatusForbidden)
 	outcome(t, r)
 }
+
+// A bulk import, like a single record, stores only records whose source is
+// the organisation the token acts for; the others are rejected line by
+// line, and nothing of them is stored.
+func TestSocialCareImportSenderMustBeCaller(t *testing.T) {
+	e := newSocialCareEnv(t)
+	e.token = mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"})
+	body := socialCareFixture(t, "people.ndjson")
+	n := len(bytes.Split(bytes.TrimSpace(body), []byte("\n")))
+	r := e.do("POST", "/social-care/$import", string(body), "Content-Type", "application/x-ndjson")
+	e.mustStatus(r, http.StatusAccepted)
+	path := strings.TrimPrefix(r.Header.Get("Content-Location"), e.srv.URL)
+	deadline := time.Now().Add(60 * time.Second)
+	for r = e.do("GET", path, ""); r.Status == http.StatusAccepted; r = e.do("GET", path, "") {
+		if time.Now().After(deadline) {
+			t.Fatal("import still running after 60s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.mustStatus(r, http.StatusOK)
+	var st struct {
+		Report ingest.BulkReport `json:"report"`
+	}
+	if err := json.Unmarshal(r.Body, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Report.Stored != 0 || st.Report.Rejected != n {
+		t.Fatalf("records from another organisation: %d stored, %d rejected of %d", st.Report.Stored, st.Report.Rejected, n)
+	}
+	for _, it := range st.Report.Items {
+		if it.Problems == nil || len(it.Problems.Issue) != 1 || it.Problems.Issue[0].Code != "forbidden" {
+			t.Errorf("line %d: %+v, want one forbidden issue", it.Line, it.Problems)
+		}
+	}
+	if r := e.do("GET", "/Patient?_count=1&_total=accurate", ""); r.Status == http.StatusOK {
+		if tot, _ := r.json(t)["total"].(float64); tot != 0 {
+			t.Errorf("%v Patients stored from records of another organisation", tot)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"runtime"
 	"sync"
 
@@ -113,6 +114,12 @@ func (r *BulkReport) at(pos int, it BulkItem) BulkItem {
 // cannot be read, the database fails, or ctx ends. Records stored before
 // that stay stored; sending the same file again stores nothing twice.
 func (i *Ingester) Bulk(ctx context.Context, format string, r io.Reader, progress func(done, failed int)) (*BulkReport, error) {
+	return i.bulk(ctx, format, r, "", progress)
+}
+
+// bulk is Bulk; with org set, only records whose source.organisation is
+// org are stored (see SubmitFrom).
+func (i *Ingester) bulk(ctx context.Context, format string, r io.Reader, org string, progress func(done, failed int)) (*BulkReport, error) {
 	rep := &BulkReport{Format: format, Items: []BulkItem{}}
 	unit := "line"
 	read := socialcare.ReadNDJSON
@@ -165,7 +172,12 @@ func (i *Ingester) Bulk(ctx context.Context, format string, r io.Reader, progres
 	for range workers {
 		wg.Go(func() {
 			for it := range work {
-				it.st, it.err = i.stage(it.rec)
+				if org != "" && it.rec.Source.Organisation != org {
+					it.err = fhir.Errorf(http.StatusForbidden, "forbidden",
+						"the record's source.organisation is not the organisation that sent the import; send records only for your own organisation").At("source.organisation")
+				} else {
+					it.st, it.err = i.stage(it.rec)
+				}
 				it.rec = nil
 				close(it.ready)
 			}

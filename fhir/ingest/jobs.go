@@ -67,6 +67,14 @@ var ErrUpload = errors.New("ingest: could not read the import")
 // removed when the job ends), so the caller may return at once; an error
 // reading r (for example *http.MaxBytesError) is returned wrapped.
 func (i *Ingester) Submit(ctx context.Context, format string, r io.Reader) (*Job, error) {
+	return i.SubmitFrom(ctx, "", format, r)
+}
+
+// SubmitFrom is Submit for records sent by the organisation with ODS code
+// org: a record whose source.organisation is another organisation's is
+// rejected (with its line or row, like any invalid record) and nothing of
+// it is stored. An empty org accepts every source.
+func (i *Ingester) SubmitFrom(ctx context.Context, org, format string, r io.Reader) (*Job, error) {
 	if format != FormatNDJSON && format != FormatCLD {
 		return nil, fmt.Errorf("ingest: unknown bulk format %q (want %s or %s)", format, FormatNDJSON, FormatCLD)
 	}
@@ -102,13 +110,13 @@ func (i *Ingester) Submit(ctx context.Context, format string, r io.Reader) (*Job
 	go func() {
 		defer i.wg.Done()
 		defer cleanup()
-		i.run(d, f)
+		i.run(d, f, org)
 	}()
 	return d.job(i.now(), i.staleAfter)
 }
 
 // run imports the spooled file of job d, recording progress as it goes.
-func (i *Ingester) run(d *jobDoc, f io.Reader) {
+func (i *Ingester) run(d *jobDoc, f io.Reader, org string) {
 	var done, rejected atomic.Int64
 	stop := make(chan struct{})
 	var beat sync.WaitGroup
@@ -124,7 +132,7 @@ func (i *Ingester) run(d *jobDoc, f io.Reader) {
 			}
 		}
 	})
-	rep, err := i.Bulk(i.base, d.Format, f, func(n, failed int) {
+	rep, err := i.bulk(i.base, d.Format, f, org, func(n, failed int) {
 		done.Store(int64(n))
 		rejected.Store(int64(failed))
 	})
