@@ -134,6 +134,17 @@ func (s *Server) conditionalMatch(c *gin.Context, resourceType, cond string) (*s
 	}
 	switch len(page.Matches) {
 	case 0:
+		// A match the caller may not see is still a match: creating
+		// another would duplicate it.
+		q.Count, q.Cursor = 1, ""
+		hidden, err := s.store.Search(c.Request.Context(), q, nil)
+		if err != nil {
+			return nil, err
+		}
+		if len(hidden.Matches) > 0 {
+			return nil, fhir.Errorf(http.StatusConflict, "conflict",
+				"a %s matching the If-None-Exist criteria is already held, and the data sharing policy does not let you see it; nothing was created (ask its owning organisation)", resourceType).At("If-None-Exist")
+		}
 		return nil, nil
 	case 1:
 		return page.Matches[0], nil
