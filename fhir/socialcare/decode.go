@@ -28,6 +28,9 @@ func Decode(data []byte, now time.Time) (*Record, error) {
 	// Parse into a generic tree first: it finds malformed JSON, and walking
 	// it finds every unknown field (exact, case-sensitive names) and wrongly
 	// typed value with its path, which encoding/json's strict mode cannot.
+	if err := fhir.CheckJSON(data, fhir.DefaultJSONLimits); err != nil {
+		return nil, err
+	}
 	var generic any
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()

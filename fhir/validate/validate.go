@@ -131,6 +131,10 @@ func decode(body []byte) (any, error) {
 	if !utf8.Valid(body) {
 		return nil, badJSON(body, invalidUTF8At(body), "the body is not valid UTF-8")
 	}
+	// Bounded and unambiguous before anything is built from it.
+	if err := fhir.CheckJSON(body, fhir.DefaultJSONLimits); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
