@@ -254,6 +254,10 @@ func (s *Server) breakGlassReview(c *gin.Context) {
 			ValueString  *string `json:"valueString"`
 		} `json:"parameter"`
 	}
+	if err := fhir.CheckJSON(body, fhir.DefaultJSONLimits); err != nil {
+		_ = c.Error(err)
+		return
+	}
 	if err := json.Unmarshal(body, &params); err != nil || params.ResourceType != "Parameters" {
 		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "structure", `send a Parameters resource: {"resourceType":"Parameters","parameter":[{"name":"justified","valueBoolean":true},{"name":"note","valueString":"..."}]}`))
 		return

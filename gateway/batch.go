@@ -51,6 +51,10 @@ func (s *Server) batch(c *gin.Context) {
 		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read"))
 		return
 	}
+	if err := fhir.CheckJSON(body, fhir.DefaultJSONLimits); err != nil {
+		_ = c.Error(err)
+		return
+	}
 	var req batchRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "structure", "the body is not a JSON Bundle: %s", jsonProblem(err)))
