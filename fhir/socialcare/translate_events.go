@@ -1,5 +1,11 @@
 package socialcare
 
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
 // medication translates help with one dose into a MedicationAdministration:
 // completed when taken, not-done with the reason otherwise.
 func (b *builder) medication(m *Medication) {
@@ -30,18 +36,68 @@ func (b *builder) medication(m *Medication) {
 	if m.VisitID != "" {
 		o["context"] = b.visits[m.VisitID]
 	}
-	if m.Dose != "" || m.Route != "" {
-		d := obj{}
-		if m.Dose != "" {
-			d["text"] = m.Dose
-		}
+	// R4 (mad-1) wants a dosage to carry a dose quantity (or a rate): the
+	// record's words become one when they read as an amount ("Two
+	// tablets", "5 ml"); otherwise they are kept as a note, with no
+	// dosage.
+	if q := doseQuantity(m.Dose); q != nil {
+		d := obj{"text": m.Dose, "dose": q}
 		if m.Route != "" {
 			d["route"] = concept(m.Route)
 		}
 		o["dosage"] = d
+	} else if m.Dose != "" || m.Route != "" {
+		var words []string
+		if m.Dose != "" {
+			words = append(words, "Dose: "+m.Dose)
+		}
+		if m.Route != "" {
+			words = append(words, "Route: "+m.Route)
+		}
+		notes, _ := o["note"].([]any)
+		o["note"] = append(notes, obj{"text": strings.Join(words, "; ")})
 	}
 	r := b.add(gMedication, "MedicationAdministration", b.id("MedicationAdministration", m.ID), o)
 	b.provenance("medication", &m.Entry, r)
+}
+
+// doseWords are the amounts a dose is said in.
+var doseWords = map[string]float64{"half": 0.5, "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+	"six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+
+// doseQuantity reads a dose said as an amount and a unit ("Two tablets",
+// "2.5 ml", "500mg", "Half a tablet") as a Quantity (value and the unit as
+// said, no code: the words are not a UCUM unit); nil when it is not one.
+func doseQuantity(dose string) obj {
+	f := strings.Fields(strings.TrimSpace(dose))
+	if len(f) == 0 {
+		return nil
+	}
+	var value float64
+	var unit string
+	if v, ok := doseWords[strings.ToLower(f[0])]; ok {
+		value, unit = v, strings.Join(f[1:], " ")
+		if v == 0.5 && len(f) > 1 && (strings.EqualFold(f[1], "a") || strings.EqualFold(f[1], "an")) {
+			unit = strings.Join(f[2:], " ")
+		}
+	} else {
+		num := f[0]
+		i := strings.IndexFunc(num, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+		rest := f[1:]
+		if i > 0 { // "500mg"
+			rest = append([]string{num[i:]}, rest...)
+			num = num[:i]
+		}
+		v, err := strconv.ParseFloat(num, 64)
+		if err != nil || v <= 0 {
+			return nil
+		}
+		value, unit = v, strings.Join(rest, " ")
+	}
+	if unit == "" {
+		return nil
+	}
+	return obj{"value": json.Number(strconv.FormatFloat(value, 'f', -1, 64)), "unit": unit}
 }
 
 var supportDisplay = map[string]string{"prompt": "Prompted", "assist": "Assisted", "administer": "Administered"}
