@@ -158,6 +158,12 @@ func (s *Server) socialCareImportStatus(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
+	// Only the organisation that sent the import may follow it: to
+	// anyone else the job does not exist.
+	if job.Org != "" && job.Org != accessOf(c).id.Org {
+		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-found", "there is no import job %q", id))
+		return
+	}
 	switch job.State {
 	case ingest.JobRunning:
 		c.Header("X-Progress", fmt.Sprintf("%d records processed, %d rejected", job.Done, job.Rejected))

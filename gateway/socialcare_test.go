@@ -306,6 +306,12 @@ func TestSocialCareImportJob(t *testing.T) {
 		}
 	}
 	e.mustStatus(e.do("GET", "/social-care/$import-status/00000000-0000-4000-8000-000000000000", ""), http.StatusNotFound)
+	// Another organisation cannot follow this organisation's import.
+	own := e.token
+	e.token = mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "LA001", Role: "R1330", Purpose: "TREAT"})
+	e.mustStatus(e.do("GET", path, ""), http.StatusNotFound)
+	e.token = own
+	e.mustStatus(e.do("GET", path, ""), http.StatusOK)
 }
 
 // Records are accepted only from the organisation the token acts for.

@@ -42,6 +42,9 @@ type Job struct {
 	Problems []fhir.Issue
 	// Report is set when the job has finished (done or failed).
 	Report *BulkReport
+	// Org is the organisation that sent the import (SubmitFrom); empty
+	// when it was not named.
+	Org string
 }
 
 type jobDoc struct {
@@ -56,6 +59,8 @@ type jobDoc struct {
 	Problems []fhir.Issue `bson:"problems,omitempty"`
 	// Report is the BulkReport's JSON.
 	Report string `bson:"report,omitempty"`
+	// Org is the ODS code of the organisation that sent the import.
+	Org string `bson:"org,omitempty"`
 }
 
 // ErrUpload is returned (wrapping the cause) when Submit cannot read the
@@ -92,7 +97,7 @@ func (i *Ingester) SubmitFrom(ctx context.Context, org, format string, r io.Read
 		return nil, fmt.Errorf("ingest: spool import: %w", err)
 	}
 	now := i.now().UTC().Truncate(time.Millisecond)
-	d := &jobDoc{ID: store.NewID(), Format: format, State: JobRunning, Started: now, Updated: now}
+	d := &jobDoc{ID: store.NewID(), Format: format, State: JobRunning, Started: now, Updated: now, Org: org}
 	if err := i.state.insertJob(ctx, d); err != nil {
 		cleanup()
 		return nil, fmt.Errorf("ingest: record import job: %w", err)
@@ -198,7 +203,7 @@ func (i *Ingester) Job(ctx context.Context, id string) (*Job, error) {
 
 func (d *jobDoc) job(now time.Time, staleAfter time.Duration) (*Job, error) {
 	j := &Job{ID: d.ID, Format: d.Format, State: d.State, Started: d.Started, Updated: d.Updated,
-		Finished: d.Finished, Done: d.Done, Rejected: d.Rejected, Problems: d.Problems}
+		Finished: d.Finished, Done: d.Done, Rejected: d.Rejected, Problems: d.Problems, Org: d.Org}
 	if d.Report != "" {
 		j.Report = new(BulkReport)
 		if err := json.Unmarshal([]byte(d.Report), j.Report); err != nil {

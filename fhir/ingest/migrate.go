@@ -43,6 +43,7 @@ type jobJSON struct {
 	Rejected int             `json:"rejected"`
 	Problems []fhir.Issue    `json:"problems,omitempty"`
 	Report   json.RawMessage `json:"report,omitempty"` // a BulkReport
+	Org      string          `json:"org,omitempty"`
 }
 
 // ExportState gives fn, one at a time, what an Ingester keeps besides the
@@ -99,7 +100,7 @@ func (i *Ingester) ExportState(ctx context.Context, fn func(kind string, doc []b
 		}
 		doc, err := marshalJSON(jobJSON{ID: d.ID, Format: d.Format, State: d.State, Started: d.Started.UTC(),
 			Updated: d.Updated.UTC(), Finished: d.Finished.UTC(), Done: d.Done, Rejected: d.Rejected,
-			Problems: d.Problems, Report: json.RawMessage(d.Report)})
+			Problems: d.Problems, Report: json.RawMessage(d.Report), Org: d.Org})
 		if err != nil {
 			return fmt.Errorf("ingest: export: import job %s: %w", d.ID, err)
 		}
@@ -212,7 +213,7 @@ func decodeJob(doc []byte) (*jobDoc, error) {
 		return t.UTC().Truncate(time.Millisecond)
 	}
 	d := &jobDoc{ID: x.ID, Format: x.Format, State: x.State, Started: ms(x.Started), Updated: ms(x.Updated),
-		Finished: ms(x.Finished), Done: x.Done, Rejected: x.Rejected, Problems: x.Problems}
+		Finished: ms(x.Finished), Done: x.Done, Rejected: x.Rejected, Problems: x.Problems, Org: x.Org}
 	if len(x.Report) > 0 {
 		var rep BulkReport
 		if err := json.Unmarshal(x.Report, &rep); err != nil {

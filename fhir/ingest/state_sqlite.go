@@ -47,7 +47,8 @@ var sqliteSchema = []string{
 		done     INTEGER NOT NULL,
 		rejected INTEGER NOT NULL,
 		problems TEXT,                     -- JSON [fhir.Issue]
-		report   TEXT                      -- JSON BulkReport
+		report   TEXT,                     -- JSON BulkReport
+		org      TEXT                      -- ODS code of the sender
 	) STRICT`,
 }
 
@@ -60,10 +61,10 @@ const (
 	sqlPendingKeyBefore = `SELECT id FROM ingest_journal WHERE state = 'pending' AND key = ? AND created < ? ORDER BY created, id`
 	sqlPendingJournal   = `SELECT key, state, created, n, res FROM ingest_journal WHERE id = ? AND state = 'pending'`
 	sqlMarkApplied      = `UPDATE ingest_journal SET state = 'applied', applied = ?, res = NULL WHERE id = ?`
-	sqlInsertJob        = `INSERT INTO ingest_jobs (id, format, state, started, updated, finished, done, rejected, problems, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertJob        = `INSERT INTO ingest_jobs (id, format, state, started, updated, finished, done, rejected, problems, report, org) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlUpdateJob        = `UPDATE ingest_jobs SET updated = ?, done = ?, rejected = ?, state = coalesce(?, state),
 		finished = coalesce(?, finished), problems = coalesce(?, problems), report = coalesce(?, report) WHERE id = ?`
-	sqlJob    = `SELECT format, state, started, updated, finished, done, rejected, problems, report FROM ingest_jobs WHERE id = ?`
+	sqlJob    = `SELECT format, state, started, updated, finished, done, rejected, problems, report, coalesce(org, '') FROM ingest_jobs WHERE id = ?`
 	sqlJobIDs = `SELECT id FROM ingest_jobs ORDER BY id`
 )
 
@@ -88,6 +89,16 @@ func (s *sqliteState) setup(ctx context.Context) error {
 	}
 	if err := s.db.Exec(ctx, sqliteSchema...); err != nil {
 		return fmt.Errorf("create the journal tables: %w", sqlitedb.Wrap(err))
+	}
+	// A file written before jobs named their sender gains the column.
+	var n int
+	if err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('ingest_jobs') WHERE name = 'org'`).Scan(&n); err != nil {
+		return fmt.Errorf("read the jobs table: %w", sqlitedb.Wrap(err))
+	}
+	if n == 0 {
+		if err := s.db.Exec(ctx, `ALTER TABLE ingest_jobs ADD COLUMN org TEXT`); err != nil {
+			return fmt.Errorf("add the jobs' sender: %w", sqlitedb.Wrap(err))
+		}
 	}
 	s.ready = true
 	return nil
@@ -233,8 +244,12 @@ func (s *sqliteState) insertJob(ctx context.Context, d *jobDoc) error {
 	if d.Report != "" {
 		report = d.Report
 	}
+	var org any
+	if d.Org != "" {
+		org = d.Org
+	}
 	err := s.exec(ctx, sqlInsertJob, d.ID, d.Format, d.State, d.Started.UnixMilli(), d.Updated.UnixMilli(),
-		finished, d.Done, d.Rejected, problems, report)
+		finished, d.Done, d.Rejected, problems, report, org)
 	if sqlitedb.IsUnique(err) {
 		return errExists
 	}
@@ -271,7 +286,7 @@ func (s *sqliteState) job(ctx context.Context, id string) (*jobDoc, error) {
 	var finished sql.NullInt64
 	var problems, report sql.NullString
 	err := s.db.R.QueryRowContext(ctx, sqlJob, id).Scan(&d.Format, &d.State, &started, &updated, &finished,
-		&d.Done, &d.Rejected, &problems, &report)
+		&d.Done, &d.Rejected, &problems, &report, &d.Org)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNotFound
 	}
