@@ -222,3 +222,23 @@ func countTables(ctx context.Context, db *sql.DB, prefix string, out map[string]
 	}
 	return nil
 }
+
+// auditEventsWithStatus counts the event records of the audit trail with
+// HTTP status st.
+func (e *env) auditEventsWithStatus(st int) int64 {
+	e.t.Helper()
+	ctx := context.Background()
+	var n int64
+	var err error
+	if e.eng.Kind == storage.SQLite {
+		db := e.sqliteFile(storage.AuditFile, true)
+		defer db.Close()
+		err = db.QueryRowContext(ctx, `SELECT count(*) FROM audit WHERE kind = 'event' AND json_extract(doc, '$.r.st') = ?`, st).Scan(&n)
+	} else {
+		n, err = e.eng.Mongo.Database().Collection("audit").CountDocuments(ctx, bson.D{{Key: "kind", Value: "event"}, {Key: "st", Value: st}})
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}

@@ -21,6 +21,11 @@ const retryAfterSeconds = "5"
 // details are never exposed: unknown errors become a generic 500. The store
 // errors wrapping a sentinel read "<what happened>: <Type/id and detail>",
 // all of which the client named itself, so their text is shown.
+// StatusClientClosedRequest is the status recorded for a request whose
+// client went away before it was answered (nginx's 499; never seen by the
+// client).
+const StatusClientClosedRequest = 499
+
 func toFHIRError(err error, requestID string) *fhir.Error {
 	var fe *fhir.Error
 	switch {
@@ -32,6 +37,11 @@ func toFHIRError(err error, requestID string) *fhir.Error {
 		return &fhir.Error{Status: http.StatusGone, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "deleted", Diagnostics: err.Error()}}}
 	case errors.Is(err, fhir.ErrVersionConflict):
 		return &fhir.Error{Status: http.StatusPreconditionFailed, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "conflict", Diagnostics: err.Error() + "; read the resource again and retry with its current ETag in If-Match"}}}
+	case errors.Is(err, context.Canceled):
+		// The client went away before the answer: recorded as such
+		// (nginx's 499), not as a failure of the gateway.
+		return &fhir.Error{Status: StatusClientClosedRequest, Err: err, Issues: []fhir.Issue{{Severity: "error", Code: "incomplete",
+			Diagnostics: "the client closed the request before it was answered"}}}
 	case errors.Is(err, fhir.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &fhir.Error{Status: http.StatusServiceUnavailable, Err: err,
 			Header: http.Header{"Retry-After": {retryAfterSeconds}},
