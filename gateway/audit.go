@@ -36,6 +36,9 @@ type trail struct {
 	reasons     []string
 	obligations []string
 	revision    string
+	// query is a search's parameters when they are not all in the URL
+	// (POST _search); else the URL's query is recorded.
+	query string
 }
 
 func trailOf(c *gin.Context) *trail {
@@ -153,6 +156,9 @@ func (s *Server) entry(c *gin.Context, status int) audit.Entry {
 	}
 	if strings.HasPrefix(e.Interaction, "search") {
 		e.Query = c.Request.URL.RawQuery
+		if t.query != "" {
+			e.Query = t.query
+		}
 	}
 	if id, ok := auth.FromContext(c.Request.Context()); ok {
 		e.Agent = audit.Agent{Kind: id.Kind, Subject: id.Subject, Org: id.Org, Role: id.Role, Purpose: id.Purpose,

@@ -242,3 +242,41 @@ func (e *env) auditEventsWithStatus(st int) int64 {
 	}
 	return n
 }
+
+// auditQueries are the queries the audit trail's search records hold.
+func (e *env) auditQueries() []string {
+	e.t.Helper()
+	ctx := context.Background()
+	var out []string
+	if e.eng.Kind == storage.SQLite {
+		db := e.sqliteFile(storage.AuditFile, true)
+		defer db.Close()
+		rows, err := db.QueryContext(ctx, `SELECT json_extract(doc, '$.r.q') FROM audit WHERE kind = 'event' AND json_extract(doc, '$.r.q') IS NOT NULL`)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var q string
+			if err := rows.Scan(&q); err != nil {
+				e.t.Fatal(err)
+			}
+			out = append(out, q)
+		}
+		return out
+	}
+	cur, err := e.eng.Mongo.Database().Collection("audit").Find(ctx, bson.D{{Key: "kind", Value: "event"}, {Key: "q", Value: bson.D{{Key: "$exists", Value: true}}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var docs []struct {
+		Q string `bson:"q"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, d := range docs {
+		out = append(out, d.Q)
+	}
+	return out
+}

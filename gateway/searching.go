@@ -112,6 +112,7 @@ func searchParams(c *gin.Context) (url.Values, error) {
 	for k, vs := range form {
 		params[k] = append(params[k], vs...)
 	}
+	trailOf(c).query = params.Encode() // the audit record holds what was asked, body included
 	return params, nil
 }
 
