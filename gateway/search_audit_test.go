@@ -16,7 +16,9 @@ func TestPostSearchRecordsItsQuery(t *testing.T) {
 	e.mustStatus(e.doForm("/Patient/_search", "family=Lovelace&gender=female"), http.StatusOK)
 	e.mustStatus(e.do(http.MethodGet, "/Patient?family=Byron", ""), http.StatusOK)
 	qs := e.auditQueries()
-	if !slices.ContainsFunc(qs, func(q string) bool { return strings.Contains(q, "family=Lovelace") && strings.Contains(q, "gender=female") }) {
+	if !slices.ContainsFunc(qs, func(q string) bool {
+		return strings.Contains(q, "family=Lovelace") && strings.Contains(q, "gender=female")
+	}) {
 		t.Errorf("audited queries %q lack the POST _search body's parameters", qs)
 	}
 	if !slices.Contains(qs, "family=Byron") {
