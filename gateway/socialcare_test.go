@@ -366,3 +366,43 @@ func TestSocialCareImportSenderMustBeCaller(t *testing.T) {
 		}
 	}
 }
+
+// A council knows the people it imports from a Client Level Data return:
+// under the baseline policy its social worker reads each imported Patient.
+func TestSocialCareCLDImportIsKnownToTheCouncil(t *testing.T) {
+	eng := openEngine(t, "")
+	if _, err := eng.eng.Ingest.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e := eng.serve(t, gateway.Config{Ingester: eng.eng.Ingest, Policy: loadPolicy(t, "../policy")}, nil)
+	e.token = mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "SYN01", Role: "R1330", Purpose: "TREAT"})
+	data, err := os.ReadFile("../fixtures/socialcare/cld-example.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("POST", "/social-care/$import", string(data), "Content-Type", "text/csv")
+	e.mustStatus(r, http.StatusAccepted)
+	path := strings.TrimPrefix(r.Header.Get("Content-Location"), e.srv.URL)
+	deadline := time.Now().Add(60 * time.Second)
+	for r = e.do("GET", path, ""); r.Status == http.StatusAccepted; r = e.do("GET", path, "") {
+		if time.Now().After(deadline) {
+			t.Fatal("import still running after 60s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.mustStatus(r, http.StatusOK)
+	var st struct {
+		Report ingest.BulkReport `json:"report"`
+	}
+	if err := json.Unmarshal(r.Body, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Report.Stored == 0 || st.Report.Rejected != 0 {
+		t.Fatalf("CLD import: %s", r.Body)
+	}
+	for _, it := range st.Report.Items {
+		if got := e.do("GET", "/"+it.Patient, ""); got.Status != http.StatusOK {
+			t.Errorf("row %d: the council reads its imported %s: %d %s", it.Row, it.Patient, got.Status, got.Body)
+		}
+	}
+}

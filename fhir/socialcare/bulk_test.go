@@ -92,6 +92,16 @@ func TestReadCLDExample(t *testing.T) {
 	if len(first.Assessments) != 2 || len(first.CarePackage) != 1 || first.CarePackage[0].PlannedUnitsPerWeek != "10.5" {
 		t.Errorf("first person: %d assessments, %d package lines; want 2 and 1 with 10.5 units", len(first.Assessments), len(first.CarePackage))
 	}
+	// Each person is known to the council: an episode from the first
+	// event, active while a service goes on.
+	if ep := first.Episode; ep == nil || ep.Status != "active" || ep.Start != "2025-01-06" || ep.End != "" {
+		t.Errorf("first person's episode %+v; want active from 2025-01-06", first.Episode)
+	}
+	for i, rec := range recs {
+		if rec.Episode == nil {
+			t.Errorf("person %d has no episode: the council would not know them", i)
+		}
+	}
 	if recs[2].Person.DeathDate != "2025-02-14" || recs[2].Person.BirthDate != "1931-03-02" {
 		t.Errorf("UK dates not converted: %q %q", recs[2].Person.BirthDate, recs[2].Person.DeathDate)
 	}

@@ -154,7 +154,11 @@ type cldGroup struct {
 	// rowOf maps a record path prefix ("carePackage[0]") to its CSV row.
 	rowOf  map[string]int
 	latest string
-	extra  []fhir.Issue
+	// earliest is the first event's start, ongoing whether a service has
+	// not ended: the council's involvement (the record's episode).
+	earliest string
+	ongoing  bool
+	extra    []fhir.Issue
 }
 
 type cldResult struct {
@@ -190,6 +194,9 @@ func newCLDGroup(key string, rowNum int, row cldRow) *cldGroup {
 
 func (g *cldGroup) addEvent(rowNum int, row cldRow) {
 	typ := row.get(cldEventType)
+	if st := row.date(cldEventStart); st != "" && (g.earliest == "" || st < g.earliest) {
+		g.earliest = st
+	}
 	if typ == "" || strings.EqualFold(typ, "Request") {
 		return
 	}
@@ -216,6 +223,9 @@ func (g *cldGroup) addEvent(rowNum int, row cldRow) {
 		if cqc := row.get(cldProviderCQC); cqc != "" {
 			line.Provider = &Provider{CQCLocationID: cqc}
 		}
+		if line.End == "" {
+			g.ongoing = true
+		}
 		g.rec.CarePackage = append(g.rec.CarePackage, line)
 	default:
 		g.extra = append(g.extra, issue("value", fmt.Sprintf("row[%d].%s", rowNum, cldEventType),
@@ -231,6 +241,19 @@ func (g *cldGroup) finish(now time.Time) (cldResult, error) {
 	}
 	rec.Person.Recorded = recorded + "T00:00:00Z"
 	rec.Source.SentAt = now.UTC().Format(time.RFC3339)
+	// The return is the council's involvement with the person: an episode
+	// from the first event, active while a service goes on, so that the
+	// council knows the people it imports as it knows those it sends
+	// records for.
+	if g.earliest != "" {
+		ep := &Episode{Entry: Entry{ID: rec.Person.ID + "-cld", Author: &Author{Organisation: rec.Source.Organisation}, Recorded: rec.Person.Recorded},
+			Status: "finished", Start: g.earliest, End: recorded}
+		if g.ongoing {
+			ep.Status, ep.End = "active", ""
+		}
+		rec.Episode = ep
+		g.rowOf["episode"] = g.firstRow
+	}
 	issues := append(g.extra, validate(rec, now)...)
 	if len(issues) == 0 {
 		return cldResult{rec, g.firstRow}, nil
