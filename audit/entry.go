@@ -55,6 +55,9 @@ type Agent struct {
 	// BreakGlassReason is the stated reason for emergency access.
 	BreakGlassReason string
 	ClientID         string // the client application
+	// Network is the client's network address (an IP address) as the
+	// gateway's connection saw it.
+	Network string
 	// Patient is, for Kind "person", the "Patient/<id>" the person is. It
 	// tells the person's own accesses apart in WhoAccessed; when it is empty
 	// every access by a person to a patient's record counts as the person's
@@ -134,7 +137,7 @@ func (e *Entry) normalise(now time.Time) error {
 	e.Time = e.Time.UTC().Truncate(time.Millisecond)
 	for _, s := range []*string{&e.RequestID, &e.Interaction, &e.Operation, &e.ResourceType, &e.Query,
 		&e.Agent.Kind, &e.Agent.Subject, &e.Agent.Org, &e.Agent.Role, &e.Agent.Purpose,
-		&e.Agent.BreakGlassReason, &e.Agent.ClientID, &e.Agent.Patient, &e.Decision.Revision} {
+		&e.Agent.BreakGlassReason, &e.Agent.ClientID, &e.Agent.Patient, &e.Agent.Network, &e.Decision.Revision} {
 		*s = strings.ToValidUTF8(*s, "\uFFFD")
 	}
 	e.Patients = cleanList(e.Patients)

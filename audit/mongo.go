@@ -189,7 +189,7 @@ func (m mongoRecords) walk(ctx context.Context, fn func(*storedRecord) error) er
 // any other field as an alteration.
 var fields = []string{"_id", "seq", "prev", "hash", "kind", "t",
 	"rid", "ia", "op", "rt", "q", "out", "st",
-	"ak", "sub", "org", "role", "pou", "bgr", "cid", "apat",
+	"ak", "sub", "org", "role", "pou", "bgr", "cid", "apat", "net",
 	"pat", "res", "cat", "own", "allowed", "bg", "why", "rev", "obl",
 	"cps", "cph", "cpn"}
 

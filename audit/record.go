@@ -51,6 +51,7 @@ type record struct {
 	BreakGlassReason string `bson:"bgr,omitempty" json:"bgr,omitempty"`
 	ClientID         string `bson:"cid,omitempty" json:"cid,omitempty"`
 	AgentPatient     string `bson:"apat,omitempty" json:"apat,omitempty"`
+	Network          string `bson:"net,omitempty" json:"net,omitempty"`
 
 	Patients   []string `bson:"pat,omitempty" json:"pat,omitempty"`
 	Resources  []string `bson:"res,omitempty" json:"res,omitempty"`
@@ -85,7 +86,7 @@ func newRecord(e *Entry) (*record, error) {
 		ResourceType: e.ResourceType, Query: e.Query, Outcome: e.Outcome, HTTPStatus: e.HTTPStatus,
 		AgentKind: e.Agent.Kind, Subject: e.Agent.Subject, Org: e.Agent.Org, Role: e.Agent.Role,
 		Purpose: e.Agent.Purpose, BreakGlassReason: e.Agent.BreakGlassReason,
-		ClientID: e.Agent.ClientID, AgentPatient: e.Agent.Patient,
+		ClientID: e.Agent.ClientID, AgentPatient: e.Agent.Patient, Network: e.Agent.Network,
 		Patients: e.Patients, Resources: e.Resources, Categories: e.Categories,
 		Allowed: e.Decision.Allowed, BreakGlass: e.breakGlass(), Reasons: e.Decision.Reasons,
 		Revision: e.Decision.Revision, Obligations: e.Decision.Obligations,

@@ -114,6 +114,10 @@ func (l *Log) agents(r *record, action string) []any {
 	if clientID == "" {
 		client["who"] = map[string]any{"display": "unidentified client"}
 	}
+	if r.Network != "" {
+		// AuditEvent.agent.network: type 2 is an IP address.
+		client["network"] = map[string]any{"address": r.Network, "type": "2"}
+	}
 	if system && r.Purpose != "" {
 		client["purposeOfUse"] = []any{concept(sysActReason, r.Purpose)}
 	}

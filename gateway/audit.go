@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -160,6 +161,12 @@ func (s *Server) entry(c *gin.Context, status int) audit.Entry {
 			e.Query = t.query
 		}
 	}
+	// The connection's peer, never a forwarding header a client could
+	// write itself.
+	network := ""
+	if host, _, err := net.SplitHostPort(c.Request.RemoteAddr); err == nil {
+		network = host
+	}
 	if id, ok := auth.FromContext(c.Request.Context()); ok {
 		e.Agent = audit.Agent{Kind: id.Kind, Subject: id.Subject, Org: id.Org, Role: id.Role, Purpose: id.Purpose,
 			BreakGlassReason: id.BreakGlassReason}
@@ -174,6 +181,7 @@ func (s *Server) entry(c *gin.Context, status int) audit.Entry {
 			}
 		}
 	}
+	e.Agent.Network = network
 	return e
 }
 
