@@ -45,23 +45,7 @@ func (e *env) sqliteFile(name string, readOnly bool) *sql.DB {
 
 // auditEvents counts the event records of the audit trail (checkpoints
 // aside).
-func (e *env) auditEvents() int64 {
-	e.t.Helper()
-	ctx := context.Background()
-	var n int64
-	var err error
-	if e.eng.Kind == storage.SQLite {
-		db := e.sqliteFile(storage.AuditFile, true)
-		defer db.Close()
-		err = db.QueryRowContext(ctx, `SELECT count(*) FROM audit WHERE kind = 'event'`).Scan(&n)
-	} else {
-		n, err = e.eng.Mongo.Database().Collection("audit").CountDocuments(ctx, bson.D{{Key: "kind", Value: "event"}})
-	}
-	if err != nil {
-		e.t.Fatalf("count audit records: %v", err)
-	}
-	return n
-}
+func (e *env) auditEvents() int64 { return e.auditEventsWithStatus(0) }
 
 // verifyAudit runs the audit chain's verifier (as "gateway audit verify"
 // does) and returns whether the chain verified and the verifier's report.
@@ -224,7 +208,7 @@ func countTables(ctx context.Context, db *sql.DB, prefix string, out map[string]
 }
 
 // auditEventsWithStatus counts the event records of the audit trail with
-// HTTP status st.
+// HTTP status st (0: every one).
 func (e *env) auditEventsWithStatus(st int) int64 {
 	e.t.Helper()
 	ctx := context.Background()
@@ -233,12 +217,16 @@ func (e *env) auditEventsWithStatus(st int) int64 {
 	if e.eng.Kind == storage.SQLite {
 		db := e.sqliteFile(storage.AuditFile, true)
 		defer db.Close()
-		err = db.QueryRowContext(ctx, `SELECT count(*) FROM audit WHERE kind = 'event' AND json_extract(doc, '$.r.st') = ?`, st).Scan(&n)
+		err = db.QueryRowContext(ctx, `SELECT count(*) FROM audit WHERE kind = 'event' AND (? = 0 OR json_extract(doc, '$.r.st') = ?)`, st, st).Scan(&n)
 	} else {
-		n, err = e.eng.Mongo.Database().Collection("audit").CountDocuments(ctx, bson.D{{Key: "kind", Value: "event"}, {Key: "st", Value: st}})
+		filter := bson.D{{Key: "kind", Value: "event"}}
+		if st != 0 {
+			filter = append(filter, bson.E{Key: "st", Value: st})
+		}
+		n, err = e.eng.Mongo.Database().Collection("audit").CountDocuments(ctx, filter)
 	}
 	if err != nil {
-		e.t.Fatal(err)
+		e.t.Fatalf("count audit records: %v", err)
 	}
 	return n
 }

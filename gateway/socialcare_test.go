@@ -335,23 +335,7 @@ func TestSocialCareImportSenderMustBeCaller(t *testing.T) {
 	e.token = mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"})
 	body := socialCareFixture(t, "people.ndjson")
 	n := len(bytes.Split(bytes.TrimSpace(body), []byte("\n")))
-	r := e.do("POST", "/social-care/$import", string(body), "Content-Type", "application/x-ndjson")
-	e.mustStatus(r, http.StatusAccepted)
-	path := strings.TrimPrefix(r.Header.Get("Content-Location"), e.srv.URL)
-	deadline := time.Now().Add(60 * time.Second)
-	for r = e.do("GET", path, ""); r.Status == http.StatusAccepted; r = e.do("GET", path, "") {
-		if time.Now().After(deadline) {
-			t.Fatal("import still running after 60s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	e.mustStatus(r, http.StatusOK)
-	var st struct {
-		Report ingest.BulkReport `json:"report"`
-	}
-	if err := json.Unmarshal(r.Body, &st); err != nil {
-		t.Fatal(err)
-	}
+	st := e.bulkImport(t, body, "application/x-ndjson")
 	if st.Report.Stored != 0 || st.Report.Rejected != n {
 		t.Fatalf("records from another organisation: %d stored, %d rejected of %d", st.Report.Stored, st.Report.Rejected, n)
 	}
@@ -380,7 +364,28 @@ func TestSocialCareCLDImportIsKnownToTheCouncil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := e.do("POST", "/social-care/$import", string(data), "Content-Type", "text/csv")
+	st := e.bulkImport(t, data, "text/csv")
+	if st.Report.Stored == 0 || st.Report.Rejected != 0 {
+		t.Fatalf("CLD import: %+v", st.Report)
+	}
+	for _, it := range st.Report.Items {
+		if got := e.do("GET", "/"+it.Patient, ""); got.Status != http.StatusOK {
+			t.Errorf("row %d: the council reads its imported %s: %d %s", it.Row, it.Patient, got.Status, got.Body)
+		}
+	}
+}
+
+// importStatus is a finished import job's status document.
+type importStatus struct {
+	State  string            `json:"state"`
+	Report ingest.BulkReport `json:"report"`
+}
+
+// bulkImport sends body to $import as contentType, waits for the job to
+// finish and returns its status.
+func (e *env) bulkImport(t *testing.T, body []byte, contentType string) importStatus {
+	t.Helper()
+	r := e.do("POST", "/social-care/$import", string(body), "Content-Type", contentType)
 	e.mustStatus(r, http.StatusAccepted)
 	path := strings.TrimPrefix(r.Header.Get("Content-Location"), e.srv.URL)
 	deadline := time.Now().Add(60 * time.Second)
@@ -391,18 +396,9 @@ func TestSocialCareCLDImportIsKnownToTheCouncil(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	e.mustStatus(r, http.StatusOK)
-	var st struct {
-		Report ingest.BulkReport `json:"report"`
-	}
+	var st importStatus
 	if err := json.Unmarshal(r.Body, &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Report.Stored == 0 || st.Report.Rejected != 0 {
-		t.Fatalf("CLD import: %s", r.Body)
-	}
-	for _, it := range st.Report.Items {
-		if got := e.do("GET", "/"+it.Patient, ""); got.Status != http.StatusOK {
-			t.Errorf("row %d: the council reads its imported %s: %d %s", it.Row, it.Patient, got.Status, got.Body)
-		}
-	}
+	return st
 }

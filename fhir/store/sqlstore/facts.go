@@ -152,19 +152,26 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 	named := (len(q.Orgs) > 0 || q.ODS != "") && len(kinds) > 0
 	const cols = `SELECT patient, kind, org, max(until), '' FROM facts WHERE `
 	const group = ` GROUP BY patient, kind, org`
-	// Each part is a SELECT of the compound query; none selects nothing.
-	w.b.WriteString(`SELECT patient, kind, org, until, '' FROM facts WHERE 0`)
+	// part starts the next SELECT of the compound query.
+	parts := 0
+	part := func(sel string) {
+		if parts > 0 {
+			w.b.WriteString(" UNION ALL ")
+		}
+		parts++
+		w.b.WriteString(sel)
+	}
 	if len(q.Patients) > 0 {
 		// A patient's objections, then a seek per (kind, patient,
 		// organisation): the facts naming the organisations, however
 		// many others the patient has.
 		if q.Wants(facts.Objection) {
-			w.b.WriteString(" UNION ALL " + cols)
+			part(cols)
 			w.in("patient", strs(q.Patients))
 			w.b.WriteString(" AND kind = 'objection'" + group)
 		}
 		if named {
-			w.b.WriteString(" UNION ALL " + cols)
+			part(cols)
 			w.in("kind", strs(kinds))
 			w.b.WriteString(" AND ")
 			w.in("patient", strs(q.Patients))
@@ -177,10 +184,10 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 		// reading them); objections name no organisation, so the parts
 		// never overlap.
 		if q.Wants(facts.Objection) {
-			w.b.WriteString(" UNION ALL " + cols + "kind = 'objection'" + group)
+			part(cols + "kind = 'objection'" + group)
 		}
 		if named {
-			w.b.WriteString(" UNION ALL " + cols)
+			part(cols)
 			w.in("kind", strs(kinds))
 			w.b.WriteString(" AND org IN ")
 			orgs()
@@ -188,8 +195,11 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 		}
 	}
 	if q.ODS != "" {
-		w.b.WriteString(` UNION ALL SELECT DISTINCT patient, kind, org, until, code FROM facts WHERE code = ? AND kind = 'ods'`)
+		part(`SELECT DISTINCT patient, kind, org, until, code FROM facts WHERE code = ? AND kind = 'ods'`)
 		w.args = append(w.args, q.ODS)
+	}
+	if parts == 0 {
+		return nil, nil // nothing asked for
 	}
 	rows, err := s.query(ctx, w.b.String(), w.args...)
 	if err != nil {
