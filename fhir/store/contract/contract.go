@@ -160,7 +160,10 @@ func contractSearch(t *testing.T, open Opener) {
 
 func contractVersions(t *testing.T, open Opener) {
 	ctx := context.Background()
-	e := open(t, t.TempDir(), nil)
+	// A clock that ticks a millisecond a write: versions written within
+	// one millisecond of each other would make _since depend on timing.
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	e := open(t, t.TempDir(), c.now)
 	defer e.Close(ctx)
 	p := func(gender string) *fhir.Resource {
 		return Resource(t, `{"resourceType":"Patient","id":"p1","gender":"`+gender+`"}`)
