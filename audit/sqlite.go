@@ -127,19 +127,17 @@ func (s *sqliteRecords) head(ctx context.Context) (head, error) {
 // insert writes recs in one transaction: all are stored or none.
 func (s *sqliteRecords) insert(ctx context.Context, recs []*record) error {
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO `+s.n.tbl+` (seq, hash, doc) VALUES (?, ?, ?)`)
+		ins, err := s.db.TxStmt(ctx, tx, `INSERT INTO `+s.n.tbl+` (seq, hash, doc) VALUES (?, ?, ?)`)
 		if err != nil {
 			return err
 		}
-		defer ins.Close()
 		// OR REPLACE: a row left behind by records deleted by hand must
 		// not block the seq they had (a clash on seq itself is caught
 		// on the records table first).
-		pat, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO `+s.n.pats+` (pat, seq, own) VALUES (?, ?, ?)`)
+		pat, err := s.db.TxStmt(ctx, tx, `INSERT OR REPLACE INTO `+s.n.pats+` (pat, seq, own) VALUES (?, ?, ?)`)
 		if err != nil {
 			return err
 		}
-		defer pat.Close()
 		for _, r := range recs {
 			doc, err := r.canonical()
 			if err != nil {

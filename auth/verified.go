@@ -6,10 +6,11 @@ import (
 )
 
 // verified remembers tokens whose signature has been checked, with the key
-// that checked it, so that a client sending the same token on every
-// request (as SMART and CIS2 clients do until it expires) costs one
-// signature check, not one per request. Only the signature check is
-// remembered: the times, audience and claims are checked on every use,
+// that checked it and their decoded claims, so that a client sending the
+// same token on every request (as SMART and CIS2 clients do until it
+// expires) costs one signature check and one decoding, not one per
+// request. Only the signature check and the decoding are remembered: the
+// times, audience and claims are checked on every use,
 // and a token is checked again once its issuer's key set no longer holds
 // the same key (a rotation, a refresh). Only tokens that verified are
 // kept, at most maxVerified, each until its expiry.
@@ -19,23 +20,25 @@ type verified struct {
 }
 
 type verifiedToken struct {
-	key *publicKey
-	exp time.Time
+	key    *publicKey
+	kid    string
+	claims *claims // never changed once decoded
+	exp    time.Time
 }
 
 const maxVerified = 10000
 
-// holds reports whether token's signature was verified with key.
-func (v *verified) holds(token string, key *publicKey) bool {
+// get is what is remembered of token.
+func (v *verified) get(token string) (verifiedToken, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	t, ok := v.tokens[token]
-	return ok && t.key == key
+	return t, ok
 }
 
-// add remembers that token's signature verified with key; now is for
+// add remembers that token's signature verified with t.key; now is for
 // making room, by forgetting expired tokens (or, if none, every token).
-func (v *verified) add(token string, key *publicKey, exp, now time.Time) {
+func (v *verified) add(token string, t verifiedToken, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.tokens == nil {
@@ -51,5 +54,5 @@ func (v *verified) add(token string, key *publicKey, exp, now time.Time) {
 			clear(v.tokens)
 		}
 	}
-	v.tokens[token] = verifiedToken{key: key, exp: exp}
+	v.tokens[token] = t
 }

@@ -47,31 +47,43 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 // audience, missing purpose, break glass without reason, malformed) that
 // never echoes the token or its claims.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) {
-	t, err := parseJWS(token)
-	if err != nil {
-		return nil, err
-	}
-	c, err := decodeClaims(t.payload)
-	if err != nil {
-		return nil, err
+	seen, cached := v.seen.get(token)
+	var t *jws
+	c, kid := seen.claims, seen.kid
+	if !cached {
+		var err error
+		if t, err = parseJWS(token); err != nil {
+			return nil, err
+		}
+		if c, err = decodeClaims(t.payload); err != nil {
+			return nil, err
+		}
+		kid = t.header.Kid
 	}
 	iss, ok := v.issuers[c.Iss]
 	if !ok {
 		return nil, tokenErr(ReasonUnknownIssuer, "the token's issuer (iss) is not trusted by this gateway")
 	}
-	key, err := iss.keys.key(ctx, t.header.Kid)
+	key, err := iss.keys.key(ctx, kid)
 	if err != nil {
 		return nil, err
 	}
-	known := v.seen.holds(token, key)
-	if !known && !t.verify(key) {
-		return nil, tokenErr(ReasonBadSignature, "the token's signature does not verify with its issuer's key")
+	known := cached && seen.key == key
+	if !known {
+		if t == nil {
+			if t, err = parseJWS(token); err != nil {
+				return nil, err
+			}
+		}
+		if !t.verify(key) {
+			return nil, tokenErr(ReasonBadSignature, "the token's signature does not verify with its issuer's key")
+		}
 	}
 	if err := v.checkTimes(c); err != nil {
 		return nil, err
 	}
 	if !known {
-		v.seen.add(token, key, c.Exp.time(), v.now())
+		v.seen.add(token, verifiedToken{key: key, kid: kid, claims: c, exp: c.Exp.time()}, v.now())
 	}
 	if !slices.ContainsFunc(c.Aud, func(a string) bool { return slices.Contains(iss.cfg.Audience, a) }) {
 		return nil, tokenErr(ReasonWrongAudience, "the token's audience (aud) does not name this gateway")

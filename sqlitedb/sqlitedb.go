@@ -47,6 +47,8 @@ type DB struct {
 	tx      chan struct{}
 	waiting atomic.Int64
 	closed  atomic.Bool
+	// ws and rs are the writer's and the readers' prepared statements.
+	ws, rs *statements
 }
 
 // Open opens (creating if needed) the database file path.
@@ -92,7 +94,8 @@ func Open(path string) (*DB, error) {
 		_ = r.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &DB{W: w, wc: wc, R: r, Path: path, tx: make(chan struct{}, 1)}, nil
+	return &DB{W: w, wc: wc, R: r, Path: path, tx: make(chan struct{}, 1),
+		ws: newStatements(w), rs: newStatements(r)}, nil
 }
 
 // Close closes both pools.
@@ -100,6 +103,8 @@ func (d *DB) Close() error {
 	d.closed.Store(true)
 	d.tx <- struct{}{} // no transaction runs on wc while it closes
 	defer func() { <-d.tx }()
+	d.ws.close()
+	d.rs.close()
 	return errors.Join(d.R.Close(), d.wc.Close(), d.W.Close())
 }
 

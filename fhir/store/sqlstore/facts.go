@@ -102,11 +102,10 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 	if len(fs) == 0 {
 		return nil
 	}
-	st, err := s.wstmts.get(ctx, `INSERT OR IGNORE INTO facts (src, patient, kind, org, until, code) VALUES (?, ?, ?, ?, ?, ?)`)
+	ts, err := s.db.TxStmt(ctx, tx, `INSERT OR IGNORE INTO facts (src, patient, kind, org, until, code) VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
-	ts := tx.StmtContext(ctx, st)
 	for _, f := range fs {
 		var code any
 		if f.Code != "" {

@@ -65,9 +65,6 @@ type Store struct {
 	// sorts are each type's sort-key columns by stored field name
 	// ("sp._sort.date.a" -> "s_date_a").
 	sorts map[string]map[string]string
-	// wstmts and rstmts are the writer's and the readers' prepared
-	// statements.
-	wstmts, rstmts *stmts
 }
 
 // Options configure Open.
@@ -100,8 +97,7 @@ func New(ctx context.Context, db *sqlitedb.DB, opt Options) (*Store, error) {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	s := &Store{db: db, logger: opt.Logger, now: opt.Clock, sorts: map[string]map[string]string{},
-		wstmts: newStmts(db.W), rstmts: newStmts(db.R)}
+	s := &Store{db: db, logger: opt.Logger, now: opt.Clock, sorts: map[string]map[string]string{}}
 	for _, t := range fhir.ResourceTypes {
 		cols := map[string]string{}
 		for _, k := range search.IndexKeys(t) {
@@ -122,8 +118,6 @@ func New(ctx context.Context, db *sqlitedb.DB, opt Options) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close(context.Context) error {
-	s.wstmts.close()
-	s.rstmts.close()
 	return s.db.Close()
 }
 
