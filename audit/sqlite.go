@@ -124,40 +124,54 @@ func (s *sqliteRecords) head(ctx context.Context) (head, error) {
 	return h, nil
 }
 
-// insert writes recs in one transaction: all are stored or none.
+// insert writes recs in one transaction: all are stored or none. Rows go
+// in as multi-row INSERTs of up to rowsPerInsert rows, each statement
+// prepared once.
 func (s *sqliteRecords) insert(ctx context.Context, recs []*record) error {
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		ins, err := s.db.TxStmt(ctx, tx, `INSERT INTO `+s.n.tbl+` (seq, hash, doc) VALUES (?, ?, ?)`)
+	var recArgs, patArgs []any
+	for _, r := range recs {
+		doc, err := r.canonical()
 		if err != nil {
+			return err
+		}
+		recArgs = append(recArgs, r.Seq, r.Hash, string(doc))
+		for _, p := range patientRows(r) {
+			patArgs = append(patArgs, p.pat, r.Seq, p.own)
+		}
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertRows(ctx, tx, `INSERT INTO `+s.n.tbl+` (seq, hash, doc) VALUES `, recArgs); err != nil {
 			return err
 		}
 		// OR REPLACE: a row left behind by records deleted by hand must
 		// not block the seq they had (a clash on seq itself is caught
 		// on the records table first).
-		pat, err := s.db.TxStmt(ctx, tx, `INSERT OR REPLACE INTO `+s.n.pats+` (pat, seq, own) VALUES (?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			doc, err := r.canonical()
-			if err != nil {
-				return err
-			}
-			if _, err := ins.ExecContext(ctx, r.Seq, r.Hash, string(doc)); err != nil {
-				return err
-			}
-			for _, p := range patientRows(r) {
-				if _, err := pat.ExecContext(ctx, p.pat, r.Seq, p.own); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return s.insertRows(ctx, tx, `INSERT OR REPLACE INTO `+s.n.pats+` (pat, seq, own) VALUES `, patArgs)
 	})
 	if err == nil {
 		s.batches.Add(1)
 	}
 	return sqlitedb.Wrap(err)
+}
+
+// rowsPerInsert is the most rows one INSERT statement carries.
+const rowsPerInsert = 16
+
+// insertRows runs prefix (an INSERT ... VALUES of three columns) over
+// args, three per row.
+func (s *sqliteRecords) insertRows(ctx context.Context, tx *sql.Tx, prefix string, args []any) error {
+	for len(args) > 0 {
+		n := min(len(args)/3, rowsPerInsert)
+		st, err := s.db.TxStmt(ctx, tx, prefix+strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", "))
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, args[:3*n]...); err != nil {
+			return err
+		}
+		args = args[3*n:]
+	}
+	return nil
 }
 
 // patientRow is one row of N_patients.
