@@ -383,7 +383,12 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 // so it can never allow more than the filter built from every patient's
 // facts.
 func (a *access) restrict(action string, q *search.Query) store.Restrict {
-	pinned := pinnedPatients(q)
+	return a.restrictTo(action, q.Type, pinnedPatients(q))
+}
+
+// restrictTo is the store.Restrict of a search of typ limited to the
+// pinned patients (none: not limited).
+func (a *access) restrictTo(action, searched string, pinned []string) store.Restrict {
 	return func(ctx context.Context, typ string) (*cond.Node, error) {
 		// Included resources of a search naming its patients are held to
 		// those patients too, or to none (a Practitioner, an
@@ -403,7 +408,7 @@ func (a *access) restrict(action string, q *search.Query) store.Restrict {
 		}
 		if len(f.among) > 0 {
 			pats := f.among
-			if typ != q.Type {
+			if typ != searched {
 				pats = append(slices.Clone(pats), "")
 			}
 			return cond.AllOf(filter, cond.OneOf(cond.AccessPatient, pats)), nil

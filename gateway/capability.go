@@ -80,7 +80,9 @@ func (s *Server) capabilities(c *gin.Context) {
 			ConditionalCreate: true, ConditionalRead: "not-supported", ConditionalDelete: "not-supported", SearchRevInclude: revs[t]}
 		if t == "Patient" {
 			r.Operation = []op{{Name: "who-accessed", Definition: opBase + "who-accessed",
-				Documentation: "GET /Patient/{id}/$who-accessed: who has seen this person's record (the person and council staff helping them); _format=html for a readable page"}}
+				Documentation: "GET /Patient/{id}/$who-accessed: who has seen this person's record (the person and council staff helping them); _format=html for a readable page"},
+				{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+					Documentation: "GET /Patient/{id}/$everything: the Patient and the resources of its compartment the caller may read (AuditEvents excepted), Patient first then by type; _count, _since, _type, paging by the next link; start and end are not supported"}}
 		}
 		for _, p := range search.Params(t) {
 			r.SearchParam = append(r.SearchParam, param{Name: p.Name, Type: p.Type, Documentation: p.Documentation})

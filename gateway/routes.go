@@ -65,6 +65,10 @@ func (s *Server) dispatch(c *gin.Context) {
 		s.routeOp(c, m, http.MethodGet, "operation", "$who-accessed", s.whoAccessed)
 		return
 	}
+	if typ == "Patient" && len(segs) == 3 && segs[2] == "$everything" {
+		s.routeOp(c, m, http.MethodGet, "operation", "$everything", s.everything)
+		return
+	}
 	if !fhir.Supported(typ) {
 		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-supported", "%q is not a resource type this server supports; see /metadata for the list", typ))
 		return

@@ -30,6 +30,17 @@ var compartmentParams = map[string][]string{
 	"ServiceRequest":           {"subject", "performer"},
 }
 
+// CompartmentTypes are the resource types that may be in a patient's
+// compartment (besides Patient itself), sorted.
+func CompartmentTypes() []string {
+	out := make([]string, 0, len(compartmentParams))
+	for t := range compartmentParams {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Index extracts the search fields for a resource (decoded JSON; numbers may
 // be json.Number or float64). sp is the document's "sp" field; patients is
 // the patient compartment as "Patient/<id>" strings (for a Patient, itself;
