@@ -33,7 +33,44 @@
 //     passing the Modulus 11 check (the number itself is never echoed);
 //   - keys that start with "$" or contain "." and NUL characters anywhere
 //     are rejected, since stored documents go to MongoDB;
-//   - nesting deeper than 64 levels is rejected.
+//   - nesting deeper than 64 levels is rejected;
+//   - the R4 (4.0.1) invariants with severity error, each a Go function in
+//     invariants.go and invariants_types.go holding the specification's key,
+//     human text and FHIRPath expression. A broken one is an issue with
+//     code "invariant", diagnostics "key: human text" and the Expression of
+//     the element the constraint is defined on ("Observation" for obs-6,
+//     "Patient.contact[0]" for pat-1).
+//
+// Invariants checked: of the resources, AuditEvent sev-1, CarePlan cpl-3,
+// Composition cmp-1 and cmp-2, Consent ppc-1 to ppc-5, Goal gol-1,
+// MedicationAdministration mad-1, Observation obs-3, obs-6 and obs-7,
+// Organization org-1 to org-3, Patient pat-1 and ServiceRequest prr-1 (the
+// other served types have no error invariants in R4); of DomainResource,
+// dom-2 to dom-5 on contained resources; of the data types, Element ele-1
+// (an element holding only an id; empty values are JSON problems above),
+// Extension ext-1, Narrative txt-1 and txt-2, Period per-1, Quantity qty-3
+// (also on Age, Count, Distance and Duration), SimpleQuantity sqty-1 on the
+// elements R4 types as SimpleQuantity, Duration drt-1, Range rng-2, Ratio
+// rat-1, Reference ref-1, Attachment att-1, ContactPoint cpt-2 and
+// Timing.repeat tim-1, tim-2 and tim-4 to tim-10 (R4 has no tim-3).
+//
+// How some are read: per-1 compares dateTimes at the precision both have,
+// times in UTC, and passes when FHIRPath's answer is empty (equal at the
+// shared precision but one more precise); rng-2 compares only when low
+// and high are in the same unit (no UCUM conversion); ppc-2 to ppc-5 test a
+// placeholder code system, literally 'something', in R4 and are checked as
+// written, so they fire only for that system; txt-1 (htmlChecks()) checks
+// that the div is well-formed XHTML of the HTML 4.0 formatting elements,
+// links and images, without event attributes (onclick...); it does not
+// check every other attribute name; txt-2 wants some non-whitespace text
+// or an image.
+//
+// Not checked: dom-6 (a narrative) is best practice, a warning, not a
+// rejection, and a successful write has no OperationOutcome to carry it;
+// CareTeam ctm-1 needs member.resolve(), the type of a resource elsewhere,
+// which one resource cannot show; Age age-1, Count cnt-3 and Distance dis-1
+// are not implemented (those types occur only in extension values here);
+// terminology (value sets beyond required bindings) is not checked.
 //
 // Diagnostics never repeat the values a client sent, since those can be
 // personal data and errors may be logged.

@@ -69,7 +69,7 @@ func TestInvalidResources(t *testing.T) {
 		{note: "instant without time", body: `{"resourceType": "Provenance", "target": [{"reference": "Patient/1"}], "recorded": "2024-01-01", "agent": [{"who": {"display": "x"}}]}`, status: 422, exprs: []string{"Provenance.recorded"}},
 		{note: "meta.lastUpdated", body: pat(`, "meta": {"lastUpdated": "yesterday"}`), status: 422, exprs: []string{"Patient.meta.lastUpdated"}},
 		{note: "bad time", body: `{"resourceType": "PractitionerRole", "availableTime": [{"availableStartTime": "9am"}]}`, status: 422, exprs: []string{"PractitionerRole.availableTime[0].availableStartTime"}},
-		{note: "bad base64", body: `{"resourceType": "DocumentReference", "status": "current", "content": [{"attachment": {"data": "not base64!"}}]}`, status: 422, exprs: []string{"DocumentReference.content[0].attachment.data"}},
+		{note: "bad base64", body: `{"resourceType": "DocumentReference", "status": "current", "content": [{"attachment": {"contentType": "text/plain", "data": "not base64!"}}]}`, status: 422, exprs: []string{"DocumentReference.content[0].attachment.data"}},
 		{note: "uri with whitespace", body: pat(`, "identifier": [{"system": "https://example.org/a b", "value": "1"}]`), status: 422, exprs: []string{"Patient.identifier[0].system"}},
 		{note: "narrative without div", body: pat(`, "text": {"status": "generated", "div": "hello"}`), status: 422, exprs: []string{"Patient.text.div"}},
 		{note: "reference with space", body: obs(`, "subject": {"reference": "Patient 123"}`), status: 422, exprs: []string{"Observation.subject.reference"}, codes: []string{"value"}},
@@ -92,9 +92,9 @@ func TestInvalidResources(t *testing.T) {
 		{note: "primitive extension not an object", body: pat(`, "_birthDate": "x"`), status: 422, exprs: []string{"Patient._birthDate"}},
 		{note: "primitive extension arrays differ in length", body: pat(`, "name": [{"given": ["a", "b"], "_given": [{"id": "1"}]}]`), status: 422, exprs: []string{"Patient.name[0]._given"}},
 		{note: "null given without extension", body: pat(`, "name": [{"given": ["a", null], "_given": [{"id": "1"}, null]}]`), status: 422, exprs: []string{"Patient.name[0]._given[1]", "Patient.name[0].given[1]"}},
-		{note: "contained of unsupported type", body: obs(`, "contained": [{"resourceType": "Location", "id": "l1"}]`), status: 422, exprs: []string{"Observation.contained[0].resourceType"}},
+		{note: "contained of unsupported type", body: obs(`, "contained": [{"resourceType": "Location", "id": "l1"}], "subject": {"reference": "#l1"}`), status: 422, exprs: []string{"Observation.contained[0].resourceType"}},
 		{note: "invalid contained resource", body: obs(`, "contained": [{"resourceType": "Medication", "status": "bogus", "foo": 1}]`), status: 422, exprs: []string{"Observation.contained[0].foo", "Observation.contained[0].id", "Observation.contained[0].status"}},
-		{note: "nested contained", body: obs(`, "contained": [{"resourceType": "Medication", "id": "m", "contained": [{"resourceType": "Medication", "id": "n"}]}]`), status: 422, exprs: []string{"Observation.contained[0].contained"}},
+		{note: "nested contained", body: obs(`, "contained": [{"resourceType": "Medication", "id": "m", "contained": [{"resourceType": "Medication", "id": "n"}]}], "focus": [{"reference": "#m"}]`), status: 422, exprs: []string{"Observation.contained[0].contained"}},
 		{note: "all problems at once", body: pat(`, "id": "a b", "gender": "man", "birthDate": "1980-1-1", "foo": true, "name": [{"family": 1}]`), status: 422, exprs: []string{"Patient.birthDate", "Patient.foo", "Patient.gender", "Patient.id", "Patient.name[0].family"}},
 	}
 	for _, tt := range tests {

@@ -28,6 +28,8 @@ type typeInfo struct {
 	choices  []*choice // choice elements (value[x]) with two or more variants
 	resource bool      // a resource type: its id is an id, contained is allowed
 	special  special
+	// invariants are the R4 constraints on this type (invariants.go).
+	invariants []invariant
 }
 
 // special marks types with checks beyond their elements.
@@ -112,6 +114,7 @@ func (b *builder) build(t reflect.Type) *typeInfo {
 	}
 	ti := &typeInfo{name: t.Name(), fields: make(map[string]*field, t.NumField())}
 	_, ti.resource = resourceModels[t.Name()]
+	ti.invariants = invariantsFor(ti.name)
 	if t == identifierType {
 		ti.special = specialIdentifier
 	}

@@ -65,9 +65,10 @@ func check(obj map[string]any) (*fhir.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{}
+	w := &walker{root: obj, inContained: -1}
 	root := path{name: rt, index: -1}
 	w.object(obj, infoFor(resourceModels[rt]), &root, 0, resTop)
+	w.containedReferenced(obj, &root)
 	if len(w.issues) > 0 {
 		return nil, w.err()
 	}

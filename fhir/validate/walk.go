@@ -28,6 +28,18 @@ const (
 type walker struct {
 	issues  []fhir.Issue
 	tooDeep bool
+	// root is the resource being validated (%rootResource).
+	root map[string]any
+	// localRefs are the local references ("#id") met so far, for dom-3.
+	localRefs []localRef
+	// inContained is the index of the contained resource being walked, or -1.
+	inContained int
+}
+
+// localRef is a reference, canonical, uri or url value starting with "#".
+type localRef struct {
+	target    string
+	contained int // the contained resource it is in, or -1
 }
 
 func (w *walker) add(code string, p *path, msg string) {
@@ -86,7 +98,16 @@ func (w *walker) object(o map[string]any, ti *typeInfo, p *path, depth int, res 
 	if ti.special == specialIdentifier {
 		w.nhsNumber(o, p)
 	}
+	if res == resNone && ti.name != elementType.Name() && len(o) == 1 && o["id"] != nil {
+		w.add("invariant", p, ele1)
+	}
+	w.checkInvariants(o, ti, p)
 }
+
+// ele1 is Element's invariant (hasValue() or (children().count() > id.count())),
+// broken by a complex element holding only an id. Empty objects and strings
+// are reported as JSON problems.
+const ele1 = "ele-1: All FHIR elements must have a @value or children"
 
 // deeper reports whether depth is past maxDepth, reporting it once.
 func (w *walker) deeper(depth int, p *path) bool {
@@ -250,8 +271,20 @@ func (w *walker) primitive(pt primitive, v any, p *path) bool {
 			w.add("value", p, "value "+msg)
 			return false
 		}
+		w.localRef(pt, s)
 	}
 	return true
+}
+
+// localRef notes a local reference for dom-3.
+func (w *walker) localRef(pt primitive, s string) {
+	if s[0] != '#' {
+		return
+	}
+	switch pt {
+	case pReference, pURI, pURL, pCanonical:
+		w.localRefs = append(w.localRefs, localRef{target: s, contained: w.inContained})
+	}
 }
 
 // primitiveExtension checks "_name", the id and extensions of primitive
@@ -301,7 +334,7 @@ func (w *walker) primitiveExtension(o map[string]any, name string, v any, ti *ty
 // contained checks the contained resources of a resource.
 func (w *walker) contained(v any, p *path, depth int, res resKind) {
 	if res == resContained {
-		w.add("structure", p, "contained resources must not contain resources")
+		w.add("invariant", p, "dom-2: If the resource is contained in another resource, it SHALL NOT contain nested Resources")
 		return
 	}
 	arr, ok := v.([]any)
@@ -334,7 +367,10 @@ func (w *walker) contained(v any, p *path, depth int, res resKind) {
 			ip := ep.child("id")
 			w.add("required", &ip, "required element is missing: contained resources need an id")
 		}
+		w.inContained = i
 		w.object(m, infoFor(mt), &ep, depth+2, resContained)
+		w.inContained = -1
+		w.containedMeta(m, &ep)
 	}
 }
 
