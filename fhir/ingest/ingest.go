@@ -12,6 +12,7 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/socialcare"
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fhir/validate"
 	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
@@ -217,12 +218,40 @@ func (i *Ingester) store(ctx context.Context, rec *socialcare.Record) (*Result, 
 	return i.commit(ctx, st)
 }
 
+// checkTranslated runs the R4 validator (invariants included) over what
+// the translator built, as a REST write would be checked: a record whose
+// translation breaks R4 is refused whole (422, every problem named by
+// resource), never stored.
+func checkTranslated(resources []fhir.Resource) error {
+	var issues []fhir.Issue
+	for n := range resources {
+		r := &resources[n]
+		if _, err := validate.Object(r.Object); err != nil {
+			var fe *fhir.Error
+			if !errors.As(err, &fe) {
+				return fmt.Errorf("ingest: validate translated %s/%s: %w", r.Type, r.ID, err)
+			}
+			for _, is := range fe.Issues {
+				is.Diagnostics = fmt.Sprintf("the record's %s would break FHIR R4: %s", r.Type, is.Diagnostics)
+				issues = append(issues, is)
+			}
+		}
+	}
+	if len(issues) > 0 {
+		return &fhir.Error{Status: http.StatusUnprocessableEntity, Issues: issues}
+	}
+	return nil
+}
+
 // stage translates a decoded record, builds its journal and prepares its
 // writes.
 func (i *Ingester) stage(rec *socialcare.Record) (*staged, error) {
 	resources, err := socialcare.Translate(rec)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: translate: %w", err)
+	}
+	if err := checkTranslated(resources); err != nil {
+		return nil, err
 	}
 	j, err := newJournal(resources, i.now())
 	if err != nil {
