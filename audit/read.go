@@ -127,10 +127,14 @@ type Access struct {
 	Interaction string
 	Allowed     bool
 	BreakGlass  bool
+	// Public is an access by a member of the public (a person's token),
+	// who is never named: Org and Role are empty.
+	Public bool
 }
 
-// WhoAccessed lists accesses to patient's record ("Patient/<id>") by others,
-// allowed or refused, newest first, at most limit (default 50, at most
+// WhoAccessed lists accesses to patient's record ("Patient/<id>") by others
+// (staff, systems and members of the public), allowed or refused, newest
+// first, at most limit (default 50, at most
 // 500). The person's own accesses are left out.
 func (l *Log) WhoAccessed(ctx context.Context, patient string, limit int) ([]Access, error) {
 	if patient == "" {
@@ -145,7 +149,7 @@ func (l *Log) WhoAccessed(ctx context.Context, patient string, limit int) ([]Acc
 		out = append(out, Access{
 			Time: r.T.UTC(), Org: r.Org, Role: r.Role, Purpose: r.Purpose,
 			Categories: r.Categories, Interaction: r.Interaction,
-			Allowed: r.Allowed, BreakGlass: r.BreakGlass,
+			Allowed: r.Allowed, BreakGlass: r.BreakGlass, Public: r.AgentKind == KindPerson,
 		})
 	}
 	return out, nil

@@ -92,9 +92,11 @@ func newRecord(e *Entry) (*record, error) {
 		Revision: e.Decision.Revision, Obligations: e.Decision.Obligations,
 	}
 	if e.Agent.Kind == KindPerson {
-		if e.Agent.Patient != "" {
+		switch {
+		case e.Agent.Patient != "":
 			r.Own = []string{e.Agent.Patient}
-		} else {
+		case e.Decision.Allowed:
+			// The policy lets persons see only their own record.
 			r.Own = e.Patients
 		}
 	}
