@@ -33,7 +33,7 @@ type AuditReader interface {
 // break-glass review for IG leads, and $who-accessed for a person. The
 // trail is append-only: no interaction changes it.
 //
-//	GET  /AuditEvent?patient=&agent=&agent-org=&purpose=&date=&allowed=&break-glass=&_count=&_cursor=
+//	GET  /AuditEvent?patient=&agent=&agent-org=&purpose=&date=&allowed=&break-glass=&entity=&_count=&_cursor=
 //	GET  /AuditEvent/{id}
 //	GET  /AuditEvent/$break-glass-pending
 //	POST /AuditEvent/{id}/$review        Parameters: justified (boolean), note (string)
@@ -214,6 +214,11 @@ func auditQuery(c *gin.Context) (audit.Query, error) {
 					bad(k, "date takes the prefixes ge and lt")
 				}
 			}
+		case "entity":
+			if !strings.HasPrefix(v, "AuditEvent/") || v == "AuditEvent/" {
+				bad(k, "entity takes AuditEvent/<id>, and finds the reviews of that audit record")
+			}
+			q.Entity = v
 		case "_count":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
@@ -225,7 +230,7 @@ func auditQuery(c *gin.Context) (audit.Query, error) {
 		case "_format", "_pretty":
 		default:
 			issues = append(issues, fhir.Issue{Severity: "error", Code: "not-supported", Expression: []string{k},
-				Diagnostics: "AuditEvent search supports patient, agent, agent-org, purpose, date, allowed, break-glass, _count and _cursor"})
+				Diagnostics: "AuditEvent search supports patient, agent, agent-org, purpose, date, allowed, break-glass, entity, _count and _cursor"})
 		}
 	}
 	if len(issues) > 0 {
@@ -252,7 +257,9 @@ func (s *Server) breakGlassPending(c *gin.Context) {
 	writeJSON(c, http.StatusOK, b)
 }
 
-// breakGlassReview records an IG lead's review of one break-glass access.
+// breakGlassReview records an IG lead's review of one break-glass access,
+// as an audit record of its own in the chain (read back with
+// AuditEvent?entity=AuditEvent/<id>).
 func (s *Server) breakGlassReview(c *gin.Context) {
 	lg := s.auditForIG(c)
 	if lg == nil {
