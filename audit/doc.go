@@ -6,8 +6,9 @@
 // The trail lives in one of two storage engines, with the same behaviour:
 //
 //   - MongoDB ([Open]): the collection "audit" (Options.Collection) with
-//     one document per record, and "audit_reviews" for break-glass
-//     reviews; writes use majority write concern.
+//     one document per record, and "audit_reviews" for the break-glass
+//     reviews made before reviews were audit records (review.go); writes
+//     use majority write concern.
 //   - SQLite ([OpenSQLite]), the embedded engine, in a file of its own
 //     (the gateway uses audit.db in its data directory), opened with
 //     package sqlitedb (WAL, full fsync on commit, one writer
@@ -44,7 +45,8 @@
 //     chain stays verifiable.
 //   - Readers: [Log.AuditEvent] and [Log.Search] for IG leads,
 //     [Log.WhoAccessed] for "who has seen my record", [Log.PendingBreakGlass]
-//     and [Log.RecordReview] for the break-glass review workflow.
+//     and [Log.RecordReview] for the break-glass review workflow: a
+//     review is an audit record of its own, in the chain.
 //   - Moving a trail between engines: [Log.ExportRecords] and
 //     [Log.ExportReviews] read it as stored, [Log.ImportRecords] and
 //     [Log.ImportReviews] write it verbatim (same seq, prev, hash and id)
@@ -68,7 +70,11 @@
 //     patient's own access. It is the index of the patient searches
 //     (SQLite cannot index a JSON array), written in the same transaction
 //     as the record; Verify checks it against doc.
-//   - Table N_reviews, one row per break-glass review, keyed by audit_id.
+//   - Table N_reviews, one row per break-glass review made before reviews
+//     were audit records, keyed by audit_id: moved into the chain at open,
+//     then no longer read. Review records are found by the record they
+//     review through an index on the expression json_extract(doc,
+//     '$.r.rof').
 //   - Triggers refuse UPDATE on all three tables; only Purge deletes.
 //
 // The chain head is the last row of the primary key, read at start-up.

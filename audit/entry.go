@@ -60,8 +60,9 @@ type Agent struct {
 	Network string
 	// Patient is, for Kind "person", the "Patient/<id>" the person is. It
 	// tells the person's own accesses apart in WhoAccessed; when it is empty
-	// every access by a person to a patient's record counts as the person's
-	// own (the policy lets persons see only their own record).
+	// every allowed access by a person to a patient's record counts as the
+	// person's own (the policy lets persons see only their own record), and
+	// a refused one as someone else's attempt.
 	Patient string
 }
 

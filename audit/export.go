@@ -125,7 +125,7 @@ func (l *Log) importBatch(ctx context.Context, recs []*record, first bool) error
 // until fn returns an error, which it returns as it is.
 func (l *Log) ExportReviews(ctx context.Context, fn func(Review) error) error {
 	var fnErr error
-	err := l.reviews.walk(ctx, func(r review) error {
+	err := l.oldReviews.walk(ctx, func(r review) error {
 		if fnErr = fn(r.public()); fnErr != nil {
 			return errStop
 		}
@@ -153,7 +153,7 @@ func (l *Log) ImportReviews(ctx context.Context, from func(ctx context.Context, 
 			return fmt.Errorf("%w: an imported review needs its audit id and time", ErrInvalidReview)
 		}
 		doc := review{AuditID: r.AuditID, Reviewer: r.Reviewer, Justified: r.Justified, Note: r.Note, T: r.Time.UTC().Truncate(time.Millisecond)}
-		if err := l.reviews.add(ctx, doc); err != nil {
+		if err := l.oldReviews.add(ctx, doc); err != nil {
 			if errors.Is(err, errReviewExists) {
 				return ErrAlreadyReviewed
 			}

@@ -19,11 +19,15 @@ import (
 // Log is the append-only, hash-chained audit log, in a MongoDB collection
 // (Open) or a SQLite file (OpenSQLite). It is safe for concurrent use.
 type Log struct {
-	recs    records
-	reviews reviewStore
-	opt     Options
-	logger  *slog.Logger
-	now     func() time.Time
+	recs records
+	// oldReviews is where reviews were kept before they were audit
+	// records (review.go).
+	oldReviews reviewStore
+	// reviewMu serialises RecordReview.
+	reviewMu sync.Mutex
+	opt      Options
+	logger   *slog.Logger
+	now      func() time.Time
 
 	queue    chan *pending
 	imports  chan *importBatch // unbuffered: ImportRecords hands batches to the writer
@@ -36,8 +40,9 @@ type Log struct {
 type Options struct {
 	// Collection holds the audit records (default "audit"): a MongoDB
 	// collection, or with OpenSQLite a table (letters, digits and _).
-	// Reviews go to Collection+"_reviews" ("audit_reviews" by default);
-	// SQLite also has Collection+"_patients", the patient index.
+	// Collection+"_reviews" ("audit_reviews" by default) holds the
+	// break-glass reviews made before reviews were audit records; SQLite
+	// also has Collection+"_patients", the patient index.
 	Collection string
 	// MaxBatch is the most records one write carries: one InsertMany, or
 	// one SQLite transaction (default 256).
@@ -142,15 +147,15 @@ func (opt Options) withDefaults() (Options, error) {
 // start loads the chain head and starts the writer.
 func start(ctx context.Context, recs records, reviews reviewStore, opt Options) (*Log, error) {
 	l := &Log{
-		recs:     recs,
-		reviews:  reviews,
-		opt:      opt,
-		logger:   opt.Logger.With("component", "audit"),
-		now:      time.Now,
-		queue:    make(chan *pending, opt.MaxBatch*4),
-		imports:  make(chan *importBatch),
-		stopping: make(chan struct{}),
-		finished: make(chan struct{}),
+		recs:       recs,
+		oldReviews: reviews,
+		opt:        opt,
+		logger:     opt.Logger.With("component", "audit"),
+		now:        time.Now,
+		queue:      make(chan *pending, opt.MaxBatch*4),
+		imports:    make(chan *importBatch),
+		stopping:   make(chan struct{}),
+		finished:   make(chan struct{}),
 	}
 	h, err := loadHead(ctx, recs)
 	if err != nil {
@@ -158,6 +163,14 @@ func start(ctx context.Context, recs records, reviews reviewStore, opt Options) 
 	}
 	w := &writer{log: l, head: h, known: true}
 	go w.run()
+	n, err := l.moveReviews(ctx)
+	if err != nil {
+		_ = l.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if n > 0 {
+		l.logger.Info("break-glass reviews moved into the audit chain", "reviews", n)
+	}
 	return l, nil
 }
 
@@ -168,12 +181,21 @@ func start(ctx context.Context, recs records, reviews reviewStore, opt Options) 
 // fhir.ErrUnavailable unless the entry itself was invalid: the caller must
 // then refuse to answer.
 func (l *Log) Record(ctx context.Context, e Entry) (id string, err error) {
+	return l.record(ctx, e, nil)
+}
+
+// record is Record with the stored record completed by edit (when not nil)
+// before it is chained.
+func (l *Log) record(ctx context.Context, e Entry, edit func(*record)) (string, error) {
 	if err := e.normalise(l.now()); err != nil {
 		return "", err
 	}
 	r, err := newRecord(&e)
 	if err != nil {
 		return "", err
+	}
+	if edit != nil {
+		edit(r)
 	}
 	if err := l.append(ctx, r); err != nil {
 		return "", err

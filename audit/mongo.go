@@ -17,8 +17,8 @@ import (
 // record, with the BSON names of record's fields.
 type mongoRecords struct{ coll *mongo.Collection }
 
-// mongoReviews keeps the reviews in <collection>_reviews, keyed by the
-// audit id.
+// mongoReviews is the old reviews store, <collection>_reviews, keyed by the
+// audit id (review.go).
 type mongoReviews struct{ coll *mongo.Collection }
 
 // ensureIndexes creates the indexes every query of the package needs.
@@ -32,6 +32,7 @@ func (m mongoRecords) ensureIndexes(ctx context.Context) error {
 		{Keys: desc("bg")},
 		{Keys: bson.D{{Key: "t", Value: 1}}},
 		{Keys: bson.D{{Key: "kind", Value: 1}}},
+		{Keys: bson.D{{Key: "rof", Value: 1}}},
 	}
 	// One at a time: the embedded server (FerretDB 1.24) drops the
 	// connection when a createIndexes batch holds several existing indexes.
@@ -82,6 +83,9 @@ func (f *filter) bson() bson.D {
 		add("_id", f.ids[0])
 	default:
 		add("_id", bson.D{{Key: "$in", Value: f.ids}})
+	}
+	if len(f.reviewOf) > 0 {
+		add("rof", bson.D{{Key: "$in", Value: f.reviewOf}})
 	}
 	if f.patient != "" {
 		add("pat", f.patient)
@@ -191,6 +195,7 @@ var fields = []string{"_id", "seq", "prev", "hash", "kind", "t",
 	"rid", "ia", "op", "rt", "q", "out", "st",
 	"ak", "sub", "org", "role", "pou", "bgr", "cid", "apat", "net",
 	"pat", "res", "cat", "own", "allowed", "bg", "why", "rev", "obl",
+	"rof", "vdt", "vnote", "vat",
 	"cps", "cph", "cpn"}
 
 func knownField(name string) bool { return slices.Contains(fields, name) }
@@ -231,42 +236,6 @@ func (m mongoReviews) add(ctx context.Context, r review) error {
 		return errReviewExists
 	}
 	return unavailable(err)
-}
-
-func (m mongoReviews) remove(ctx context.Context, auditID string) error {
-	_, err := m.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: auditID}})
-	return unavailable(err)
-}
-
-func (m mongoReviews) get(ctx context.Context, auditID string) (review, bool, error) {
-	var r review
-	err := m.coll.FindOne(ctx, bson.D{{Key: "_id", Value: auditID}}).Decode(&r)
-	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return review{}, false, nil
-	case err != nil:
-		return review{}, false, unavailable(err)
-	}
-	return r, true, nil
-}
-
-func (m mongoReviews) reviewed(ctx context.Context, ids []string) (map[string]bool, error) {
-	cur, err := m.coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	var got []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &got); err != nil {
-		return nil, unavailable(err)
-	}
-	out := make(map[string]bool, len(got))
-	for _, g := range got {
-		out[g.ID] = true
-	}
-	return out, nil
 }
 
 func (m mongoReviews) walk(ctx context.Context, fn func(review) error) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/socialcare-fhir/gateway/fhir"
@@ -16,8 +17,13 @@ const (
 	maxCount     = 500
 )
 
-// ErrBadCursor: a Search cursor this package did not issue.
-var ErrBadCursor = errors.New("invalid audit search cursor")
+// Search errors, checked with errors.Is.
+var (
+	// ErrBadCursor: a Search cursor this package did not issue.
+	ErrBadCursor = errors.New("invalid audit search cursor")
+	// ErrBadEntity: a Search entity that is not "AuditEvent/<id>".
+	ErrBadEntity = errors.New(`audit search entity must be "AuditEvent/<id>"`)
+)
 
 // AuditEvent renders the stored record id as a FHIR R4 AuditEvent (JSON
 // object) shaped after IHE BALP. An unknown id, or a checkpoint, gives an
@@ -52,6 +58,9 @@ type Query struct {
 	From, To   time.Time
 	Allowed    *bool // the policy decision
 	BreakGlass *bool // emergency access
+	// Entity is "AuditEvent/<id>": the records of the reviews of that
+	// record (the verdict that stands first).
+	Entity string
 	// Count is the page size (default 50, at most 500).
 	Count int
 	// Cursor is the next value returned by the previous page.
@@ -86,6 +95,13 @@ func (l *Log) Search(ctx context.Context, q Query) (events []map[string]any, nex
 func (q *Query) filter() (filter, error) {
 	f := filter{kind: kindEvent, patient: q.Patient, subject: q.Subject, org: q.Org, purpose: q.Purpose,
 		allowed: q.Allowed, breakGlass: q.BreakGlass, from: q.From.UTC(), to: q.To.UTC()}
+	if q.Entity != "" {
+		id, ok := strings.CutPrefix(q.Entity, "AuditEvent/")
+		if !ok || id == "" {
+			return filter{}, ErrBadEntity
+		}
+		f.reviewOf = []string{id}
+	}
 	if q.Cursor != "" {
 		seq, err := strconv.ParseInt(q.Cursor, 10, 64)
 		if err != nil || seq < 1 {
@@ -127,10 +143,14 @@ type Access struct {
 	Interaction string
 	Allowed     bool
 	BreakGlass  bool
+	// Public is an access by a member of the public (a person's token),
+	// who is never named: Org and Role are empty.
+	Public bool
 }
 
-// WhoAccessed lists accesses to patient's record ("Patient/<id>") by others,
-// allowed or refused, newest first, at most limit (default 50, at most
+// WhoAccessed lists accesses to patient's record ("Patient/<id>") by others
+// (staff, systems and members of the public), allowed or refused, newest
+// first, at most limit (default 50, at most
 // 500). The person's own accesses are left out.
 func (l *Log) WhoAccessed(ctx context.Context, patient string, limit int) ([]Access, error) {
 	if patient == "" {
@@ -145,7 +165,7 @@ func (l *Log) WhoAccessed(ctx context.Context, patient string, limit int) ([]Acc
 		out = append(out, Access{
 			Time: r.T.UTC(), Org: r.Org, Role: r.Role, Purpose: r.Purpose,
 			Categories: r.Categories, Interaction: r.Interaction,
-			Allowed: r.Allowed, BreakGlass: r.BreakGlass,
+			Allowed: r.Allowed, BreakGlass: r.BreakGlass, Public: r.AgentKind == KindPerson,
 		})
 	}
 	return out, nil

@@ -66,6 +66,16 @@ type record struct {
 	Revision    string   `bson:"rev,omitempty" json:"rev,omitempty"`
 	Obligations []string `bson:"obl,omitempty" json:"obl,omitempty"`
 
+	// Review fields, on the record of a break-glass review (review.go):
+	// the id of the record reviewed, the verdict ("justified" or
+	// "not-justified") and the reviewer's note; ReviewedAt is when a
+	// review moved in from the old reviews store was made (Unix ms), 0
+	// for one made as this record.
+	ReviewOf   string `bson:"rof,omitempty" json:"rof,omitempty"`
+	Verdict    string `bson:"vdt,omitempty" json:"vdt,omitempty"`
+	ReviewNote string `bson:"vnote,omitempty" json:"vnote,omitempty"`
+	ReviewedAt int64  `bson:"vat,omitempty" json:"vat,omitempty"`
+
 	// Checkpoint fields: the last purged record's seq and hash, and how many
 	// records that purge removed.
 	PurgedSeq   int64  `bson:"cps,omitempty" json:"cps,omitempty"`
@@ -92,9 +102,11 @@ func newRecord(e *Entry) (*record, error) {
 		Revision: e.Decision.Revision, Obligations: e.Decision.Obligations,
 	}
 	if e.Agent.Kind == KindPerson {
-		if e.Agent.Patient != "" {
+		switch {
+		case e.Agent.Patient != "":
 			r.Own = []string{e.Agent.Patient}
-		} else {
+		case e.Decision.Allowed:
+			// The policy lets persons see only their own record.
 			r.Own = e.Patients
 		}
 	}

@@ -175,11 +175,15 @@ func entities(r *record) []any {
 		})
 	}
 	for _, res := range r.Resources {
-		out = append(out, map[string]any{
+		e := map[string]any{
 			"what": map[string]any{"reference": res},
 			"type": coding(sysEntityType, "2", "System Object"),
 			"role": coding(sysObjectRole, "4", "Domain Resource"),
-		})
+		}
+		if r.ReviewOf != "" && res == "AuditEvent/"+r.ReviewOf {
+			e["detail"] = reviewDetails(r)
+		}
+		out = append(out, e)
 	}
 	if r.Query != "" || strings.HasPrefix(r.Interaction, "search") {
 		q := map[string]any{
@@ -194,6 +198,17 @@ func entities(r *record) []any {
 	}
 	out = append(out, requestEntity(r))
 	return out
+}
+
+// reviewDetails are the verdict of a review record and its note, on the
+// entity of the AuditEvent reviewed (AuditEvent.entity.detail), and when
+// a review made before reviews were audit records was made.
+func reviewDetails(r *record) []any {
+	details := []any{detail("review-verdict", r.Verdict), detail("review-note", r.ReviewNote)}
+	if r.ReviewedAt != 0 {
+		details = append(details, detail("reviewed-at", time.UnixMilli(r.ReviewedAt).UTC().Format(time.RFC3339Nano)))
+	}
+	return details
 }
 
 func requestEntity(r *record) map[string]any {

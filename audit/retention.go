@@ -13,7 +13,7 @@ import (
 // the reverse. Before deleting, it appends a checkpoint record carrying the
 // seq and hash of the last record it will remove; Verify starts from there.
 // An interrupted purge leaves a valid chain that the next purge finishes.
-// Reviews are kept.
+// Review records go with the others of their time.
 func (l *Log) Purge(ctx context.Context, now time.Time) (int64, error) {
 	if l.opt.Retention == 0 {
 		return 0, nil

@@ -70,6 +70,9 @@ func (n sqliteNames) schema() []string {
 		`CREATE INDEX IF NOT EXISTS ` + q("_bg") + ` ON ` + n.tbl + ` (kind) WHERE bg = 1`,
 		`CREATE INDEX IF NOT EXISTS ` + q("_refused") + ` ON ` + n.tbl + ` (kind) WHERE allowed = 0`,
 		`CREATE INDEX IF NOT EXISTS ` + q("_checkpoints") + ` ON ` + n.tbl + ` (cps) WHERE kind = 'checkpoint'`,
+		// Reviews by the record they review: an index on an expression,
+		// which an existing table gets too (unlike a new column).
+		`CREATE INDEX IF NOT EXISTS ` + q("_review_of") + ` ON ` + n.tbl + ` (` + reviewOfExpr("doc") + `) WHERE ` + reviewOfExpr("doc") + ` IS NOT NULL`,
 		`CREATE TABLE IF NOT EXISTS ` + n.pats + ` (
 			pat TEXT NOT NULL,
 			seq INTEGER NOT NULL,
@@ -89,6 +92,11 @@ func (n sqliteNames) schema() []string {
 		appendOnly(n.revs, "_reviews_append_only"),
 	}
 }
+
+// reviewOfExpr is the id a review record reviews, from the doc column
+// named (with or without a table alias): its index and its queries must
+// use the same expression for SQLite to use the index.
+func reviewOfExpr(doc string) string { return `json_extract(` + doc + `, '$.r.rof')` }
 
 // sqliteRecords keeps the chain in SQLite tables (see sqliteNames).
 type sqliteRecords struct {
@@ -234,6 +242,11 @@ func (s *sqliteRecords) findQuery(f filter, desc bool, limit int) (string, []any
 	indexed := f.patient != ""
 	if len(f.ids) > 0 {
 		cond("a.id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.ids)), ", ")+")", anys(f.ids)...)
+		indexed = true
+	}
+	if len(f.reviewOf) > 0 {
+		rof := reviewOfExpr("a.doc")
+		cond(rof+" IS NOT NULL AND "+rof+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.reviewOf)), ", ")+")", anys(f.reviewOf)...)
 		indexed = true
 	}
 	for _, c := range []struct{ col, v string }{{"a.sub", f.subject}, {"a.org", f.org}, {"a.pou", f.purpose}} {
@@ -473,11 +486,6 @@ func (s *sqliteReviews) add(ctx context.Context, r review) error {
 	return sqlitedb.Wrap(err)
 }
 
-func (s *sqliteReviews) remove(ctx context.Context, auditID string) error {
-	_, err := s.db.W.ExecContext(ctx, `DELETE FROM `+s.n.revs+` WHERE audit_id = ?`, auditID)
-	return sqlitedb.Wrap(err)
-}
-
 const reviewColumns = `audit_id, reviewer, justified, note, t`
 
 func scanReview(sc interface{ Scan(...any) error }) (review, error) {
@@ -489,38 +497,6 @@ func scanReview(sc interface{ Scan(...any) error }) (review, error) {
 	}
 	r.Justified, r.T = justified != 0, time.UnixMilli(t).UTC()
 	return r, nil
-}
-
-func (s *sqliteReviews) get(ctx context.Context, auditID string) (review, bool, error) {
-	r, err := scanReview(s.db.R.QueryRowContext(ctx, `SELECT `+reviewColumns+` FROM `+s.n.revs+` WHERE audit_id = ?`, auditID))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return review{}, false, nil
-	case err != nil:
-		return review{}, false, sqlitedb.Wrap(err)
-	}
-	return r, true, nil
-}
-
-func (s *sqliteReviews) reviewed(ctx context.Context, ids []string) (map[string]bool, error) {
-	out := make(map[string]bool, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT audit_id FROM `+s.n.revs+` WHERE audit_id IN (`+
-		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`)`, anys(ids)...)
-	if err != nil {
-		return nil, sqlitedb.Wrap(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, sqlitedb.Wrap(err)
-		}
-		out[id] = true
-	}
-	return out, sqlitedb.Wrap(rows.Err())
 }
 
 func (s *sqliteReviews) walk(ctx context.Context, fn func(review) error) error {

@@ -192,6 +192,10 @@ func TestSQLiteRefusesUpdates(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := b.names(t, "audit")
+	// A review from before reviews were audit records.
+	if _, err := b.sqlite.W.ExecContext(ctx, `INSERT INTO `+n.revs+` (audit_id, reviewer, justified, note, t) VALUES ('old', 'u-ig', 1, 'ok', 0)`); err != nil {
+		t.Fatal(err)
+	}
 	for _, stmt := range []string{
 		`UPDATE ` + n.tbl + ` SET hash = 'x'`,
 		`UPDATE ` + n.tbl + ` SET doc = json_set(doc, '$.r.org', 'X99')`,
@@ -283,7 +287,9 @@ func TestSQLiteQueriesUseIndexes(t *testing.T) {
 		{note: "who accessed", f: filter{kind: kindEvent, patient: "Patient/p1", notOwn: true}, desc: true},
 		{note: "pending break glass", f: filter{kind: kindEvent, breakGlass: &yes, allowed: &yes, after: 3}},
 		{note: "event by id", f: filter{kind: kindEvent, ids: []string{"x"}}},
-		{note: "stored ids", f: filter{ids: []string{"x", "y", "z"}}, sorts: true}, // at most a batch
+		{note: "search by reviewed entity", f: search(Query{Entity: "AuditEvent/x"}), desc: true},
+		{note: "reviews of a page", f: filter{kind: kindEvent, reviewOf: []string{"x", "y", "z"}}, sorts: true}, // at most a page
+		{note: "stored ids", f: filter{ids: []string{"x", "y", "z"}}, sorts: true},                              // at most a batch
 		{note: "record at seq", f: filter{atSeq: 3}},
 		{note: "first record within retention", f: filter{from: from}, walk: true},
 	}

@@ -44,17 +44,13 @@ type records interface {
 	walk(ctx context.Context, fn func(*storedRecord) error) error
 }
 
-// reviewStore holds the break-glass reviews, one per audit record, append
-// only: add refuses a second review of the same record with
+// reviewStore is where break-glass reviews were kept before they became
+// audit records (the <collection>_reviews collection or table): read once
+// at Open to move them into the chain (review.go), and copied as it is
+// between engines. add refuses a second review of the same record with
 // errReviewExists.
 type reviewStore interface {
 	add(ctx context.Context, r review) error
-	// remove withdraws a review whose own audit record could not be
-	// written.
-	remove(ctx context.Context, auditID string) error
-	get(ctx context.Context, auditID string) (review, bool, error)
-	// reviewed reports which of ids have a review.
-	reviewed(ctx context.Context, ids []string) (map[string]bool, error)
 	// walk calls fn with every review in audit id order.
 	walk(ctx context.Context, fn func(review) error) error
 }
@@ -71,7 +67,9 @@ type filter struct {
 	after   int64    // seq > after
 	patient string   // "Patient/<id>" concerned
 	// notOwn, with patient, leaves out the patient's own accesses.
-	notOwn                bool
+	notOwn bool
+	// reviewOf: records of reviews of these record ids.
+	reviewOf              []string
 	subject, org, purpose string
 	allowed, breakGlass   *bool
 	from, to              time.Time // from <= t < to

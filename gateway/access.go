@@ -204,37 +204,45 @@ func (f *patientFacts) searchContext() policy.Context {
 // applied. The version is decoded only to be redacted when the engine
 // kept its access attributes beside it.
 func (a *access) decide(ctx context.Context, action string, v *store.Version) ([]byte, policy.Decision, error) {
-	var obj map[string]any
-	decode := func() error {
-		if obj != nil {
-			return nil
-		}
-		var err error
-		if obj, err = fhir.DecodeObject(v.JSON); err != nil {
-			return fmt.Errorf("decode stored %s/%s: %w", v.Type, v.ID, err)
-		}
-		return nil
+	attrs, obj, err := versionAttrs(v)
+	if err != nil {
+		return nil, policy.Decision{}, err
 	}
-	attrs := v.Attrs
-	if attrs == nil {
-		if err := decode(); err != nil {
-			return nil, policy.Decision{}, err
-		}
-		at := policy.Attributes(v.Type, obj)
-		attrs = &at
-	}
-	d, err := a.decideAttrs(ctx, action, v.Type, v.ID, *attrs)
+	d, err := a.decideAttrs(ctx, action, v.Type, v.ID, attrs)
 	if err != nil {
 		return nil, d, err
 	}
 	if len(d.Redactions) == 0 {
 		return v.JSON, d, nil
 	}
-	if err := decode(); err != nil {
-		return nil, d, err
+	if obj == nil {
+		if obj, err = decodeVersion(v); err != nil {
+			return nil, d, err
+		}
 	}
 	body, err := redact(v.JSON, obj, d.Redactions)
 	return body, d, err
+}
+
+// versionAttrs are the access attributes of a stored version: those the
+// engine kept beside it, else from its content (then obj is the decoded
+// content; else nil).
+func versionAttrs(v *store.Version) (attrs policy.ResourceAttributes, obj map[string]any, err error) {
+	if v.Attrs != nil {
+		return *v.Attrs, nil, nil
+	}
+	if obj, err = decodeVersion(v); err != nil {
+		return attrs, nil, err
+	}
+	return policy.Attributes(v.Type, obj), obj, nil
+}
+
+func decodeVersion(v *store.Version) (map[string]any, error) {
+	obj, err := fhir.DecodeObject(v.JSON)
+	if err != nil {
+		return nil, fmt.Errorf("decode stored %s/%s: %w", v.Type, v.ID, err)
+	}
+	return obj, nil
 }
 
 // decideObject is decideAttrs for a resource's content.
@@ -267,11 +275,50 @@ func (a *access) decideAttrs(ctx context.Context, action, typ, id string, attrs 
 	if err != nil {
 		return d, err
 	}
+	return d, a.conclude(ctx, typ, id, attrs, d)
+}
+
+// conclude notes the decision d about one resource for the audit record
+// (with the resource's patient, allowed or not) and turns a refusal into
+// its 403.
+func (a *access) conclude(ctx context.Context, typ, id string, attrs policy.ResourceAttributes, d policy.Decision) error {
+	if !d.Allow {
+		if err := a.knowSelf(ctx); err != nil {
+			return err
+		}
+	}
 	a.trail.noteDecision(typ, id, attrs, d)
 	if !d.Allow {
-		return d, refused(d)
+		return refused(d)
 	}
-	return d, nil
+	return nil
+}
+
+// knowSelf works out, for a person, which Patient they are, so that the
+// audit record of a refused attempt tells their own record from another
+// person's (an attempt on another's record goes into that person's
+// access report). Others have no Patient: nothing is looked up.
+func (a *access) knowSelf(ctx context.Context) error {
+	if a.id.Kind != auth.KindPerson {
+		return nil
+	}
+	_, err := a.load(ctx, policy.Facts{Self: true})
+	return err
+}
+
+// selfPatient is the Patient a person is, when this request worked it out.
+func (a *access) selfPatient() string {
+	for _, f := range append([]*patientFacts{a.facts}, a.among...) {
+		if f == nil {
+			continue
+		}
+		for p, yes := range f.self {
+			if yes {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // mayChange says whether the caller may update or delete the stored
@@ -285,10 +332,12 @@ func (a *access) mayChange(ctx context.Context, v *store.Version) error {
 	return err
 }
 
-// refused is the 403 for a policy refusal: the rule ids, no content.
+// refused is the 403 for a policy refusal: the rule ids the policy lets
+// the caller be told (Decision.Disclosed), no content. The audit record
+// keeps every reason.
 func refused(d policy.Decision) *fhir.Error {
 	return &fhir.Error{Status: http.StatusForbidden, Issues: []fhir.Issue{{Severity: "error", Code: "forbidden",
-		Diagnostics: fmt.Sprintf("access refused by the data sharing policy (rules: %s; policy revision %s)", strings.Join(d.Reasons, ", "), d.Revision)}}}
+		Diagnostics: fmt.Sprintf("access refused by the data sharing policy (rules: %s; policy revision %s)", strings.Join(d.Disclosed, ", "), d.Revision)}}}
 }
 
 // decidePage decides every resource of a page, drops the refused ones and
@@ -303,9 +352,9 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 	objs := make([]map[string]any, len(versions))
 	obj := func(i int) (map[string]any, error) {
 		if objs[i] == nil {
-			o, err := fhir.DecodeObject(versions[i].JSON)
+			o, err := decodeVersion(versions[i])
 			if err != nil {
-				return nil, fmt.Errorf("decode stored %s/%s: %w", versions[i].Type, versions[i].ID, err)
+				return nil, err
 			}
 			objs[i] = o
 		}

@@ -174,11 +174,7 @@ func (s *Server) entry(c *gin.Context, status int) audit.Entry {
 			e.Agent.ClientID = id.Subject
 		}
 		if a, ok := c.Get(accessKey); ok && id.Kind == auth.KindPerson {
-			if f := a.(*access).facts; f != nil {
-				for p := range f.self {
-					e.Agent.Patient = p
-				}
-			}
+			e.Agent.Patient = a.(*access).selfPatient()
 		}
 	}
 	e.Agent.Network = network

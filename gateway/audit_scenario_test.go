@@ -63,6 +63,15 @@ func TestAuditStory(t *testing.T) {
 	if n := len(asSlice(r.json(t)["entry"])); n != 0 {
 		t.Fatalf("%d still pending after review", n)
 	}
+	// The verdict is read back from the trail, on the reviewed record.
+	r = as(ig, "GET", "/AuditEvent?entity=AuditEvent/"+id, "")
+	e.mustStatus(r, http.StatusOK)
+	if reviews := asSlice(r.json(t)["entry"]); len(reviews) != 1 || !strings.Contains(string(r.Body), `"review-verdict","valueString":"justified"`) ||
+		!strings.Contains(string(r.Body), "ED attendance confirmed") {
+		t.Fatalf("the review read back: %s", r.Body)
+	}
+	e.mustStatus(as(gp, "GET", "/AuditEvent?entity=AuditEvent/"+id, ""), http.StatusForbidden)
+	e.mustStatus(as(ig, "GET", "/AuditEvent?entity=CarePlan/x", ""), http.StatusBadRequest)
 
 	// The person sees who looked at their record, as FHIR and as a page,
 	// and cannot ask about someone else.
@@ -90,5 +99,30 @@ func TestAuditStory(t *testing.T) {
 	e.tamperAudit("org", "RJ1", "Y99001")
 	if ok, out := e.verifyAudit(); ok || !strings.Contains(out, "altered: content does not match its hash") {
 		t.Fatalf("edit not caught: %s", out)
+	}
+}
+
+// Changing a break-glass review's verdict in the database is caught by the
+// verifier: the verdict is in the hash chain.
+func TestReviewVerdictTamperingIsCaught(t *testing.T) {
+	e := newEnv(t, gateway.Config{Policy: loadPolicy(t, "../policy")})
+	people := loadPeople(t, e)
+	btg := mint(t, auth.DevClaims{Kind: auth.ShapeCIS2, Org: "RJ1", Role: "R8000", Purpose: "BTG", BreakGlassReason: "collapsed at home"})
+	ig := "Bearer " + councilToken(t, "R5105", "HOPERAT")
+	e.mustStatus(e.do("GET", "/"+people["01"].first(t, "CarePlan", nil), "", "Authorization", "Bearer "+btg), http.StatusOK)
+	r := e.do("GET", "/AuditEvent/$break-glass-pending", "", "Authorization", ig)
+	pending := asSlice(r.json(t)["entry"])
+	if len(pending) != 1 {
+		t.Fatalf("%d pending: %s", len(pending), r.Body)
+	}
+	id := pending[0].(map[string]any)["resource"].(map[string]any)["id"].(string)
+	review := `{"resourceType":"Parameters","parameter":[{"name":"justified","valueBoolean":false},{"name":"note","valueString":"no emergency on record"}]}`
+	e.mustStatus(e.do("POST", "/AuditEvent/"+id+"/$review", review, "Authorization", ig), http.StatusOK)
+	if ok, out := e.verifyAudit(); !ok {
+		t.Fatalf("chain does not verify before tampering: %s", out)
+	}
+	e.tamperAudit("vdt", "not-justified", "justified")
+	if ok, out := e.verifyAudit(); ok || !strings.Contains(out, "altered") {
+		t.Fatalf("a changed verdict was not caught: %s", out)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/policy"
 )
 
@@ -32,7 +33,7 @@ type AuditReader interface {
 // break-glass review for IG leads, and $who-accessed for a person. The
 // trail is append-only: no interaction changes it.
 //
-//	GET  /AuditEvent?patient=&agent=&agent-org=&purpose=&date=&allowed=&break-glass=&_count=&_cursor=
+//	GET  /AuditEvent?patient=&agent=&agent-org=&purpose=&date=&allowed=&break-glass=&entity=&_count=&_cursor=
 //	GET  /AuditEvent/{id}
 //	GET  /AuditEvent/$break-glass-pending
 //	POST /AuditEvent/{id}/$review        Parameters: justified (boolean), note (string)
@@ -71,6 +72,27 @@ func (s *Server) routeOp(c *gin.Context, method, allowed, interaction, operation
 func (a *access) mayReadAudit(ctx context.Context) error {
 	_, err := a.decideObject(ctx, policy.ActionRead, "AuditEvent", "", map[string]any{"resourceType": "AuditEvent"})
 	return err
+}
+
+// decideOperation asks the policy whether the caller may run operation on
+// the stored Patient v, and notes the decision for the audit record (with
+// the patient, allowed or not); a refusal is a 403 naming the rules the
+// policy discloses.
+func (a *access) decideOperation(ctx context.Context, operation string, v *store.Version) error {
+	attrs, _, err := versionAttrs(v)
+	if err != nil {
+		return err
+	}
+	f, err := a.loadFor(ctx, policy.AllFacts, attrs.Patient)
+	if err != nil {
+		return err
+	}
+	d, err := a.engine.DecideOperation(ctx, policy.Input{Action: policy.ActionOperation, Operation: operation, Subject: a.subject(),
+		Resource: policy.Resource{Type: v.Type, ID: v.ID, ResourceAttributes: attrs}, Context: f.contextFor(attrs.Patient)})
+	if err != nil {
+		return fmt.Errorf("policy decision: %w", err)
+	}
+	return a.conclude(ctx, v.Type, v.ID, attrs, d)
 }
 
 // auditForIG returns the audit trail if the caller may read it (the IG and
@@ -192,6 +214,11 @@ func auditQuery(c *gin.Context) (audit.Query, error) {
 					bad(k, "date takes the prefixes ge and lt")
 				}
 			}
+		case "entity":
+			if !strings.HasPrefix(v, "AuditEvent/") || v == "AuditEvent/" {
+				bad(k, "entity takes AuditEvent/<id>, and finds the reviews of that audit record")
+			}
+			q.Entity = v
 		case "_count":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
@@ -203,7 +230,7 @@ func auditQuery(c *gin.Context) (audit.Query, error) {
 		case "_format", "_pretty":
 		default:
 			issues = append(issues, fhir.Issue{Severity: "error", Code: "not-supported", Expression: []string{k},
-				Diagnostics: "AuditEvent search supports patient, agent, agent-org, purpose, date, allowed, break-glass, _count and _cursor"})
+				Diagnostics: "AuditEvent search supports patient, agent, agent-org, purpose, date, allowed, break-glass, entity, _count and _cursor"})
 		}
 	}
 	if len(issues) > 0 {
@@ -230,7 +257,9 @@ func (s *Server) breakGlassPending(c *gin.Context) {
 	writeJSON(c, http.StatusOK, b)
 }
 
-// breakGlassReview records an IG lead's review of one break-glass access.
+// breakGlassReview records an IG lead's review of one break-glass access,
+// as an audit record of its own in the chain (read back with
+// AuditEvent?entity=AuditEvent/<id>).
 func (s *Server) breakGlassReview(c *gin.Context) {
 	lg := s.auditForIG(c)
 	if lg == nil {
@@ -292,8 +321,10 @@ func (s *Server) breakGlassReview(c *gin.Context) {
 	writeJSON(c, http.StatusOK, fhir.Outcome(fhir.Issue{Severity: "information", Code: "informational", Diagnostics: "review recorded"}))
 }
 
-// whoAccessed answers GET /Patient/{id}/$who-accessed for the person
-// themselves and for council staff helping them.
+// whoAccessed answers GET /Patient/{id}/$who-accessed for those the policy
+// lets read a person's access report: the person themselves
+// (SELF-6-access-report) and council staff who know them
+// (AUDIT-8-access-report).
 func (s *Server) whoAccessed(c *gin.Context) {
 	t := trailOf(c)
 	t.interaction, t.operation = "operation", "$who-accessed"
@@ -313,21 +344,11 @@ func (s *Server) whoAccessed(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	a := accessOf(c)
-	if _, _, err := a.decide(ctx, policy.ActionRead, v); err != nil {
+	if err := accessOf(c).decideOperation(ctx, "$who-accessed", v); err != nil {
 		_ = c.Error(err)
 		return
 	}
 	patient := "Patient/" + id
-	f, err := a.loadFor(ctx, policy.Facts{Self: true, KnownToCouncil: true}, patient)
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	if !f.self[patient] && !f.known[patient] {
-		_ = c.Error(fhir.Errorf(http.StatusForbidden, "forbidden", "who has seen a record is shown to the person and to council staff helping them"))
-		return
-	}
 	accesses, err := lg.WhoAccessed(ctx, patient, 500)
 	if err != nil {
 		_ = c.Error(err)
@@ -342,15 +363,19 @@ func (s *Server) whoAccessed(c *gin.Context) {
 	out := map[string]any{"resourceType": "Parameters"}
 	var parts []any
 	for _, x := range accesses {
-		p := []any{
-			map[string]any{"name": "time", "valueInstant": x.Time.UTC().Format(time.RFC3339)},
-			map[string]any{"name": "organization", "valueIdentifier": map[string]any{"system": odsSystem, "value": x.Org}},
-			map[string]any{"name": "role", "valueCode": x.Role},
+		p := []any{map[string]any{"name": "time", "valueInstant": x.Time.UTC().Format(time.RFC3339)}}
+		if x.Public {
+			p = append(p, map[string]any{"name": "who", "valueString": memberOfThePublic})
+		} else {
+			p = append(p, map[string]any{"name": "organization", "valueIdentifier": map[string]any{"system": odsSystem, "value": x.Org}},
+				map[string]any{"name": "role", "valueCode": x.Role})
+		}
+		p = append(p,
 			map[string]any{"name": "purpose", "valueCoding": map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": x.Purpose}},
 			map[string]any{"name": "interaction", "valueCode": x.Interaction},
 			map[string]any{"name": "allowed", "valueBoolean": x.Allowed},
 			map[string]any{"name": "breakGlass", "valueBoolean": x.BreakGlass},
-		}
+		)
 		for _, cat := range x.Categories {
 			p = append(p, map[string]any{"name": "category", "valueCode": cat})
 		}
@@ -362,13 +387,17 @@ func (s *Server) whoAccessed(c *gin.Context) {
 	writeJSON(c, http.StatusOK, out)
 }
 
+// memberOfThePublic stands in an access report for a person (another
+// person's token), who is never named.
+const memberOfThePublic = "a member of the public"
+
 var whoAccessedPage = template.Must(template.New("who").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Who has looked at your record</title>
 <style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ccc;padding:.4em;text-align:left}</style></head>
 <body><h1>Who has looked at your record</h1>
 <p>Every time someone from another organisation opens or searches your social care record, it is written down. This list shows those accesses, newest first. If something looks wrong, contact the council's data protection officer.</p>
 {{if .}}<table><thead><tr><th>When</th><th>Organisation</th><th>Job role</th><th>Why</th><th>What kind of information</th><th>Outcome</th></tr></thead><tbody>
-{{range .}}<tr><td>{{.Time.Format "2 Jan 2006 15:04"}}</td><td>{{.Org}}</td><td>{{.Role}}</td><td>{{.Purpose}}{{if .BreakGlass}} (emergency access){{end}}</td><td>{{range $i, $c := .Categories}}{{if $i}}, {{end}}{{$c}}{{end}}</td><td>{{if .Allowed}}seen{{else}}refused{{end}}</td></tr>
+{{range .}}<tr><td>{{.Time.Format "2 Jan 2006 15:04"}}</td>{{if .Public}}<td colspan="2">` + memberOfThePublic + `</td>{{else}}<td>{{.Org}}</td><td>{{.Role}}</td>{{end}}<td>{{.Purpose}}{{if .BreakGlass}} (emergency access){{end}}</td><td>{{range $i, $c := .Categories}}{{if $i}}, {{end}}{{$c}}{{end}}</td><td>{{if .Allowed}}seen{{else}}refused{{end}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>Nobody else has looked at your record.</p>{{end}}
 </body></html>
 `))

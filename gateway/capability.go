@@ -69,10 +69,11 @@ func (s *Server) capabilities(c *gin.Context) {
 					{Name: "date", Type: "date", Documentation: "ge and lt only"},
 					{Name: "allowed", Type: "token", Documentation: "true or false: the policy decision"},
 					{Name: "break-glass", Type: "token", Documentation: "true for emergency accesses"},
+					{Name: "entity", Type: "reference", Documentation: "AuditEvent/<id>: the break-glass review of that audit record (verdict and note on its entity)"},
 				},
 				Operation: []op{
 					{Name: "break-glass-pending", Definition: opBase + "break-glass-pending", Documentation: "GET /AuditEvent/$break-glass-pending: break-glass accesses awaiting IG review"},
-					{Name: "break-glass-review", Definition: opBase + "break-glass-review", Documentation: "POST /AuditEvent/{id}/$review with Parameters justified and note"},
+					{Name: "break-glass-review", Definition: opBase + "break-glass-review", Documentation: "POST /AuditEvent/{id}/$review with Parameters justified and note; the review is an AuditEvent in the audit chain"},
 				}})
 			continue
 		}
@@ -80,7 +81,7 @@ func (s *Server) capabilities(c *gin.Context) {
 			ConditionalCreate: true, ConditionalRead: "not-supported", ConditionalDelete: "not-supported", SearchRevInclude: revs[t]}
 		if t == "Patient" {
 			r.Operation = []op{{Name: "who-accessed", Definition: opBase + "who-accessed",
-				Documentation: "GET /Patient/{id}/$who-accessed: who has seen this person's record (the person and council staff helping them); _format=html for a readable page"},
+				Documentation: "GET /Patient/{id}/$who-accessed: who has seen this person's record or tried to (the person, and council staff who know them: policy rules SELF-6-access-report, AUDIT-8-access-report); _format=html for a readable page"},
 				{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything",
 					Documentation: "GET /Patient/{id}/$everything: the Patient and the resources of its compartment the caller may read (AuditEvents excepted), Patient first then by type; _count, _since, _type, paging by the next link; start and end are not supported"}}
 		}

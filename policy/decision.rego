@@ -45,10 +45,12 @@ granted(ps, cats) := allowed(ps, cats) if {
 	known_categories(cats)
 }
 
-# A refusal, with the rules that failed (see deny.rego).
+# A refusal, with the rules that failed (see deny.rego) and those of them
+# the caller may be told (disclosed, see deny.rego).
 refused(failures) := {
 	"allow": false,
 	"reasons": ordered_reasons(failures),
+	"disclosed": disclosed_reasons(failures),
 	"redactions": [],
 	"obligations": [],
 }

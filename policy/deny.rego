@@ -26,6 +26,8 @@ rule_ids := [
 	"WRITE-7",
 	"WRITE-7-provider-named",
 	"AUDIT-8-ig-review",
+	"SELF-6-access-report",
+	"AUDIT-8-access-report",
 ]
 
 record_failures(r, c) := {id | some id in record_checks; record_fails(id, r, c)}
@@ -187,3 +189,26 @@ record_checks contains "AUDIT-8-ig-review" if {
 record_fails("AUDIT-8-ig-review", r, _) if {
 	"audit" in r.categories
 }
+
+# What a refusal may tell the caller (the decision's disclosed; the audit
+# trail keeps every reason). A rule in disclosing_rules fails because of
+# something about the person: they objected to sharing (OBJ-5-objection),
+# the record is restricted, safeguarding or otherwise outside the caller's
+# need to know (NTK-4-need-to-know), or it holds third-party content
+# (SELF-6-third-party). The caller is told such a rule only when it is all
+# that failed, that is when the caller passes every other rule (a GP with
+# the person on its list learns that the person objected); otherwise the
+# caller is told only the rules that say nothing about the person (a trust
+# with no care relationship learns REL-3-relationship, never that the
+# person objected).
+disclosing_rules := {"OBJ-5-objection", "NTK-4-need-to-know", "SELF-6-third-party"}
+
+disclosed_reasons(failures) := ids if {
+	ids := ordered_reasons(failures)
+	every id in ids {
+		id in disclosing_rules
+	}
+} else := ids if {
+	ids := [id | some id in ordered_reasons(failures); not id in disclosing_rules]
+	count(ids) > 0
+} else := ["DEFAULT-deny"]

@@ -32,7 +32,12 @@
 //     anything untranslatable is an error (fail closed). Each resource
 //     returned is then decided again with [Engine.DecideMany] or
 //     [Engine.Decide], and the caller removes the [Decision.Redactions] and
-//     honours the [Decision.Obligations].
+//     honours the [Decision.Obligations]. A refusal tells the caller only
+//     [Decision.Disclosed] (the policy leaves out rules that would
+//     disclose something about the person); the audit trail keeps every
+//     reason.
+//   - Operations that are not reads of a record (the access report,
+//     $who-accessed) are decided by [Engine.DecideOperation], in full.
 //   - At load, every caller kind in the agreement is planned and its plan
 //     compared with full evaluation over probe records (probe.go); a policy
 //     whose plans disagree, or whose conditions cannot be compiled, is

@@ -15,6 +15,7 @@ const (
 	decisionQuery  = "data.gateway.authz.decision"
 	decisionsQuery = "data.gateway.authz.decisions"
 	filterQuery    = "data.gateway.authz.filter"
+	operationQuery = "data.gateway.authz.operation_decision"
 )
 
 // Engine is one immutable, prepared policy version. It is safe for
@@ -24,6 +25,7 @@ type Engine struct {
 	decision  rego.PreparedEvalQuery
 	decisions rego.PreparedEvalQuery
 	filter    rego.PreparedPartialQuery
+	operation rego.PreparedEvalQuery
 	// probes are subjects and records the policy is checked with at load
 	// time (probe.go).
 	probes probeSet
@@ -97,6 +99,9 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 	if e.decisions, err = rego.New(opts(decisionsQuery)...).PrepareForEval(ctx); err != nil {
 		return nil, fmt.Errorf("policy %s: prepare page decision: %w", src.revision, err)
 	}
+	if e.operation, err = rego.New(opts(operationQuery)...).PrepareForEval(ctx); err != nil {
+		return nil, fmt.Errorf("policy %s: prepare operation decision: %w", src.revision, err)
+	}
 	partial := append(opts(filterQuery), rego.Unknowns([]string{"input.resource"}))
 	if e.filter, err = rego.New(partial...).PrepareForPartial(ctx); err != nil {
 		return nil, fmt.Errorf("policy %s: prepare filter: %w", src.revision, err)
@@ -165,6 +170,22 @@ func (e *Engine) evalDecision(ctx context.Context, in Input) (Decision, error) {
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return Decision{}, fmt.Errorf("policy %s: decide: no decision", e.revision)
+	}
+	return e.toDecision(rs[0].Expressions[0].Value)
+}
+
+// DecideOperation decides an operation (in.Action "operation",
+// in.Operation its name) about the Patient in.Resource, whose facts are
+// in.Context. A policy that decides no such operation refuses it
+// (DEFAULT-deny). Operations are rare: they are evaluated in full, never
+// remembered.
+func (e *Engine) DecideOperation(ctx context.Context, in Input) (Decision, error) {
+	rs, err := e.operation.Eval(ctx, rego.EvalParsedInput(in.operationValue()))
+	if err != nil {
+		return Decision{}, fmt.Errorf("policy %s: decide operation: %w", e.revision, err)
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return Decision{Reasons: []string{"DEFAULT-deny"}, Disclosed: []string{"DEFAULT-deny"}, Revision: e.revision}, nil
 	}
 	return e.toDecision(rs[0].Expressions[0].Value)
 }
@@ -269,6 +290,12 @@ func (e *Engine) toDecision(v any) (Decision, error) {
 	}
 	if d.Obligations, err = stringList(m, "obligations"); err != nil {
 		return Decision{}, fmt.Errorf("policy %s: %w", e.revision, err)
+	}
+	if d.Disclosed, err = stringList(m, "disclosed"); err != nil {
+		return Decision{}, fmt.Errorf("policy %s: %w", e.revision, err)
+	}
+	if !d.Allow && len(d.Disclosed) == 0 {
+		d.Disclosed = []string{"DEFAULT-deny"} // the policy did not say what may be told
 	}
 	return d, nil
 }

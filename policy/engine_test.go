@@ -35,38 +35,43 @@ func TestDecide(t *testing.T) {
 		{
 			note: "gp reads related care plan",
 			in:   Input{Action: ActionRead, Subject: gpNurse, Resource: Resource{Type: "CarePlan", ResourceAttributes: attrs("Patient/p1", CatCarePlan)}, Context: Context{Related: true}},
-			want: Decision{Allow: true, Reasons: []string{"DSA-1-signatory", "NTK-4-need-to-know", "OBJ-5-objection", "PURPOSE-2-direct-care", "REL-3-relationship"}, Redactions: []string{}, Obligations: []string{}},
+			want: Decision{Allow: true, Reasons: []string{"DSA-1-signatory", "NTK-4-need-to-know", "OBJ-5-objection", "PURPOSE-2-direct-care", "REL-3-relationship"}, Disclosed: []string{}, Redactions: []string{}, Obligations: []string{}},
 		},
 		{
 			note: "doctor sees safeguarding flag redacted",
 			in:   Input{Action: ActionRead, Subject: trustDoctor, Resource: Resource{Type: "Flag", ResourceAttributes: flag}, Context: Context{Related: true}},
-			want: Decision{Allow: true, Reasons: []string{"DSA-1-signatory", "NTK-4-need-to-know", "OBJ-5-objection", "PURPOSE-2-direct-care", "REL-3-relationship"}, Redactions: []string{"/code/text", "/note", "/text"}, Obligations: []string{}},
+			want: Decision{Allow: true, Reasons: []string{"DSA-1-signatory", "NTK-4-need-to-know", "OBJ-5-objection", "PURPOSE-2-direct-care", "REL-3-relationship"}, Disclosed: []string{}, Redactions: []string{"/code/text", "/note", "/text"}, Obligations: []string{}},
 		},
 		{
 			note: "break glass flagged",
 			in: Input{Action: ActionRead, Subject: Subject{Kind: SubjectUser, Org: "RJ1", Role: "R8000", Purpose: "BTG", BreakGlassReason: "collapsed"},
 				Resource: Resource{Type: "CarePlan", ResourceAttributes: attrs("Patient/p1", CatCarePlan)}, Context: Context{Objected: true}},
-			want: Decision{Allow: true, Reasons: []string{"DSA-1-signatory", "NTK-4-need-to-know", "PURPOSE-2-break-glass"}, Redactions: []string{}, Obligations: []string{"audit-break-glass", "review-break-glass"}},
+			want: Decision{Allow: true, Reasons: []string{"DSA-1-signatory", "NTK-4-need-to-know", "PURPOSE-2-break-glass"}, Disclosed: []string{}, Redactions: []string{}, Obligations: []string{"audit-break-glass", "review-break-glass"}},
 		},
 		{
 			note: "research refused",
 			in:   Input{Action: ActionRead, Subject: researcher, Resource: Resource{Type: "CarePlan", ResourceAttributes: attrs("Patient/p1", CatCarePlan)}, Context: Context{Related: true}},
-			want: Decision{Allow: false, Reasons: []string{"DSA-1-signatory", "PURPOSE-2-direct-care"}, Redactions: []string{}, Obligations: []string{}},
+			want: Decision{Allow: false, Reasons: []string{"DSA-1-signatory", "PURPOSE-2-direct-care"}, Disclosed: []string{"DSA-1-signatory", "PURPOSE-2-direct-care"}, Redactions: []string{}, Obligations: []string{}},
 		},
 		{
 			note: "objection refuses nhs",
 			in:   Input{Action: ActionRead, Subject: gpNurse, Resource: Resource{Type: "CarePlan", ResourceAttributes: attrs("Patient/p1", CatCarePlan)}, Context: Context{Related: true, Objected: true}},
-			want: Decision{Allow: false, Reasons: []string{"OBJ-5-objection"}, Redactions: []string{}, Obligations: []string{}},
+			want: Decision{Allow: false, Reasons: []string{"OBJ-5-objection"}, Disclosed: []string{"OBJ-5-objection"}, Redactions: []string{}, Obligations: []string{}},
+		},
+		{
+			note: "objection not disclosed without a relationship",
+			in:   Input{Action: ActionRead, Subject: trustDoctor, Resource: Resource{Type: "CarePlan", ResourceAttributes: attrs("Patient/p1", CatCarePlan)}, Context: Context{Objected: true}},
+			want: Decision{Allow: false, Reasons: []string{"REL-3-relationship", "OBJ-5-objection"}, Disclosed: []string{"REL-3-relationship"}, Redactions: []string{}, Obligations: []string{}},
 		},
 		{
 			note: "provider write for named package",
 			in:   Input{Action: ActionWrite, Subject: providerCare, Resource: Resource{Type: "Encounter"}, Context: Context{ProviderNamed: true}},
-			want: Decision{Allow: true, Reasons: []string{"PURPOSE-2-direct-care", "WRITE-7-provider-named"}, Redactions: []string{}, Obligations: []string{}},
+			want: Decision{Allow: true, Reasons: []string{"PURPOSE-2-direct-care", "WRITE-7-provider-named"}, Disclosed: []string{}, Redactions: []string{}, Obligations: []string{}},
 		},
 		{
 			note: "person reads own record",
 			in:   Input{Action: ActionRead, Subject: personP1, Resource: Resource{Type: "Flag", ResourceAttributes: flag}, Context: Context{Self: true}},
-			want: Decision{Allow: true, Reasons: []string{"SELF-6"}, Redactions: []string{}, Obligations: []string{}},
+			want: Decision{Allow: true, Reasons: []string{"SELF-6"}, Disclosed: []string{}, Redactions: []string{}, Obligations: []string{}},
 		},
 	}
 	for _, tc := range tests {
@@ -147,8 +152,11 @@ func TestLoadRejects(t *testing.T) {
 		{
 			note: "no tests",
 			edit: func(t *testing.T, dir string) {
-				if err := os.Remove(filepath.Join(dir, "authz_test.rego")); err != nil {
-					t.Fatal(err)
+				tests, _ := filepath.Glob(filepath.Join(dir, "*_test.rego"))
+				for _, f := range tests {
+					if err := os.Remove(f); err != nil {
+						t.Fatal(err)
+					}
 				}
 			},
 			want: "no tests",

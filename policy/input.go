@@ -23,10 +23,13 @@ const (
 // Input is the document the policy decides on (input in Rego).
 type Input struct {
 	// Action is read, search, history, write or operation.
-	Action   string   `json:"action"`
-	Subject  Subject  `json:"subject"`
-	Resource Resource `json:"resource"`
-	Context  Context  `json:"context"`
+	Action string `json:"action"`
+	// Operation names the operation of action operation, e.g.
+	// "$who-accessed" (see Engine.DecideOperation).
+	Operation string   `json:"operation,omitempty"`
+	Subject   Subject  `json:"subject"`
+	Resource  Resource `json:"resource"`
+	Context   Context  `json:"context"`
 }
 
 // Subject is who is asking. Organisation kind and role class are looked up
@@ -89,7 +92,13 @@ type Context struct {
 type Decision struct {
 	Allow bool `json:"allow"`
 	// Reasons are rule ids: the rules that allowed, or those that failed.
+	// The audit trail keeps them all.
 	Reasons []string `json:"reasons"`
+	// Disclosed are the rule ids of a refusal the caller may be told:
+	// the policy leaves out those that would disclose something about
+	// the person (deny.rego). A refusal whose policy says nothing of it
+	// discloses only "DEFAULT-deny".
+	Disclosed []string `json:"disclosed"`
 	// Redactions are JSON pointers (RFC 6901) to remove from the resource
 	// before it leaves, e.g. "/note".
 	Redactions []string `json:"redactions"`
@@ -168,6 +177,13 @@ func (in Input) value() ast.Value {
 		item("resource", in.Resource.term(in.Resource.Type, in.Resource.ID)),
 		item("context", in.Context.term()),
 	)
+}
+
+// operationValue is the input for an operation's decision.
+func (in Input) operationValue() ast.Value {
+	v := in.value().(ast.Object)
+	v.Insert(ast.StringTerm("operation"), ast.StringTerm(in.Operation))
+	return v
 }
 
 // pageValue is the input for a page: input.resources and input.contexts.

@@ -30,7 +30,8 @@ const copyBatch = 2000
 // Copy moves everything from one engine to another that holds nothing
 // yet: every resource with all its versions (ids, version numbers, times
 // and JSON kept; the target rebuilds its search index and access facts),
-// the audit trail with its chain intact, break-glass reviews, and the
+// the audit trail with its chain intact (break-glass reviews are records
+// in it), the old store of reviews made before they were, and the
 // ingest journals and job records. Then it checks the target: the same
 // number of versions of every type, and the audit chain verified there
 // against the source's head. Run it with no gateway using either engine.
@@ -92,7 +93,7 @@ func Copy(ctx context.Context, from, to *Engine, progress func(step string, n in
 	if rep.AuditReviews, err = to.Audit.ImportReviews(ctx, from.Audit.ExportReviews); err != nil {
 		return rep, fmt.Errorf("copy break-glass reviews: %w", err)
 	}
-	progress("break-glass reviews", rep.AuditReviews)
+	progress("break-glass reviews of the old store", rep.AuditReviews)
 	err = from.Ingest.ExportState(ctx, func(kind string, doc []byte) error {
 		switch kind {
 		case ingest.KindJournal:

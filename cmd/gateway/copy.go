@@ -62,7 +62,7 @@ func copyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if rep.AuditRecords > 0 {
 		fmt.Fprintf(stdout, " up to %s", rep.AuditHead)
 	}
-	fmt.Fprintf(stdout, "), %d break-glass reviews, %d ingest journals, %d import jobs from %s to %s\n",
+	fmt.Fprintf(stdout, "), %d break-glass reviews of the old store, %d ingest journals, %d import jobs from %s to %s\n",
 		rep.AuditReviews, rep.IngestJournals, rep.IngestJobs, src.Kind, dst.Kind)
 	return nil
 }
