@@ -80,7 +80,9 @@ func (s *Server) capabilities(c *gin.Context) {
 			ConditionalCreate: true, ConditionalRead: "not-supported", ConditionalDelete: "not-supported", SearchRevInclude: revs[t]}
 		if t == "Patient" {
 			r.Operation = []op{{Name: "who-accessed", Definition: opBase + "who-accessed",
-				Documentation: "GET /Patient/{id}/$who-accessed: who has seen this person's record (the person and council staff helping them); _format=html for a readable page"}}
+				Documentation: "GET /Patient/{id}/$who-accessed: who has seen this person's record (the person and council staff helping them); _format=html for a readable page"},
+				{Name: "summary", Definition: IPSSummaryOperation,
+					Documentation: "GET /Patient/{id}/$summary or /Patient/$summary?identifier=https://fhir.nhs.uk/Id/nhs-number|<n>: the person's social care summary, a document Bundle shaped after the IPS (recentDays: days of recent visits and medication, default 14); _format=html for a readable page; profile and graph are not supported"}}
 		}
 		for _, p := range search.Params(t) {
 			r.SearchParam = append(r.SearchParam, param{Name: p.Name, Type: p.Type, Documentation: p.Documentation})

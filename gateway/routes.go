@@ -44,6 +44,7 @@ func (s *Server) readyz(c *gin.Context) {
 //	/{type}/{id}              GET read, PUT update, DELETE delete
 //	/{type}/{id}/_history     GET instance history
 //	/{type}/{id}/_history/{v} GET vread
+//	/Patient/$summary, /Patient/{id}/$summary, /Patient/{id}/$who-accessed  GET operations
 func (s *Server) dispatch(c *gin.Context) {
 	path := strings.Trim(c.Request.URL.Path, "/")
 	var segs []string
@@ -63,6 +64,10 @@ func (s *Server) dispatch(c *gin.Context) {
 	}
 	if typ == "Patient" && len(segs) == 3 && segs[2] == "$who-accessed" {
 		s.routeOp(c, m, http.MethodGet, "operation", "$who-accessed", s.whoAccessed)
+		return
+	}
+	if typ == "Patient" && (len(segs) == 2 && segs[1] == "$summary" || len(segs) == 3 && segs[2] == "$summary") {
+		s.routeOp(c, m, http.MethodGet, "operation", "$summary", s.patientSummary)
 		return
 	}
 	if !fhir.Supported(typ) {
