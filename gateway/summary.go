@@ -192,8 +192,8 @@ func (s *Server) summaryPatient(ctx context.Context, c *gin.Context, a *access, 
 // windows, then the directory resources they reference. Every resource it
 // returns goes into the document.
 func (s *Server) gatherSummary(ctx context.Context, a *access, patient *store.Version, now time.Time, recentDays int) ([]*store.Version, error) {
-	since := "ge" + now.AddDate(0, 0, -recentDays).Format(time.DateOnly)
-	incidentsSince := "ge" + now.AddDate(0, -summary.IncidentMonths, 0).Format(time.DateOnly)
+	since := "ge" + now.AddDate(0, 0, -recentDays).Format(time.RFC3339)
+	incidentsSince := "ge" + now.AddDate(0, -summary.IncidentMonths, 0).Format(time.RFC3339)
 	obsCodes := func(codes ...string) string {
 		for i, c := range codes {
 			codes[i] = observationCodes + "|" + c
