@@ -59,6 +59,11 @@ func getSummary(t *testing.T, e *env, path string) document {
 		}
 		d.entries[res["resourceType"].(string)+"/"+res["id"].(string)] = res
 	}
+	for i, en := range asSlice(d.raw["entry"]) {
+		if _, err := validate.Object(en.(map[string]any)["resource"].(map[string]any)); err != nil {
+			t.Errorf("entry %d is not valid R4: %v", i, err)
+		}
+	}
 	if d.comp["resourceType"] != "Composition" {
 		t.Fatalf("first entry is a %v", d.comp["resourceType"])
 	}
@@ -331,5 +336,28 @@ func TestCapabilityStatementDeclaresSummary(t *testing.T) {
 	e.mustStatus(r, http.StatusOK)
 	if !strings.Contains(string(r.Body), `"definition":"http://hl7.org/fhir/uv/ips/OperationDefinition/summary"`) {
 		t.Error("the CapabilityStatement does not declare $summary by the IPS OperationDefinition")
+	}
+}
+
+// A section the caller may not see looks exactly like one with nothing
+// recorded: the same emptyReason, the same words.
+func TestSummaryWithheldLooksLikeNothingRecorded(t *testing.T) {
+	e, people := newSummaryEnv(t)
+	p01 := people["01"]
+	e.token = gpToken(t, "R8009", "TREAT") // a receptionist: demographics, contacts, alerts, care package summaries
+	d := getSummary(t, e, "/"+p01.patient+"/$summary")
+	nothing := d.div("legal-information") // p01 has no LPA
+	for _, code := range []string{"18776-5", "81338-6", "recent-visits", "10160-0"} {
+		if d.sections[code]["emptyReason"] == nil || d.div(code) != nothing {
+			t.Errorf("withheld section %s: emptyReason %v, narrative %s; want %s", code, d.sections[code]["emptyReason"], d.div(code), nothing)
+		}
+	}
+	if d.entryTypes("services-and-care")["ServiceRequest"] != 1 {
+		t.Errorf("the receptionist does not see the care package line: %v", d.entryTypes("services-and-care"))
+	}
+	for ref := range d.entries {
+		if strings.HasPrefix(ref, "CarePlan/") || strings.HasPrefix(ref, "Encounter/") || strings.HasPrefix(ref, "MedicationAdministration/") {
+			t.Errorf("the receptionist's summary holds %s", ref)
+		}
 	}
 }

@@ -26,7 +26,8 @@ func fact(s string) Cell {
 }
 
 // table is a section's narrative: an optional sentence, then one row per
-// entry.
+// entry; without rows, only Empty (every empty section reads the same,
+// whatever the reason).
 type table struct {
 	Intro   string
 	Columns []string
@@ -40,8 +41,7 @@ type row []Cell
 // value, so record text can hold no markup.
 var narrative = template.Must(template.New("section").Parse(
 	`<div xmlns="http://www.w3.org/1999/xhtml">` +
-		`{{if .Intro}}<p>{{.Intro}}</p>{{end}}` +
-		`{{if .Rows}}<table><thead><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr></thead><tbody>` +
+		`{{if .Rows}}{{if .Intro}}<p>{{.Intro}}</p>{{end}}<table><thead><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr></thead><tbody>` +
 		`{{range .Rows}}<tr>{{range .}}<td>{{range $i, $l := .}}{{if $i}}<br/>{{end}}` +
 		`{{if $l.Opinion}}<em class="opinion">Professional opinion: {{$l.Text}}</em>{{else}}{{$l.Text}}{{end}}{{end}}</td>{{end}}</tr>{{end}}` +
 		`</tbody></table>{{else}}<p>{{.Empty}}</p>{{end}}</div>`))
