@@ -213,7 +213,7 @@ func alerts(ix *indexed, _ Input) (table, []string) {
 			fact(when(str(f.o, "period", "end"))), fact(str(f.o, "status")), detail})
 	}
 	if len(flags) > 0 {
-		t.Intro = "An alert listed here exists; its details are shown only to those the data sharing policy allows."
+		t.Intro = "Alerts recorded for the person. The details of a safeguarding concern are shown only to those the data sharing policy allows."
 	}
 	return t, refsOf(flags, used)
 }
