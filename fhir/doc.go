@@ -11,5 +11,6 @@
 //
 // Sub-packages: validate (strict R4 validation), search (search parameters,
 // their parsing into conditions on stored fields), store (the MongoDB persistence of
-// versions and history) and socialcare (translation of social care records).
+// versions and history), socialcare (translation of social care records) and
+// summary (a person's social care summary document, for $summary).
 package fhir

@@ -379,7 +379,11 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 		}
 	}
 	// Each resource is decided on its own patient's facts: those of the
-	// page's patients are all it needs.
+	// page's patients are all it needs (a page about no patient, such as
+	// directory resources, needs the facts of none).
+	if len(patients) == 0 {
+		patients = []string{""}
+	}
 	f, err := a.loadAmong(ctx, a.needs(ctx, action), patients)
 	if err != nil {
 		return nil, err

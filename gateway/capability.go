@@ -83,7 +83,9 @@ func (s *Server) capabilities(c *gin.Context) {
 			r.Operation = []op{{Name: "who-accessed", Definition: opBase + "who-accessed",
 				Documentation: "GET /Patient/{id}/$who-accessed: who has seen this person's record or tried to (the person, and council staff who know them: policy rules SELF-6-access-report, AUDIT-8-access-report); _format=html for a readable page"},
 				{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-					Documentation: "GET /Patient/{id}/$everything: the Patient and the resources of its compartment the caller may read (AuditEvents excepted), Patient first then by type; _count, _since, _type, paging by the next link; start and end are not supported"}}
+					Documentation: "GET /Patient/{id}/$everything: the Patient and the resources of its compartment the caller may read (AuditEvents excepted), Patient first then by type; _count, _since, _type, paging by the next link; start and end are not supported"},
+				{Name: "summary", Definition: IPSSummaryOperation,
+					Documentation: "GET /Patient/{id}/$summary or /Patient/$summary?identifier=https://fhir.nhs.uk/Id/nhs-number|<n>: the person's social care summary, a document Bundle shaped after the IPS (recentDays: days of recent visits and medication, default 14); _format=html for a readable page; profile and graph are not supported"}}
 		}
 		for _, p := range search.Params(t) {
 			r.SearchParam = append(r.SearchParam, param{Name: p.Name, Type: p.Type, Documentation: p.Documentation})

@@ -170,13 +170,14 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 // honours _format.
 func negotiate() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		html := strings.HasSuffix(c.Request.URL.Path, "/$who-accessed") // a page people can read
+		// The operations that offer a page people can read.
+		html := strings.HasSuffix(c.Request.URL.Path, "/$who-accessed") || strings.HasSuffix(c.Request.URL.Path, "/$summary")
 		if f, ok := c.GetQuery("_format"); ok {
 			switch strings.TrimSpace(f) {
 			case "json", "application/json", "application/fhir+json", "fhir+json":
 			case "html", "text/html":
 				if !html {
-					_ = c.Error(fhir.Errorf(http.StatusNotAcceptable, "not-supported", "_format=html is offered only by $who-accessed; this server speaks JSON").At("_format"))
+					_ = c.Error(fhir.Errorf(http.StatusNotAcceptable, "not-supported", "_format=html is offered only by $who-accessed and $summary; this server speaks JSON").At("_format"))
 					c.Abort()
 					return
 				}

@@ -44,6 +44,7 @@ func (s *Server) readyz(c *gin.Context) {
 //	/{type}/{id}              GET read, PUT update, DELETE delete
 //	/{type}/{id}/_history     GET instance history
 //	/{type}/{id}/_history/{v} GET vread
+//	/Patient/$summary, /Patient/{id}/$summary, /Patient/{id}/$who-accessed  GET operations
 func (s *Server) dispatch(c *gin.Context) {
 	path := strings.Trim(c.Request.URL.Path, "/")
 	var segs []string
@@ -67,6 +68,10 @@ func (s *Server) dispatch(c *gin.Context) {
 	}
 	if typ == "Patient" && len(segs) == 3 && segs[2] == "$everything" {
 		s.routeOp(c, m, http.MethodGet, "operation", "$everything", s.everything)
+		return
+	}
+	if typ == "Patient" && (len(segs) == 2 && segs[1] == "$summary" || len(segs) == 3 && segs[2] == "$summary") {
+		s.routeOp(c, m, http.MethodGet, "operation", "$summary", s.patientSummary)
 		return
 	}
 	if !fhir.Supported(typ) {

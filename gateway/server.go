@@ -70,6 +70,9 @@ type Config struct {
 	// RelationshipWindow is how far back an encounter counts as a care
 	// relationship between an organisation and a person.
 	RelationshipWindow time.Duration
+	// Clock is the time summaries are dated by and their windows counted
+	// from (default time.Now).
+	Clock func() time.Time
 }
 
 func (c *Config) defaults() {
@@ -93,6 +96,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxImportBytes <= 0 {
 		c.MaxImportBytes = 256 << 20
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
 	}
 	if c.RelationshipWindow <= 0 {
 		c.RelationshipWindow = 180 * 24 * time.Hour

@@ -9,7 +9,9 @@
 // collects every problem it finds, each as one [fhir.Issue] whose Expression
 // is a FHIRPath-like location such as "Patient.identifier[0].value", and
 // returns them together as one 422 [*fhir.Error]. A valid resource comes back
-// as a [fhir.Resource] holding the decoded object.
+// as a [fhir.Resource] holding the decoded object. [Bundle] checks a Bundle
+// the gateway builds (a $summary document): its envelope against the R4
+// Bundle model and each entry's resource with the same rules.
 //
 // What is checked:
 //   - only the resource types in [fhir.ResourceTypes] are accepted;
