@@ -208,7 +208,7 @@ func (a *access) decide(ctx context.Context, action string, v *store.Version) ([
 	if err != nil {
 		return nil, policy.Decision{}, err
 	}
-	d, err := a.decideAttrs(ctx, action, v.Type, v.ID, attrs)
+	d, err := a.decideAttrs(ctx, action, v.Type, v.ID, attrs, nil)
 	if err != nil {
 		return nil, d, err
 	}
@@ -247,19 +247,95 @@ func decodeVersion(v *store.Version) (map[string]any, error) {
 
 // decideObject is decideAttrs for a resource's content.
 func (a *access) decideObject(ctx context.Context, action, typ, id string, obj map[string]any) (policy.Decision, error) {
-	return a.decideAttrs(ctx, action, typ, id, policy.Attributes(typ, obj))
+	return a.decideAttrs(ctx, action, typ, id, policy.Attributes(typ, obj), nil)
+}
+
+// storedAttrs are the access attributes of a stored version: kept beside
+// it by the engine, or else read from its JSON.
+func storedAttrs(v *store.Version) (policy.ResourceAttributes, error) {
+	if v.Attrs != nil {
+		return *v.Attrs, nil
+	}
+	obj, err := fhir.DecodeObject(v.JSON)
+	if err != nil {
+		return policy.ResourceAttributes{}, fmt.Errorf("decode stored %s/%s: %w", v.Type, v.ID, err)
+	}
+	return policy.Attributes(v.Type, obj), nil
+}
+
+// storedInput is the stored version as the policy's input.stored.
+func storedInput(v *store.Version) (*policy.Resource, error) {
+	at, err := storedAttrs(v)
+	if err != nil {
+		return nil, err
+	}
+	return &policy.Resource{Type: v.Type, ID: v.ID, ResourceAttributes: at}, nil
+}
+
+// mayWrite decides a create (cur nil) or an update of the stored version
+// cur with res. The gateway first stamps res with its authors (meta.tag
+// source-organisation, see stampAuthors): the caller's organisation, the
+// authors of cur, and those res names itself, which the policy judges
+// (WRITE-7-source). The decision sees cur as input.stored (WRITE-7-
+// provider-own, WRITE-7-labels).
+func (a *access) mayWrite(ctx context.Context, res *fhir.Resource, cur *store.Version) error {
+	var stored *policy.Resource
+	authors := []string{a.id.Org}
+	if cur != nil {
+		var err error
+		if stored, err = storedInput(cur); err != nil {
+			return err
+		}
+		authors = slices.Concat(stored.AuthorOrgs, authors)
+	}
+	stampAuthors(res.Object, authors)
+	_, err := a.decideAttrs(ctx, policy.ActionWrite, res.Type, res.ID, policy.Attributes(res.Type, res.Object), stored)
+	return err
+}
+
+// stampAuthors makes the source-organisation tags of a resource those it
+// names, then each of authors it lacks, each once: an update never drops an
+// earlier author, and the writer is always named.
+func stampAuthors(obj map[string]any, authors []string) {
+	meta, _ := obj["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		obj["meta"] = meta
+	}
+	tags, _ := meta["tag"].([]any)
+	named := map[string]bool{}
+	kept := make([]any, 0, len(tags)+len(authors))
+	for _, t := range tags {
+		m, _ := t.(map[string]any)
+		if m["system"] == policy.SourceOrgSystem {
+			code, _ := m["code"].(string)
+			if named[code] {
+				continue
+			}
+			named[code] = true
+		}
+		kept = append(kept, t)
+	}
+	for _, org := range authors {
+		if !named[org] {
+			named[org] = true
+			kept = append(kept, map[string]any{"system": policy.SourceOrgSystem, "code": org})
+		}
+	}
+	meta["tag"] = kept
 }
 
 // decideAttrs asks the policy about one resource, by its access
-// attributes; a refusal is a 403 naming the rules.
-func (a *access) decideAttrs(ctx context.Context, action, typ, id string, attrs policy.ResourceAttributes) (policy.Decision, error) {
+// attributes, with the stored version it would change (a write; nil
+// otherwise); a refusal is a 403 naming the rules.
+func (a *access) decideAttrs(ctx context.Context, action, typ, id string, attrs policy.ResourceAttributes, stored *policy.Resource) (policy.Decision, error) {
 	decide := func(need policy.Facts) (policy.Decision, error) {
 		f, err := a.loadFor(ctx, need, attrs.Patient)
 		if err != nil {
 			return policy.Decision{}, err
 		}
 		d, err := a.engine.Decide(ctx, policy.Input{Action: action, Subject: a.subject(),
-			Resource: policy.Resource{Type: typ, ID: id, ResourceAttributes: attrs}, Context: f.contextFor(attrs.Patient)})
+			Resource: policy.Resource{Type: typ, ID: id, ResourceAttributes: attrs}, Context: f.contextFor(attrs.Patient), Stored: stored})
 		if err != nil {
 			return d, fmt.Errorf("policy decision: %w", err)
 		}
@@ -322,13 +398,19 @@ func (a *access) selfPatient() string {
 }
 
 // mayChange says whether the caller may update or delete the stored
-// version v: only what it may read, and may write as it is now (never
-// judged by what the caller sends instead).
+// version v: only what it may read, and may write as it is now, as a
+// change of itself (input.stored is v: a delete, and the half of an update
+// that judges what is there now, on its patient's facts, whatever the
+// caller sends instead).
 func (a *access) mayChange(ctx context.Context, v *store.Version) error {
 	if _, _, err := a.decide(ctx, policy.ActionRead, v); err != nil {
 		return err
 	}
-	_, _, err := a.decide(ctx, policy.ActionWrite, v)
+	stored, err := storedInput(v)
+	if err != nil {
+		return err
+	}
+	_, err = a.decideAttrs(ctx, policy.ActionWrite, v.Type, v.ID, stored.ResourceAttributes, stored)
 	return err
 }
 

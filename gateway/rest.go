@@ -85,7 +85,7 @@ func (s *Server) create(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	a := accessOf(c)
-	if _, err := a.decideObject(ctx, policy.ActionWrite, res.Type, "", res.Object); err != nil {
+	if err := a.mayWrite(ctx, res, nil); err != nil {
 		_ = c.Error(err)
 		return
 	}
@@ -171,8 +171,10 @@ func (s *Server) update(c *gin.Context) {
 	a := accessOf(c)
 	expect := ifMatch
 	cur, err := s.store.Read(c.Request.Context(), res.Type, id)
+	var changing *store.Version // the version the update replaces; nil: it creates
 	switch {
 	case err == nil:
+		changing = cur
 		// Changing a resource needs the right to read and write what is
 		// there now, and what is there must still be that when the update
 		// lands.
@@ -191,7 +193,7 @@ func (s *Server) update(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	if _, err := a.decideObject(c.Request.Context(), policy.ActionWrite, res.Type, id, res.Object); err != nil {
+	if err := a.mayWrite(c.Request.Context(), res, changing); err != nil {
 		_ = c.Error(err)
 		return
 	}

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"time"
@@ -231,31 +233,113 @@ func writePlainJSON(c *gin.Context, status int, v any) {
 	c.Data(status, "application/json; charset=utf-8", b)
 }
 
+// recordType is the resource type a social care record as a whole is
+// decided as (input.resource.type): it becomes many resources, and those
+// of its parts that establish care relationships are decided as the FHIR
+// types they become (relationshipParts).
+const recordType = "SocialCareRecord"
+
 // mayIngest decides whether the caller may send this record: it must come
 // from the caller's own organisation, and the policy's write rules must
-// allow it (a care provider only for people whose care package names it).
+// allow the record under the organisations it names as authors
+// (WRITE-7-source) and each part of it that establishes a care relationship
+// (WRITE-7-relationship). For a care provider, provider_named comes from
+// the care packages held for the person (WRITE-7-provider-named), never
+// from the record's own.
 func (a *access) mayIngest(ctx context.Context, rec *socialcare.Record) error {
 	if rec.Source.Organisation != a.id.Org {
 		return fhir.Errorf(http.StatusForbidden, "forbidden",
 			"the record's source.organisation is not the organisation your token acts for; send records only for your own organisation").At("source.organisation")
 	}
-	named := false
-	for _, line := range rec.CarePackage {
-		if line.Provider != nil && line.Provider.ODS == a.id.Org {
-			named = true
+	pc, err := a.personContext(ctx, rec.Person.NHSNumber)
+	if err != nil {
+		return err
+	}
+	if err := a.decideWrite(ctx, recordType, rec.Organisations(), pc); err != nil {
+		return err
+	}
+	for _, part := range relationshipParts(rec) {
+		if err := a.decideWrite(ctx, part.typ, []string{a.id.Org}, pc); err != nil {
+			return withPath(err, part.path, part.typ)
 		}
 	}
-	return a.decideWrite(ctx, policy.Context{ProviderNamed: named})
+	return nil
 }
 
-// decideWrite asks the policy whether the caller may submit records.
-func (a *access) decideWrite(ctx context.Context, pc policy.Context) error {
+// personContext is the policy context of a record about the person with
+// this NHS number: whether the caller's organisation is named by a care
+// package held for them (a referral fact of any stored Patient with that
+// number), when the policy needs to know. A person not yet known, or sent
+// without an NHS number, is named by none.
+func (a *access) personContext(ctx context.Context, nhsNumber string) (policy.Context, error) {
+	if !a.needs(ctx, policy.ActionWrite).ProviderNamed || nhsNumber == "" {
+		return policy.Context{}, nil
+	}
+	held, err := a.patients(ctx, &patientFacts{}, "Patient", url.Values{"identifier": {nhsNumberSystem + "|" + nhsNumber}})
+	if err != nil || len(held) == 0 {
+		return policy.Context{}, err
+	}
+	f, err := a.loadAmong(ctx, policy.Facts{ProviderNamed: true}, slices.Collect(maps.Keys(held)))
+	if err != nil {
+		return policy.Context{}, err
+	}
+	for p := range held {
+		if f.providerNamed[p] {
+			return policy.Context{ProviderNamed: true}, nil
+		}
+	}
+	return policy.Context{}, nil
+}
+
+// recordPart is a part of a record that establishes a care relationship:
+// where it is in the record and the FHIR type it becomes.
+type recordPart struct{ path, typ string }
+
+// relationshipParts are the parts of rec that the translator turns into
+// resources establishing care relationships for organisations other than
+// the authors: the episode (EpisodeOfCare), care package lines
+// (ServiceRequest performers), sharing decisions (Consent, objections) and
+// the person's GP practice (Patient.generalPractitioner). The rest
+// (Patient, Organization, visit and assessment Encounters) names only the
+// record's author organisations, which WRITE-7-source judges.
+func relationshipParts(rec *socialcare.Record) []recordPart {
+	var out []recordPart
+	if rec.Person.GPPractice != "" {
+		out = append(out, recordPart{"person.gpPractice", "Patient"})
+	}
+	if rec.Episode != nil {
+		out = append(out, recordPart{"episode", "EpisodeOfCare"})
+	}
+	if len(rec.CarePackage) > 0 {
+		out = append(out, recordPart{"carePackage", "ServiceRequest"})
+	}
+	if len(rec.SharingDecisions) > 0 {
+		out = append(out, recordPart{"sharingDecisions", "Consent"})
+	}
+	return out
+}
+
+// withPath adds to a refusal the part of the record it is about.
+func withPath(err error, path, typ string) error {
+	var fe *fhir.Error
+	if !errors.As(err, &fe) || len(fe.Issues) == 0 {
+		return err
+	}
+	fe.Issues[0].Diagnostics = fmt.Sprintf("%s (it would become a %s; only the council records it): %s", path, typ, fe.Issues[0].Diagnostics)
+	fe.Issues[0].Expression = []string{path}
+	return fe
+}
+
+// decideWrite asks the policy whether the caller may write a resource of
+// type typ (recordType: a whole record) attributed to authors.
+func (a *access) decideWrite(ctx context.Context, typ string, authors []string, pc policy.Context) error {
+	attrs := policy.ResourceAttributes{AuthorOrgs: authors}
 	d, err := a.engine.Decide(ctx, policy.Input{Action: policy.ActionWrite, Subject: a.subject(),
-		Resource: policy.Resource{Type: "Patient"}, Context: pc})
+		Resource: policy.Resource{Type: typ, ResourceAttributes: attrs}, Context: pc})
 	if err != nil {
 		return fmt.Errorf("policy decision: %w", err)
 	}
-	a.trail.noteDecision("Patient", "", policy.ResourceAttributes{}, d)
+	a.trail.noteDecision(typ, "", attrs, d)
 	if !d.Allow {
 		return refused(d)
 	}
@@ -264,9 +348,11 @@ func (a *access) decideWrite(ctx context.Context, pc policy.Context) error {
 
 // mayBulkImport lets only organisations that may submit records for anyone
 // (the council's adult social care) start a bulk import; care providers
-// send their records one at a time, each checked against its care package.
+// send their records one at a time, each checked against the care packages
+// held for the person.
 func (s *Server) mayBulkImport(c *gin.Context) {
-	if err := accessOf(c).decideWrite(c.Request.Context(), policy.Context{}); err != nil {
+	a := accessOf(c)
+	if err := a.decideWrite(c.Request.Context(), recordType, []string{a.id.Org}, policy.Context{}); err != nil {
 		_ = c.Error(err)
 		c.Abort()
 	}

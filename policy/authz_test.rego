@@ -55,7 +55,8 @@ decide(subject, resource, ctx) := d if {
 }
 
 write(subject, ctx) := d if {
-	d := authz.decision with input as {"action": "write", "subject": subject, "resource": care_plan, "context": ctx}
+	resource := object.union(care_plan, {"author_orgs": [subject.org]}) # as the gateway stamps it
+	d := authz.decision with input as {"action": "write", "subject": subject, "resource": resource, "context": ctx}
 }
 
 # DSA-1: signatories only.

@@ -25,6 +25,10 @@ rule_ids := [
 	"SELF-6-third-party",
 	"WRITE-7",
 	"WRITE-7-provider-named",
+	"WRITE-7-provider-own",
+	"WRITE-7-relationship",
+	"WRITE-7-labels",
+	"WRITE-7-source",
 	"AUDIT-8-ig-review",
 	"SELF-6-access-report",
 	"AUDIT-8-access-report",
@@ -212,3 +216,20 @@ disclosed_reasons(failures) := ids if {
 	ids := [id | some id in ordered_reasons(failures); not id in disclosing_rules]
 	count(ids) > 0
 } else := ["DEFAULT-deny"]
+
+# WRITE-7-provider-own, WRITE-7-relationship, WRITE-7-labels,
+# WRITE-7-source: what a commissioned provider may not write (paths.rego).
+record_checks contains id if {
+	staff
+	write
+	writes == "provider-named"
+	some id in ["WRITE-7-provider-own", "WRITE-7-relationship", "WRITE-7-labels", "WRITE-7-source"]
+}
+
+record_fails("WRITE-7-provider-own", _, _) if changes_others
+
+record_fails("WRITE-7-relationship", r, _) if relationship_type(r)
+
+record_fails("WRITE-7-labels", r, _) if removes_label(r)
+
+record_fails("WRITE-7-source", r, _) if not own_authorship(r)

@@ -145,14 +145,16 @@ func (e *Engine) Revision() string { return e.revision }
 
 // Decide decides one request about one resource: by the subject's plan,
 // or, for a policy decided in full, by evaluating it (remembered per input).
+// Plans are made without a stored version (input.stored absent), so a
+// write that changes one is decided in full.
 func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
-	if p := e.planFor(ctx, in.Action, in.Subject); p != nil {
+	if p := e.planFor(ctx, in.Action, in.Subject); p != nil && in.Stored == nil {
 		d, ok, err := e.decideByPlan(ctx, p, in.Resource.Type, in.Resource.ID, &in.Resource.ResourceAttributes, &in.Context)
 		if err != nil || ok {
 			return d, err
 		}
 	}
-	key := decisionKey(in.Action, in.Subject, in.Resource.Type, in.Resource.ID, in.Resource.ResourceAttributes, in.Context)
+	key := decisionKey(in)
 	if d, ok := e.memo.get(key); ok {
 		return d, nil
 	}
@@ -192,10 +194,13 @@ func (e *Engine) DecideOperation(ctx context.Context, in Input) (Decision, error
 
 // DecideMany decides a page of resources: by the subject's plan, or, for
 // a policy decided in full, in one evaluation. base gives the action and
-// subject, resources[i] and contexts[i] one resource and its patient
+// subject (base.Stored must be nil: a change is decided by Decide), resources[i] and contexts[i] one resource and its patient
 // facts. contexts may be nil to use base.Context for every
 // resource; otherwise it must be as long as resources.
 func (e *Engine) DecideMany(ctx context.Context, base Input, resources []ResourceAttributes, contexts []Context) ([]Decision, error) {
+	if base.Stored != nil {
+		return nil, errors.New("policy: a page is decided without a stored version")
+	}
 	if contexts != nil && len(contexts) != len(resources) {
 		return nil, fmt.Errorf("policy: %d contexts for %d resources", len(contexts), len(resources))
 	}
@@ -227,7 +232,7 @@ func (e *Engine) DecideMany(ctx context.Context, base Input, resources []Resourc
 				continue
 			}
 		}
-		keys[i] = decisionKey(base.Action, base.Subject, base.Resource.Type, "", *r, *c)
+		keys[i] = decisionKey(Input{Action: base.Action, Subject: base.Subject, Resource: Resource{Type: base.Resource.Type, ResourceAttributes: *r}, Context: *c})
 		if d, ok := e.memo.get(keys[i]); ok {
 			out[i] = d
 			continue

@@ -65,8 +65,27 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			note: "provider write for named package",
-			in:   Input{Action: ActionWrite, Subject: providerCare, Resource: Resource{Type: "Encounter"}, Context: Context{ProviderNamed: true}},
-			want: Decision{Allow: true, Reasons: []string{"PURPOSE-2-direct-care", "WRITE-7-provider-named"}, Disclosed: []string{}, Redactions: []string{}, Obligations: []string{}},
+			in:   Input{Action: ActionWrite, Subject: providerCare, Resource: Resource{Type: "Observation", ResourceAttributes: ResourceAttributes{Patient: "Patient/p1", AuthorOrgs: []string{"CP001"}}}, Context: Context{ProviderNamed: true}},
+			want: Decision{Allow: true, Reasons: []string{"PURPOSE-2-direct-care", "WRITE-7-labels", "WRITE-7-provider-named", "WRITE-7-provider-own", "WRITE-7-relationship", "WRITE-7-source"}, Disclosed: []string{}, Redactions: []string{}, Obligations: []string{}},
+		},
+		{
+			note: "provider writing an encounter (a relationship) claiming the council",
+			in:   Input{Action: ActionWrite, Subject: providerCare, Resource: Resource{Type: "Encounter", ResourceAttributes: attrs("Patient/p1", CatVisit)}, Context: Context{ProviderNamed: true}},
+			want: Decision{Allow: false, Reasons: []string{"WRITE-7-relationship", "WRITE-7-source"}, Disclosed: []string{"WRITE-7-relationship", "WRITE-7-source"}, Redactions: []string{}, Obligations: []string{}},
+		},
+		{
+			note: "provider changing the council's record",
+			in: Input{Action: ActionWrite, Subject: providerCare, Context: Context{ProviderNamed: true},
+				Resource: Resource{Type: "Observation", ResourceAttributes: ResourceAttributes{Patient: "Patient/p1", AuthorOrgs: []string{"CP001"}}},
+				Stored:   &Resource{Type: "Observation", ResourceAttributes: attrs("Patient/p1", CatVisit)}},
+			want: Decision{Allow: false, Reasons: []string{"WRITE-7-provider-own"}, Disclosed: []string{"WRITE-7-provider-own"}, Redactions: []string{}, Obligations: []string{}},
+		},
+		{
+			note: "provider removing a label from its own record",
+			in: Input{Action: ActionWrite, Subject: providerCare, Context: Context{ProviderNamed: true},
+				Resource: Resource{Type: "Observation", ResourceAttributes: ResourceAttributes{Patient: "Patient/p1", AuthorOrgs: []string{"CP001"}}},
+				Stored:   &Resource{Type: "Observation", ResourceAttributes: ResourceAttributes{Patient: "Patient/p1", AuthorOrgs: []string{"CP001"}, Labels: []string{ConfidentialitySystem + "|R"}}}},
+			want: Decision{Allow: false, Reasons: []string{"WRITE-7-labels"}, Disclosed: []string{"WRITE-7-labels"}, Redactions: []string{}, Obligations: []string{}},
 		},
 		{
 			note: "person reads own record",

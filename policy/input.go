@@ -30,6 +30,11 @@ type Input struct {
 	Subject   Subject  `json:"subject"`
 	Resource  Resource `json:"resource"`
 	Context   Context  `json:"context"`
+	// Stored is the version held now, for a write that changes or
+	// deletes one (input.stored; absent on a create). For a delete,
+	// Resource is the stored version too. A decision with a stored
+	// version is evaluated in full, never by plan (writes are few).
+	Stored *Resource `json:"stored,omitempty"`
 }
 
 // Subject is who is asking. Organisation kind and role class are looked up
@@ -171,12 +176,16 @@ func (c Context) term() *ast.Term {
 
 // value is the input for one decision.
 func (in Input) value() ast.Value {
-	return ast.NewObject(
+	v := ast.NewObject(
 		item("action", ast.StringTerm(in.Action)),
 		item("subject", in.Subject.term()),
 		item("resource", in.Resource.term(in.Resource.Type, in.Resource.ID)),
 		item("context", in.Context.term()),
 	)
+	if in.Stored != nil {
+		v.Insert(ast.StringTerm("stored"), in.Stored.term(in.Stored.Type, in.Stored.ID))
+	}
+	return v
 }
 
 // operationValue is the input for an operation's decision.

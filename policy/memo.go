@@ -65,15 +65,8 @@ func (b *bounded[K, V]) put(key K, v V) {
 
 // decisionKey is the whole input of one decision, so that nothing the
 // policy could read is left out of the key.
-func decisionKey(action string, s Subject, typ, id string, r ResourceAttributes, c Context) string {
-	b, _ := json.Marshal(struct {
-		A string
-		S Subject
-		T string
-		I string
-		R ResourceAttributes
-		C Context
-	}{action, s, typ, id, r, c})
+func decisionKey(in Input) string {
+	b, _ := json.Marshal(in)
 	return string(b)
 }
 

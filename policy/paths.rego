@@ -19,7 +19,7 @@ path_rules := {
 	"directory": ["DSA-1-signatory", "PURPOSE-2-direct-care", "NTK-4-need-to-know"],
 	"self": ["SELF-6"],
 	"write-council": ["WRITE-7", "PURPOSE-2-direct-care"],
-	"write-provider": ["WRITE-7-provider-named", "PURPOSE-2-direct-care"],
+	"write-provider": ["WRITE-7-provider-named", "WRITE-7-provider-own", "WRITE-7-relationship", "WRITE-7-labels", "WRITE-7-source", "PURPOSE-2-direct-care"],
 	"audit": ["DSA-1-signatory", "AUDIT-8-ig-review", "NTK-4-need-to-know"],
 }
 
@@ -132,7 +132,11 @@ path("self", r, c) if {
 	not third_party(r)
 }
 
-# WRITE-7: the council's adult social care submits records.
+# WRITE-7: the council's adult social care writes any record: it creates,
+# changes and deletes what establishes a care relationship, removes security
+# labels and may attribute an entry to the organisation whose worker
+# recorded it. (What it may change or delete it must also be able to read:
+# the gateway decides the stored version as a read first.)
 open_paths contains "write-council" if {
 	write
 	staff
@@ -142,8 +146,17 @@ open_paths contains "write-council" if {
 
 path("write-council", _, _) := true
 
-# WRITE-7-provider-named: a commissioned provider submits records only for
-# people whose care package names it (computed by the gateway).
+# A commissioned provider writes (r: the version it sends; input.stored: the
+# version held now, absent on a create):
+#   - WRITE-7-provider-named: only for people whose care package names it
+#     (c.provider_named, computed by the gateway from the care packages the
+#     council holds);
+#   - WRITE-7-relationship: nothing that establishes a care relationship
+#     (data.dsa.relationship_types);
+#   - WRITE-7-source: under its own organisation's name only;
+#   - WRITE-7-provider-own: changes or deletes only what its own
+#     organisation alone wrote;
+#   - WRITE-7-labels: removes no security label from the stored version.
 open_paths contains "write-provider" if {
 	write
 	staff
@@ -151,6 +164,10 @@ open_paths contains "write-provider" if {
 	direct_care
 }
 
-path("write-provider", _, c) if {
+path("write-provider", r, c) if {
 	c.provider_named == true
+	not relationship_type(r)
+	own_authorship(r)
+	not changes_others
+	not removes_label(r)
 }

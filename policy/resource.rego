@@ -73,3 +73,38 @@ cleared(cats, labels) if {
 	not label_forbidden(labels)
 	not safeguarding_hidden(cats)
 }
+
+# WRITE-7-relationship: resources of this type establish care relationships
+# (the gateway's facts: GP, episode, care team, encounter, referral,
+# objection, organisation codes).
+relationship_type(r) if r.type in relationship_types
+
+# WRITE-7-source: the record names the subject's organisation, and it
+# alone, as its author (the gateway stamps it so, keeping the authors of the
+# stored version; an equality rather than an iteration, so that plans can
+# be made of it).
+own_authorship(r) if r.author_orgs == [input.subject.org]
+
+# WRITE-7-provider-own: a change (update or delete) of a stored version that
+# the subject's organisation did not write alone. Absent input.stored (a
+# create), nothing is changed.
+changes_others if {
+	input.stored
+	not sole_author(input.stored)
+}
+
+sole_author(s) if {
+	input.subject.org in s.author_orgs
+	not other_author(s)
+}
+
+other_author(s) if {
+	some a in s.author_orgs
+	a != input.subject.org
+}
+
+# WRITE-7-labels: a security label of the stored version is missing from r.
+removes_label(r) if {
+	some label in input.stored.labels
+	not label in r.labels
+}

@@ -72,6 +72,10 @@ excluded_categories := {cat | some cat in kind.excluded_categories}
 
 forbidden_categories := vocabulary - visible_categories
 
+# WRITE-7-relationship: the resource types that establish care
+# relationships, as a set.
+relationship_types := {t | some t in data.dsa.relationship_types}
+
 # The agreed vocabulary as a set, so that membership is one lookup.
 vocabulary := {cat | some cat in data.dsa.vocabulary}
 

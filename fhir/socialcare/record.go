@@ -1,6 +1,9 @@
 package socialcare
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // SchemaVersion is the version of the social care record format. Every
 // record carries it in "schemaVersion"; a record of another version is
@@ -319,4 +322,54 @@ type ThirdParty struct {
 	Name         string `json:"name"`
 	ODS          string `json:"ods,omitempty"`
 	Relationship string `json:"relationship,omitempty"`
+}
+
+// Organisations are the ODS codes of the organisations the record names as
+// the authors of its entries, the workers of its visits and the handlers of
+// its transactions: the organisations its resources are attributed to
+// (meta.tag source-organisation, see docs/social-care-mapping.md), each
+// once, in the order first named, the sending organisation first. Care
+// package providers are not among them: a provider named by a package line
+// did not write it.
+func (r *Record) Organisations() []string {
+	out := []string{r.Source.Organisation}
+	add := func(a *Author) {
+		if a != nil && a.Organisation != "" && !slices.Contains(out, a.Organisation) {
+			out = append(out, a.Organisation)
+		}
+	}
+	add(r.Person.Author)
+	if r.Episode != nil {
+		add(r.Episode.Author)
+	}
+	if r.CarePlan != nil {
+		add(r.CarePlan.Author)
+	}
+	for i := range r.CarePackage {
+		add(r.CarePackage[i].Author)
+	}
+	for i := range r.Assessments {
+		add(r.Assessments[i].Author)
+	}
+	for i := range r.Visits {
+		add(r.Visits[i].Author)
+		add(r.Visits[i].Worker)
+	}
+	for i := range r.Medications {
+		add(r.Medications[i].Author)
+	}
+	for i := range r.Incidents {
+		add(r.Incidents[i].Author)
+	}
+	for i := range r.Changes {
+		add(r.Changes[i].Author)
+	}
+	for i := range r.Transactions {
+		add(r.Transactions[i].Author)
+		add(r.Transactions[i].HandledBy)
+	}
+	for i := range r.SharingDecisions {
+		add(r.SharingDecisions[i].Author)
+	}
+	return out
 }
