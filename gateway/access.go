@@ -425,6 +425,13 @@ func refused(d policy.Decision) *fhir.Error {
 // decidePage decides every resource of a page, drops the refused ones and
 // redacts the rest.
 func (a *access) decidePage(ctx context.Context, action string, versions []*store.Version) ([]*store.Version, error) {
+	return a.decideVersions(ctx, action, versions, true)
+}
+
+// decideVersions is decidePage; with note false the allowed resources are
+// not added to the request's audit trail (a report reading a whole record
+// names only what it reports).
+func (a *access) decideVersions(ctx context.Context, action string, versions []*store.Version, note bool) ([]*store.Version, error) {
 	if len(versions) == 0 {
 		return nil, nil
 	}
@@ -490,7 +497,9 @@ func (a *access) decidePage(ctx context.Context, action string, versions []*stor
 			if !d.Allow {
 				continue // already kept out by the database filter, or a rule the filter does not carry
 			}
-			a.trail.noteDecision(typ, versions[i].ID, attrs[j], d)
+			if note {
+				a.trail.noteDecision(typ, versions[i].ID, attrs[j], d)
+			}
 			body := versions[i].JSON
 			if len(d.Redactions) > 0 {
 				o, err := obj(i)

@@ -51,6 +51,15 @@ func trailOf(c *gin.Context) *trail {
 	return t
 }
 
+// noteResource adds a resource an answer shows (and its patient) to the
+// trail, for answers that read more than they show.
+func (t *trail) noteResource(typ, id, patient string) {
+	t.resources = appendNew(t.resources, typ+"/"+id)
+	if patient != "" {
+		t.patients = appendNew(t.patients, patient)
+	}
+}
+
 // noteDecision adds a policy decision about one resource to the trail.
 func (t *trail) noteDecision(typ, id string, attrs policy.ResourceAttributes, d policy.Decision) {
 	t.revision = d.Revision

@@ -74,6 +74,17 @@ func (a *access) mayReadAudit(ctx context.Context) error {
 	return err
 }
 
+// decideWholeOperation asks the policy whether the caller may run
+// operation over the whole record (about no one person), and notes the
+// decision for the audit record.
+func (a *access) decideWholeOperation(ctx context.Context, operation string) error {
+	d, err := a.engine.DecideOperation(ctx, policy.Input{Action: policy.ActionOperation, Operation: operation, Subject: a.subject()})
+	if err != nil {
+		return fmt.Errorf("policy decision: %w", err)
+	}
+	return a.conclude(ctx, "", "", policy.ResourceAttributes{}, d)
+}
+
 // decideOperation asks the policy whether the caller may run operation on
 // the stored Patient v, and notes the decision for the audit record (with
 // the patient, allowed or not); a refusal is a 403 naming the rules the

@@ -172,6 +172,10 @@ func negotiate() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		// The operations that offer a page people can read.
 		html := strings.HasSuffix(c.Request.URL.Path, "/$who-accessed") || strings.HasSuffix(c.Request.URL.Path, "/$summary")
+		if strings.HasSuffix(c.Request.URL.Path, "/$data-quality") {
+			c.Next() // json, csv or html: the report checks its _format itself
+			return
+		}
 		if f, ok := c.GetQuery("_format"); ok {
 			switch strings.TrimSpace(f) {
 			case "json", "application/json", "application/fhir+json", "fhir+json":

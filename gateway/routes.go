@@ -66,6 +66,10 @@ func (s *Server) dispatch(c *gin.Context) {
 		s.routeOp(c, m, http.MethodGet, "operation", "$who-accessed", s.whoAccessed)
 		return
 	}
+	if typ == "$data-quality" && len(segs) == 1 || typ == "Patient" && len(segs) == 3 && segs[2] == "$data-quality" {
+		s.routeOp(c, m, http.MethodGet, "operation", "$data-quality", s.dataQuality)
+		return
+	}
 	if typ == "Patient" && len(segs) == 3 && segs[2] == "$everything" {
 		s.routeOp(c, m, http.MethodGet, "operation", "$everything", s.everything)
 		return

@@ -70,7 +70,8 @@ type Config struct {
 	// RelationshipWindow is how far back an encounter counts as a care
 	// relationship between an organisation and a person.
 	RelationshipWindow time.Duration
-	// Clock is the time summaries are dated by and their windows counted
+	// Clock is the time summaries and data-quality reports are dated by
+	// and their windows counted
 	// from (default time.Now).
 	Clock func() time.Time
 }

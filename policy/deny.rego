@@ -32,6 +32,7 @@ rule_ids := [
 	"AUDIT-8-ig-review",
 	"SELF-6-access-report",
 	"AUDIT-8-access-report",
+	"QUALITY-9-data-quality",
 ]
 
 record_failures(r, c) := {id | some id in record_checks; record_fails(id, r, c)}

@@ -1,0 +1,46 @@
+# QUALITY-9-data-quality: the data-quality report ($data-quality), the
+# data reports the council runs to find gaps and errors in its records.
+# Council staff (organisation kinds in data.dsa.data_quality_kinds) whose
+# role class runs them (data_quality: true in data.dsa.role_classes), for
+# direct care or an operational review, run it over the whole record or
+# over one person they know. Every item the report lists is then decided
+# as a read of the resource it names: the report shows nothing its reader
+# could not read.
+package gateway.authz
+
+operation_decision := data_quality_decision if {
+	input.action == "operation"
+	input.operation == "$data-quality"
+}
+
+data_quality_decision := {
+	"allow": true,
+	"reasons": ["QUALITY-9-data-quality"],
+	"disclosed": [],
+	"redactions": [],
+	"obligations": [],
+} if {
+	data_quality_allowed
+} else := {
+	"allow": false,
+	"reasons": ["QUALITY-9-data-quality"],
+	"disclosed": ["QUALITY-9-data-quality"],
+	"redactions": [],
+	"obligations": [],
+}
+
+data_quality_allowed if {
+	staff
+	org.kind in data.dsa.data_quality_kinds
+	data.dsa.role_classes[role_class].data_quality == true
+	audit_purpose
+	data_quality_scope
+}
+
+# The whole record (no resource), or a person the council knows.
+data_quality_scope if input.resource.type == ""
+
+data_quality_scope if {
+	input.resource.type == "Patient"
+	known(input.resource, input.context)
+}
