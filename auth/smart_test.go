@@ -305,7 +305,9 @@ func TestTokenServiceConfig(t *testing.T) {
 		{"production with the development key", func(c *TokenServiceConfig) {
 			c.Production, c.Key, c.Clients = true, f.devKey.Signer(), client(func(*Client) {})
 		}, "development key"},
-		{"write scope registered", func(c *TokenServiceConfig) { c.Clients = client(func(c *Client) { c.Scopes = []string{"system/*.cruds"} }) }, "scope"},
+		{"write scope registered", func(c *TokenServiceConfig) {
+			c.Clients = client(func(c *Client) { c.Scopes = []string{"system/*.cruds"} })
+		}, "scope"},
 		{"no scopes", func(c *TokenServiceConfig) { c.Clients = client(func(c *Client) { c.Scopes = nil }) }, "no scopes"},
 		{"bad org", func(c *TokenServiceConfig) { c.Clients = client(func(c *Client) { c.Org = "R-Y" }) }, "ODS code"},
 		{"break glass purpose", func(c *TokenServiceConfig) { c.Clients = client(func(c *Client) { c.Purpose = "BTG" }) }, "purpose"},
