@@ -224,8 +224,8 @@ func TestSMARTBackendServices(t *testing.T) {
 	if !strings.Contains(string(refused.Body), "relationship") {
 		t.Errorf("the policy's refusal should name the missing relationship: %s", refused.Body)
 	}
-	// The same client, with the token ES384-signed by the other client:
-	// RS384 and ES384 both work.
+	// The other RYQ client signs its assertions ES384 (the first RS384):
+	// both get tokens that read.
 	se.token = se.accessToken(t, se.narrow, "system/Patient.rs")
 	se.mustStatus(se.do(http.MethodGet, "/"+related.patient, ""), http.StatusOK)
 }
