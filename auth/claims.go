@@ -22,6 +22,9 @@ type claims struct {
 	Nbf *numericDate `json:"nbf"`
 	Iat *numericDate `json:"iat"`
 	Jti string       `json:"jti"`
+	// Scope is OAuth's scope: a space-separated string (RFC 6749 3.3), or
+	// an array as some issuers send it; read like aud.
+	Scope audience `json:"scope"`
 
 	// CIS2 users.
 	NRBACRoles     []nrbacRole `json:"nhsid_nrbac_roles"`

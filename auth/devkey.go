@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -56,17 +58,9 @@ type DevClaims struct {
 // identifies it everywhere.
 func LoadDevKey(dir string) (*DevKey, error) {
 	path := filepath.Join(dir, DevKeyFile)
-	data, err := os.ReadFile(path)
+	parsed, err := readPKCS8(path, "development key")
 	if err != nil {
-		return nil, fmt.Errorf("auth: reading development key: %w", err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("auth: %s is not a PEM PKCS #8 private key", path)
-	}
-	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("auth: parsing development key %s: %w", path, err)
+		return nil, err
 	}
 	priv, ok := parsed.(*ecdsa.PrivateKey)
 	if !ok || priv.Curve != elliptic.P256() {
@@ -86,6 +80,11 @@ func LoadDevKey(dir string) (*DevKey, error) {
 	}
 	return k, nil
 }
+
+// Signer returns the development private key, for signing the SMART
+// access tokens of a gateway in development mode. It is public: production
+// mode refuses it.
+func (k *DevKey) Signer() crypto.Signer { return k.s.key }
 
 // JWKS returns the JWK Set holding the development public key.
 func (k *DevKey) JWKS() []byte { return append([]byte(nil), k.jwks...) }
@@ -131,6 +130,42 @@ func (k *DevKey) Mint(dc DevClaims, ttl time.Duration) (string, error) {
 		return "", fmt.Errorf("auth: the verifier would refuse this development token: %w", err)
 	}
 	return k.s.sign(m)
+}
+
+// LoadSigningKey reads a PEM PKCS #8 private key (ECDSA P-256 or RSA) from
+// path, for signing the gateway's SMART access tokens.
+func LoadSigningKey(path string) (crypto.Signer, error) {
+	parsed, err := readPKCS8(path, "signing key")
+	if err != nil {
+		return nil, err
+	}
+	switch k := parsed.(type) {
+	case *ecdsa.PrivateKey:
+		if k.Curve == elliptic.P256() {
+			return k, nil
+		}
+	case *rsa.PrivateKey:
+		return k, nil
+	}
+	return nil, fmt.Errorf("auth: signing key %s must be ECDSA P-256 or RSA", path)
+}
+
+// readPKCS8 reads the PEM PKCS #8 private key at path; what names it in
+// messages.
+func readPKCS8(path, what string) (any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("auth: reading %s: %w", what, err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("auth: %s %s is not a PEM PKCS #8 private key", what, path)
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("auth: parsing %s %s: %w", what, path, err)
+	}
+	return parsed, nil
 }
 
 // claims returns the shape-specific claims of a development token.

@@ -26,6 +26,14 @@
 // ([WithIdentity], [FromContext]); the kind of the acting organisation is not
 // in the Identity: it comes from the data sharing agreement in policy data.
 //
+// A token's SMART resource scopes (system/Patient.rs, ...) are read into
+// [Identity.Scopes]; [Identity.Allows] says which types it may read and
+// search. [TokenService] is the SMART Backend Services token endpoint's
+// logic: it checks a client's RS384/ES384 assertion (RFC 7523) against the
+// client's registered key set, grants read scopes and signs short-lived
+// system tokens that the Verifier trusts through
+// [TokenService.TrustedIssuer].
+//
 // For demos and tests, [LoadDevKey] reads the committed development signing
 // key (fixtures/devkeys) and [DevKey.Mint] issues tokens from [DevIssuer]. A
 // [Config] with Production set refuses that issuer and that key.

@@ -48,6 +48,13 @@ type Identity struct {
 	NHSNumber        string // for KindPerson only
 	Issuer           string // "iss" of the token
 	TokenID          string // "jti" of the token, if any
+	// Scoped is set when the token carried SMART resource scopes
+	// (system/Patient.rs, ...); Scopes are those the gateway honours.
+	// The gateway lets a scoped identity read and search only the types its
+	// scopes name ([Identity.Allows]), and write nothing; the policy still
+	// decides everything else.
+	Scoped bool
+	Scopes []Scope
 }
 
 // BreakGlass reports whether the identity claims emergency access.

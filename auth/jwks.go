@@ -17,7 +17,7 @@ const minRSABits = 2048
 // publicKey is one verification key from a JWKS.
 type publicKey struct {
 	kid string
-	alg string // algRS256 or algES256, fixed by the key type
+	alg string // the one algorithm it verifies, fixed by the key type (see keyAlgs)
 	rsa *rsa.PublicKey
 	ec  *ecdsa.PublicKey
 	// thumbprint is the RFC 7638 JWK thumbprint (SHA-256, base64url).
@@ -42,6 +42,12 @@ type jwk struct {
 // private key material, a duplicate kid, a malformed usable key or no usable
 // key at all is an error.
 func parseJWKS(data []byte) (map[string]*publicKey, error) {
+	return parseKeySet(data, bearerAlgs)
+}
+
+// parseKeySet is parseJWKS for the algorithm family algs: RSA keys verify
+// algs.rsa, EC keys on algs.crv verify algs.ec, other keys are skipped.
+func parseKeySet(data []byte, algs keyAlgs) (map[string]*publicKey, error) {
 	var set struct {
 		Keys []jwk `json:"keys"`
 	}
@@ -61,10 +67,10 @@ func parseJWKS(data []byte) (map[string]*publicKey, error) {
 			err error
 		)
 		switch {
-		case k.Kty == "EC" && k.Crv == "P-256" && (k.Alg == "" || k.Alg == algES256):
-			pk, err = ecKey(k)
-		case k.Kty == "RSA" && (k.Alg == "" || k.Alg == algRS256):
-			pk, err = rsaKey(k)
+		case k.Kty == "EC" && k.Crv == algs.crv && (k.Alg == "" || k.Alg == algs.ec):
+			pk, err = ecKey(k, algs.ec)
+		case k.Kty == "RSA" && (k.Alg == "" || k.Alg == algs.rsa):
+			pk, err = rsaKey(k, algs.rsa)
 		default:
 			continue
 		}
@@ -81,26 +87,31 @@ func parseJWKS(data []byte) (map[string]*publicKey, error) {
 		keys[k.Kid] = pk
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("JWKS has no RS256 or ES256 (P-256) signing key")
+		return nil, fmt.Errorf("JWKS has no %s or %s (%s) signing key", algs.rsa, algs.ec, algs.crv)
 	}
 	return keys, nil
 }
 
-func ecKey(k jwk) (*publicKey, error) {
+// ecKey reads an EC key on P-256 (for ES256) or P-384 (for ES384).
+func ecKey(k jwk, alg string) (*publicKey, error) {
+	curve, size := elliptic.P256(), 32
+	if k.Crv == "P-384" {
+		curve, size = elliptic.P384(), 48
+	}
 	x, errX := b64.DecodeString(k.X)
 	y, errY := b64.DecodeString(k.Y)
-	if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
-		return nil, errors.New("EC key coordinates must be 32-byte base64url values")
+	if errX != nil || errY != nil || len(x) != size || len(y) != size {
+		return nil, fmt.Errorf("EC key coordinates must be %d-byte base64url values", size)
 	}
-	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
 	if err != nil {
-		return nil, fmt.Errorf("EC key is not a point on P-256: %w", err)
+		return nil, fmt.Errorf("EC key is not a point on %s: %w", k.Crv, err)
 	}
-	return &publicKey{alg: algES256, ec: pub, thumbprint: thumbprint(
-		`{"crv":"P-256","kty":"EC","x":"` + k.X + `","y":"` + k.Y + `"}`)}, nil
+	return &publicKey{alg: alg, ec: pub, thumbprint: thumbprint(
+		`{"crv":"` + k.Crv + `","kty":"EC","x":"` + k.X + `","y":"` + k.Y + `"}`)}, nil
 }
 
-func rsaKey(k jwk) (*publicKey, error) {
+func rsaKey(k jwk, alg string) (*publicKey, error) {
 	n, errN := b64.DecodeString(k.N)
 	e, errE := b64.DecodeString(k.E)
 	if errN != nil || errE != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
@@ -113,7 +124,7 @@ func rsaKey(k jwk) (*publicKey, error) {
 	if pub.E < 3 || pub.E%2 == 0 {
 		return nil, errors.New("RSA key exponent must be odd and at least 3")
 	}
-	return &publicKey{alg: algRS256, rsa: pub, thumbprint: thumbprint(
+	return &publicKey{alg: alg, rsa: pub, thumbprint: thumbprint(
 		`{"e":"` + k.E + `","kty":"RSA","n":"` + k.N + `"}`)}, nil
 }
 

@@ -47,6 +47,7 @@ type keySource struct {
 	now       func() time.Time
 	refuseDev bool
 	logger    *slog.Logger
+	algs      keyAlgs // the algorithm family its keys verify
 
 	cur        atomic.Pointer[keyTable]
 	refreshing atomic.Bool
@@ -55,7 +56,12 @@ type keySource struct {
 }
 
 func newKeySource(ctx context.Context, iss Issuer, cfg *Config) (*keySource, error) {
-	s := &keySource{now: cfg.Now, refuseDev: cfg.Production, logger: cfg.Logger}
+	return newKeySourceFor(ctx, iss, cfg, bearerAlgs)
+}
+
+// newKeySourceFor is newKeySource for keys of the algorithm family algs.
+func newKeySourceFor(ctx context.Context, iss Issuer, cfg *Config, algs keyAlgs) (*keySource, error) {
+	s := &keySource{now: cfg.Now, refuseDev: cfg.Production, logger: cfg.Logger, algs: algs}
 	switch {
 	case iss.JWKSFile != "":
 		path := iss.JWKSFile
@@ -93,7 +99,7 @@ func (s *keySource) fetch(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading %s: %w", s.name, err)
 	}
-	keys, err := parseJWKS(data)
+	keys, err := parseKeySet(data, s.algs)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}

@@ -3,24 +3,37 @@ package auth
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 )
 
-// signer makes compact JWS tokens; DevKey uses it, and so do the tests,
-// with keys the gateway does not trust.
+// signer makes compact JWS tokens; DevKey and the SMART token service use
+// it, and so do the tests, with keys the gateway does not trust.
 type signer struct {
 	kid string
-	key crypto.Signer // *ecdsa.PrivateKey (P-256) or *rsa.PrivateKey
+	key crypto.Signer // *ecdsa.PrivateKey (P-256 or P-384) or *rsa.PrivateKey
+	// rs384 makes an RSA key sign RS384 rather than RS256 (client
+	// assertions, in tests).
+	rs384 bool
 }
 
+// alg is the key's algorithm: RS256 (or RS384), ES256 on P-256, ES384 on
+// P-384.
 func (s *signer) alg() string {
-	if _, ok := s.key.(*rsa.PrivateKey); ok {
+	switch k := s.key.(type) {
+	case *rsa.PrivateKey:
+		if s.rs384 {
+			return algRS384
+		}
 		return algRS256
+	case *ecdsa.PrivateKey:
+		if k.Curve == elliptic.P384() {
+			return algES384
+		}
 	}
 	return algES256
 }
@@ -40,21 +53,23 @@ func (s *signer) signWithHeader(header map[string]any, claims any) (string, erro
 		return "", fmt.Errorf("encoding JWT claims: %w", err)
 	}
 	input := b64.EncodeToString(h) + "." + b64.EncodeToString(p)
-	digest := sha256.Sum256([]byte(input))
+	alg, _ := header["alg"].(string)
+	sum := digest(alg, input)
 	var sig []byte
 	switch k := s.key.(type) {
 	case *rsa.PrivateKey:
-		if sig, err = rsa.SignPKCS1v15(nil, k, crypto.SHA256, digest[:]); err != nil {
+		if sig, err = rsa.SignPKCS1v15(nil, k, hashOf(alg), sum); err != nil {
 			return "", fmt.Errorf("signing JWT: %w", err)
 		}
 	case *ecdsa.PrivateKey:
-		r, sv, err := ecdsa.Sign(rand.Reader, k, digest[:])
+		r, sv, err := ecdsa.Sign(rand.Reader, k, sum)
 		if err != nil {
 			return "", fmt.Errorf("signing JWT: %w", err)
 		}
-		sig = make([]byte, 64)
-		r.FillBytes(sig[:32])
-		sv.FillBytes(sig[32:])
+		n := (k.Curve.Params().BitSize + 7) / 8
+		sig = make([]byte, 2*n)
+		r.FillBytes(sig[:n])
+		sv.FillBytes(sig[n:])
 	default:
 		return "", errors.New("signing JWT: unsupported key type")
 	}
@@ -66,18 +81,19 @@ func (s *signer) publicJWK() (map[string]string, error) {
 	switch k := s.key.Public().(type) {
 	case *ecdsa.PublicKey:
 		b, err := k.Bytes()
-		if err != nil || len(b) != 65 {
-			return nil, errors.New("encoding EC public key: not a P-256 key")
+		n := (len(b) - 1) / 2
+		if err != nil || (n != 32 && n != 48) {
+			return nil, errors.New("encoding EC public key: not a P-256 or P-384 key")
 		}
-		return map[string]string{"kty": "EC", "crv": "P-256", "x": b64.EncodeToString(b[1:33]),
-			"y": b64.EncodeToString(b[33:]), "use": "sig", "alg": algES256, "kid": s.kid}, nil
+		return map[string]string{"kty": "EC", "crv": k.Curve.Params().Name, "x": b64.EncodeToString(b[1 : 1+n]),
+			"y": b64.EncodeToString(b[1+n:]), "use": "sig", "alg": s.alg(), "kid": s.kid}, nil
 	case *rsa.PublicKey:
 		e := []byte{byte(k.E >> 24), byte(k.E >> 16), byte(k.E >> 8), byte(k.E)}
 		for len(e) > 1 && e[0] == 0 {
 			e = e[1:]
 		}
 		return map[string]string{"kty": "RSA", "n": b64.EncodeToString(k.N.Bytes()),
-			"e": b64.EncodeToString(e), "use": "sig", "alg": algRS256, "kid": s.kid}, nil
+			"e": b64.EncodeToString(e), "use": "sig", "alg": s.alg(), "kid": s.kid}, nil
 	}
 	return nil, errors.New("encoding public key: unsupported key type")
 }

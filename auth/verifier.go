@@ -79,7 +79,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) 
 			return nil, tokenErr(ReasonBadSignature, "the token's signature does not verify with its issuer's key")
 		}
 	}
-	if err := v.checkTimes(c); err != nil {
+	if err := checkTimes(c, v.now(), v.skew); err != nil {
 		return nil, err
 	}
 	if !known {
@@ -94,21 +94,22 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) 
 	}
 	id.Issuer = c.Iss
 	id.TokenID = c.Jti
+	id.Scopes, id.Scoped = tokenScopes(c.Scope)
 	return id, nil
 }
 
-func (v *Verifier) checkTimes(c *claims) error {
-	now := v.now()
+// checkTimes checks exp (required), nbf and iat against now, with skew.
+func checkTimes(c *claims, now time.Time, skew time.Duration) error {
 	if c.Exp == nil {
 		return tokenErr(ReasonMalformed, "the token has no expiry (exp)")
 	}
-	if !now.Before(c.Exp.add(v.skew)) {
+	if !now.Before(c.Exp.add(skew)) {
 		return tokenErr(ReasonExpired, "the token has expired: get a new one")
 	}
-	if c.Nbf != nil && now.Add(v.skew).Before(c.Nbf.time()) {
+	if c.Nbf != nil && now.Add(skew).Before(c.Nbf.time()) {
 		return tokenErr(ReasonNotYetValid, "the token is not valid yet (nbf): check the client's clock")
 	}
-	if c.Iat != nil && now.Add(v.skew).Before(c.Iat.time()) {
+	if c.Iat != nil && now.Add(skew).Before(c.Iat.time()) {
 		return tokenErr(ReasonNotYetValid, "the token was issued in the future (iat): check the issuer's clock")
 	}
 	return nil

@@ -3,10 +3,14 @@ package gateway
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/socialcare-fhir/gateway/auth"
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/policy"
 )
 
@@ -43,7 +47,87 @@ func (s *Server) authenticate(c *gin.Context) {
 	a := &access{server: s, id: id, engine: s.cfg.Policy.Current(), trail: trailOf(c)}
 	a.trail.revision = a.engine.Revision()
 	c.Set(accessKey, a)
+	if err := scopeRefusal(c, id); err != nil {
+		a.refuseByScope(c, err)
+		return
+	}
 	c.Next()
+}
+
+// scopeReason names a refusal by SMART scope in the audit record.
+const scopeReason = "smart-scope"
+
+// scopeRefusal applies a token's SMART scopes on top of the policy: a
+// scoped token may read and search only the resource types its scopes
+// name, and may not write, run a batch or an operation that is not a
+// read. A token without SMART scopes is not restricted here. The policy
+// still decides every request that passes.
+func scopeRefusal(c *gin.Context, id *auth.Identity) *fhir.Error {
+	if !id.Scoped {
+		return nil
+	}
+	segs := strings.Split(strings.Trim(c.Request.URL.Path, "/"), "/")
+	typ, m := segs[0], c.Request.Method
+	search := (m == http.MethodGet && len(segs) == 1) || (m == http.MethodPost && len(segs) == 2 && segs[1] == "_search")
+	switch {
+	case typ == "" || strings.HasPrefix(typ, "$") || !fhir.Supported(typ):
+		return scopeError(id, "this request is not a read or search of a resource type: tokens with SMART scopes may only read and search")
+	case !search && m != http.MethodGet:
+		return scopeError(id, "tokens with SMART scopes may only read and search: this gateway grants no write scopes")
+	case !id.Allows(typ, search):
+		what := "reading"
+		if search {
+			what = "searching"
+		}
+		return scopeError(id, "the token's scopes do not allow "+what+" "+typ+": request system/"+typ+".rs or system/*.rs")
+	}
+	return nil
+}
+
+// includeRefusal refuses a scoped token's _include and _revinclude of
+// types its scopes do not let it search.
+func includeRefusal(id *auth.Identity, q *search.Query) *fhir.Error {
+	if !id.Scoped {
+		return nil
+	}
+	for _, inc := range q.RevInclude {
+		if !id.Allows(inc.Source, true) {
+			return scopeError(id, "the token's scopes do not allow _revinclude of "+inc.Source+": request system/"+inc.Source+".rs")
+		}
+	}
+	for _, inc := range q.Include {
+		targets := []string{inc.Target}
+		if inc.Target == "" {
+			for _, p := range search.Params(inc.Source) {
+				if p.Name == inc.Param {
+					targets = p.Targets
+				}
+			}
+		}
+		for _, t := range targets {
+			if !id.Allows(t, true) {
+				return scopeError(id, "the token's scopes do not allow _include of "+t+": name an allowed target type (Type:param:Target) or request system/"+t+".rs")
+			}
+		}
+	}
+	return nil
+}
+
+func scopeError(id *auth.Identity, msg string) *fhir.Error {
+	granted := id.ScopeString()
+	if granted == "" {
+		granted = "none this gateway honours"
+	}
+	return fhir.Errorf(http.StatusForbidden, "forbidden", "%s (the token's scopes: %s)", msg, granted)
+}
+
+// refuseByScope answers a request its token's scopes do not allow, and
+// records why in the audit trail.
+func (a *access) refuseByScope(c *gin.Context, err *fhir.Error) {
+	a.trail.refused = true
+	a.trail.reasons = appendNew(a.trail.reasons, scopeReason)
+	_ = c.Error(err)
+	c.Abort()
 }
 
 // accessOf returns the request's access state, set by authenticate.

@@ -95,6 +95,23 @@ func (s *Server) capabilities(c *gin.Context) {
 		}
 		resources = append(resources, r)
 	}
+	rest := map[string]any{
+		"mode":        "server",
+		"resource":    resources,
+		"interaction": []code{{"batch"}},
+		"searchParam": []param{
+			{Name: "_count", Type: "number", Documentation: "page size (default and cap are configured)"},
+			{Name: "_sort", Type: "string", Documentation: "_id, _lastUpdated and date parameters; '-' for descending"},
+			{Name: "_total", Type: "token", Documentation: "none (default) or accurate"},
+			{Name: "_summary", Type: "token", Documentation: "count"},
+			{Name: "_elements", Type: "string", Documentation: "top-level elements to return"},
+			{Name: "_include", Type: "string"},
+			{Name: "_revinclude", Type: "string"},
+		},
+	}
+	if s.cfg.SMART != nil {
+		rest["security"] = smartSecurity(s.cfg.SMART.TokenURL())
+	}
 	cs := map[string]any{
 		"resourceType": "CapabilityStatement",
 		"status":       "active",
@@ -108,20 +125,24 @@ func (s *Server) capabilities(c *gin.Context) {
 		},
 		"fhirVersion": "4.0.1",
 		"format":      []string{"application/fhir+json", "json"},
-		"rest": []any{map[string]any{
-			"mode":        "server",
-			"resource":    resources,
-			"interaction": []code{{"batch"}},
-			"searchParam": []param{
-				{Name: "_count", Type: "number", Documentation: "page size (default and cap are configured)"},
-				{Name: "_sort", Type: "string", Documentation: "_id, _lastUpdated and date parameters; '-' for descending"},
-				{Name: "_total", Type: "token", Documentation: "none (default) or accurate"},
-				{Name: "_summary", Type: "token", Documentation: "count"},
-				{Name: "_elements", Type: "string", Documentation: "top-level elements to return"},
-				{Name: "_include", Type: "string"},
-				{Name: "_revinclude", Type: "string"},
-			},
-		}},
+		"rest":        []any{rest},
 	}
 	writeJSON(c, http.StatusOK, cs)
+}
+
+// smartSecurity is rest.security for a gateway issuing SMART Backend
+// Services tokens: the SMART-on-FHIR service and its token endpoint
+// (SMART App Launch 1 oauth-uris extension, still read by clients).
+func smartSecurity(tokenURL string) map[string]any {
+	return map[string]any{
+		"extension": []any{map[string]any{
+			"url":       "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+			"extension": []any{map[string]any{"url": "token", "valueUri": tokenURL}},
+		}},
+		"service": []any{map[string]any{
+			"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}},
+			"text":   "SMART Backend Services (client_credentials, private_key_jwt); see /.well-known/smart-configuration",
+		}},
+		"description": "Every request needs a bearer token: NHS CIS2, council or trusted-issuer tokens, or a SMART Backend Services token from the token endpoint. SMART scopes (system/*.rs, system/<Type>.rs) limit a token to reading and searching those types; the data sharing policy decides the rest.",
+	}
 }

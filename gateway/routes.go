@@ -21,6 +21,7 @@ func (s *Server) routes() {
 
 	api := []gin.HandlerFunc{withTimeout(s.cfg.RequestTimeout), limitBody(s.cfg.MaxBodyBytes), negotiate()}
 	e.GET("/metadata", append(api, s.capabilities)...)
+	s.smartRoutes(e)
 	s.socialCareRoutes(e, api)
 	e.NoRoute(slices.Concat([]gin.HandlerFunc{s.auditResponses}, api, []gin.HandlerFunc{s.authenticate, s.dispatch})...)
 }

@@ -30,6 +30,10 @@ func (s *Server) search(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	a := accessOf(c)
+	if err := includeRefusal(a.id, q); err != nil {
+		a.refuseByScope(c, err)
+		return
+	}
 	page, err := s.store.Search(ctx, q, a.restrict(policy.ActionSearch, q))
 	if err != nil {
 		_ = c.Error(err)

@@ -67,6 +67,10 @@ type Config struct {
 	// AuditReader serves the audit trail to IG leads and to people asking
 	// who has seen their record; usually the same *audit.Log as Audit.
 	AuditReader AuditReader
+	// SMART, when set, serves /.well-known/smart-configuration and the
+	// SMART Backend Services token endpoint (TokenPath). Auth must trust
+	// the tokens it issues.
+	SMART TokenEndpoint
 	// RelationshipWindow is how far back an encounter counts as a care
 	// relationship between an organisation and a person.
 	RelationshipWindow time.Duration

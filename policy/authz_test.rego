@@ -222,6 +222,21 @@ test_ntk_restricted_label if {
 	not decide(object.union(trust_doctor, {"role": "R1450"}), restricted, related).allow
 }
 
+# A trust system (client credentials, no job role) reads for direct care
+# as the system role class allows: a related person's care plan, never an
+# unrelated person's, a restricted record or safeguarding details.
+trust_system := {"kind": "system", "id": "ryq-epr", "org": "RJ1", "role": "", "purpose": "TREAT", "break_glass_reason": ""}
+
+test_ntk_trust_system if {
+	decide(trust_system, care_plan, related).allow
+	not decide(trust_system, care_plan, unrelated).allow
+	not decide(trust_system, restricted, related).allow
+	not decide(trust_system, finance, related).allow
+	d := decide(trust_system, safeguarding_flag, related)
+	d.allow
+	d.redactions == ["/code/text", "/note", "/text"]
+}
+
 test_ntk_unknown_role_refused if {
 	d := decide(object.union(trust_doctor, {"role": "R9999"}), care_plan, related)
 	not d.allow

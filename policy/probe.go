@@ -39,7 +39,8 @@ func newProbeSet(data []byte) (probeSet, error) {
 				Kind string `json:"kind"`
 			} `json:"organisations"`
 			RoleClasses map[string]struct {
-				Roles []string `json:"roles"`
+				Roles        []string `json:"roles"`
+				SubjectKinds []string `json:"subject_kinds"`
 			} `json:"role_classes"`
 			Vocabulary       []string `json:"vocabulary"`
 			RestrictedLabels []string `json:"restricted_labels"`
@@ -65,6 +66,9 @@ func newProbeSet(data []byte) (probeSet, error) {
 				ps.subjects = append(ps.subjects,
 					Subject{Kind: SubjectUser, Org: byKind[kind], Role: roles[0], Purpose: "TREAT"},
 					Subject{Kind: SubjectUser, Org: byKind[kind], Role: roles[0], Purpose: "BTG", BreakGlassReason: "probe"})
+			}
+			if slices.Contains(dsa.RoleClasses[rc].SubjectKinds, SubjectSystem) {
+				ps.subjects = append(ps.subjects, Subject{Kind: SubjectSystem, Org: byKind[kind], Purpose: "TREAT"})
 			}
 		}
 	}

@@ -25,8 +25,18 @@ writes := kind.writes
 
 # The subject's role class (clinical, admin, social-work, care, ig).
 role_class := cls if {
+	input.subject.kind != "system"
 	some cls, rc in data.dsa.role_classes
 	input.subject.role in rc.roles
+}
+
+# A system (client credentials: a trust's EPR pulling records for direct
+# care) has no job role: its class is the one naming its kind in
+# subject_kinds.
+role_class := cls if {
+	input.subject.kind == "system"
+	some cls, rc in data.dsa.role_classes
+	input.subject.kind in object.get(rc, "subject_kinds", [])
 }
 
 # staff: a user or system acting for an organisation, as opposed to a person

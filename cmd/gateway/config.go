@@ -10,8 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socialcare-fhir/gateway/auth"
+	"github.com/socialcare-fhir/gateway/gateway"
 	"github.com/socialcare-fhir/gateway/storage"
 )
+
+const gatewayTokenPath = gateway.TokenPath
 
 // config is every setting of `gateway serve`. Each flag has an environment
 // variable; a flag given on the command line wins over the environment.
@@ -37,6 +41,9 @@ type config struct {
 	IssuersFile     string
 	Audience        string
 	DevKeyDir       string
+	SMARTClients    string
+	SMARTKey        string
+	SMARTTokenTTL   time.Duration
 	Relationship    time.Duration
 	AuditRetention  time.Duration
 	RecordRetention time.Duration
@@ -73,6 +80,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		{"trusted-issuers", "GATEWAY_TRUSTED_ISSUERS", "JSON file listing the trusted token issuers and their JWKS (see docs/authentication.md)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.IssuersFile, n, "", u) }},
 		{"audience", "GATEWAY_AUDIENCE", "the aud value tokens must carry", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.Audience, n, "socialcare-fhir-gateway", u) }},
 		{"dev-key-dir", "GATEWAY_DEV_KEY_DIR", "DEVELOPMENT: directory of the public development signing key, trusted in development mode only", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.DevKeyDir, n, "fixtures/devkeys", u) }},
+		{"smart-clients", "GATEWAY_SMART_CLIENTS", "JSON file registering SMART Backend Services clients (turns on /.well-known/smart-configuration and " + gatewayTokenPath + "; see docs/authentication.md)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.SMARTClients, n, "", u) }},
+		{"smart-signing-key", "GATEWAY_SMART_SIGNING_KEY", "PEM PKCS #8 key (ECDSA P-256 or RSA) signing SMART access tokens (development default: the public development key)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.SMARTKey, n, "", u) }},
+		{"smart-token-ttl", "GATEWAY_SMART_TOKEN_TTL", "lifetime of SMART access tokens (at most 5m)", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.SMARTTokenTTL, n, 5*time.Minute, u) }},
 		{"audit-retention", "GATEWAY_AUDIT_RETENTION", "how long audit records are kept (0: for ever); never shorter than -record-retention", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.AuditRetention, n, 0, u) }},
 		{"record-retention", "GATEWAY_RECORD_RETENTION", "retention of the care records the audit describes: the floor for -audit-retention", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.RecordRetention, n, 8*365*24*time.Hour, u) }},
 		{"relationship-window", "GATEWAY_RELATIONSHIP_WINDOW", "how far back an encounter counts as a care relationship", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.Relationship, n, 180*24*time.Hour, u) }},
@@ -118,6 +128,7 @@ func (c *config) check() error {
 	if c.Mode == "production" && c.IssuersFile == "" {
 		problems = append(problems, "production mode needs -trusted-issuers: the development key is refused there")
 	}
+	problems = append(problems, c.checkSMART()...)
 	if _, err := storage.Kind(c.Store, c.MongoURI); err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -143,6 +154,28 @@ func (c *config) check() error {
 		return errors.New("invalid configuration: " + strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// checkSMART checks the SMART Backend Services settings: the token URL is
+// the base URL's, and production signs with its own key.
+func (c *config) checkSMART() []string {
+	var problems []string
+	if c.SMARTClients == "" {
+		if c.SMARTKey != "" {
+			problems = append(problems, "-smart-signing-key needs -smart-clients, the registered SMART clients")
+		}
+		return problems
+	}
+	if c.BaseURL == "" {
+		problems = append(problems, "-smart-clients needs -base-url: client assertions must name the token URL, <base-url>"+gatewayTokenPath)
+	}
+	if c.Mode == "production" && c.SMARTKey == "" {
+		problems = append(problems, "production mode needs -smart-signing-key: the development key is refused there")
+	}
+	if c.SMARTTokenTTL <= 0 || c.SMARTTokenTTL > auth.MaxAccessTokenTTL {
+		problems = append(problems, "smart-token-ttl must be more than 0 and at most 5m")
+	}
+	return problems
 }
 
 func parseLevel(s string) (slog.Level, error) {

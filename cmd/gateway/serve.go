@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/socialcare-fhir/gateway/audit"
+	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/gateway"
 	"github.com/socialcare-fhir/gateway/policy"
 	"github.com/socialcare-fhir/gateway/storage"
@@ -50,7 +51,11 @@ func serve(ctx context.Context, args []string) error {
 		go purgeAudit(ctx, trail, logger)
 	}
 	go logAuditHead(ctx, trail, logger, 10*time.Minute)
-	verifier, err := newVerifier(ctx, cfg, logger)
+	smart, err := newTokenService(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	verifier, err := newVerifier(ctx, cfg, smart, logger)
 	if err != nil {
 		return err
 	}
@@ -72,12 +77,22 @@ func serve(ctx context.Context, args []string) error {
 		Ingester:           ing,
 		Audit:              trail,
 		AuditReader:        trail,
+		SMART:              smartEndpoint(smart),
 	}, eng.Resources, logger)
 	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: cfg.IdleTimeout}
 	return gateway.ListenAndServe(ctx, srv, cfg.ShutdownGrace, cfg.MaxConnections, func(addr string) {
 		logger.Info("gateway listening", "url", "http://"+addr, "mode", cfg.Mode)
 		fmt.Fprintf(os.Stderr, "FHIR gateway listening on http://%s (try: curl http://%s/metadata)\n", addr, addr)
 	})
+}
+
+// smartEndpoint is the gateway's token endpoint: none without SMART
+// clients (a nil *auth.TokenService must not become a non-nil interface).
+func smartEndpoint(s *auth.TokenService) gateway.TokenEndpoint {
+	if s == nil {
+		return nil
+	}
+	return s
 }
 
 // storage is the engine configuration of the serve settings.
