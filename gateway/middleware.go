@@ -170,7 +170,8 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 // honours _format.
 func negotiate() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		html := strings.HasSuffix(c.Request.URL.Path, "/$who-accessed") // a page people can read
+		html := strings.HasSuffix(c.Request.URL.Path, "/$who-accessed")       // a page people can read
+		exportFile := strings.HasPrefix(c.Request.URL.Path, "/$export-file/") // NDJSON
 		if f, ok := c.GetQuery("_format"); ok {
 			switch strings.TrimSpace(f) {
 			case "json", "application/json", "application/fhir+json", "fhir+json":
@@ -185,7 +186,8 @@ func negotiate() gin.HandlerFunc {
 				c.Abort()
 				return
 			}
-		} else if accept := c.GetHeader("Accept"); accept != "" && !acceptsJSON(accept) && !(html && strings.Contains(accept, "text/html")) {
+		} else if accept := c.GetHeader("Accept"); accept != "" && !acceptsJSON(accept) && !(html && strings.Contains(accept, "text/html")) &&
+			!(exportFile && strings.Contains(accept, "ndjson")) {
 			_ = c.Error(fhir.Errorf(http.StatusNotAcceptable, "not-supported", "this server answers in application/fhir+json only; send Accept: application/fhir+json"))
 			c.Abort()
 			return

@@ -44,6 +44,8 @@ func (s *Server) readyz(c *gin.Context) {
 //	/{type}/{id}              GET read, PUT update, DELETE delete
 //	/{type}/{id}/_history     GET instance history
 //	/{type}/{id}/_history/{v} GET vread
+//
+// and the Bulk Data export paths (exportRoute).
 func (s *Server) dispatch(c *gin.Context) {
 	path := strings.Trim(c.Request.URL.Path, "/")
 	var segs []string
@@ -53,6 +55,9 @@ func (s *Server) dispatch(c *gin.Context) {
 	m := c.Request.Method
 	if len(segs) == 0 {
 		s.route(c, m, map[string]gin.HandlerFunc{http.MethodPost: s.batch})
+		return
+	}
+	if s.exportRoute(c, segs) {
 		return
 	}
 	trailOf(c).resourceType = segs[0]

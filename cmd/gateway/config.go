@@ -38,6 +38,7 @@ type config struct {
 	Audience        string
 	DevKeyDir       string
 	Relationship    time.Duration
+	ExportExpiry    time.Duration
 	AuditRetention  time.Duration
 	RecordRetention time.Duration
 }
@@ -75,6 +76,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		{"dev-key-dir", "GATEWAY_DEV_KEY_DIR", "DEVELOPMENT: directory of the public development signing key, trusted in development mode only", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.DevKeyDir, n, "fixtures/devkeys", u) }},
 		{"audit-retention", "GATEWAY_AUDIT_RETENTION", "how long audit records are kept (0: for ever); never shorter than -record-retention", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.AuditRetention, n, 0, u) }},
 		{"record-retention", "GATEWAY_RECORD_RETENTION", "retention of the care records the audit describes: the floor for -audit-retention", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.RecordRetention, n, 8*365*24*time.Hour, u) }},
+		{"export-expiry", "GATEWAY_EXPORT_EXPIRY", "how long a finished Bulk Data export's files are kept (under -data-dir/exports)", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.ExportExpiry, n, 24*time.Hour, u) }},
 		{"relationship-window", "GATEWAY_RELATIONSHIP_WINDOW", "how far back an encounter counts as a care relationship", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.Relationship, n, 180*24*time.Hour, u) }},
 	}
 	for _, s := range settings {
