@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/validate"
@@ -228,6 +229,45 @@ func TestExportTrustGetsWhatItMayReadAndNotTheObjector(t *testing.T) {
 	if !strings.HasSuffix(m.Request, "/Patient/$export") {
 		t.Errorf("request %q", m.Request)
 	}
+	// The kick-off, the polls and every download are audited; the
+	// manifest and the downloads with counts, the downloads with the
+	// patients whose records they held.
+	ops := map[string][]string{}
+	events, _, err := e.eng.Audit.Search(context.Background(), audit.Query{Org: "RJ1", Count: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		b, _ := json.Marshal(ev)
+		for _, op := range []string{"$export-status", "$export-download", "$export"} {
+			if bytes.Contains(b, []byte(`"valueString":"`+op+`"`)) {
+				ops[op] = append(ops[op], string(b))
+				break
+			}
+		}
+	}
+	if len(ops["$export"]) != 1 || len(ops["$export-status"]) == 0 || len(ops["$export-download"]) != len(m.Output) {
+		t.Fatalf("audited: %d kick-offs, %d polls, %d downloads of %d files", len(ops["$export"]), len(ops["$export-status"]), len(ops["$export-download"]), len(m.Output))
+	}
+	if !slices.ContainsFunc(ops["$export-status"], func(ev string) bool { return strings.Contains(ev, `"type":"count"`) }) {
+		t.Error("no status record carries the manifest's counts")
+	}
+	patientSeen := false
+	for _, ev := range ops["$export-download"] {
+		if !strings.Contains(ev, `"type":"count"`) {
+			t.Errorf("download record without a count: %s", ev)
+		}
+		patientSeen = patientSeen || strings.Contains(ev, `"reference":"`+people["01"].patient+`"`)
+		if strings.Contains(ev, objector) {
+			t.Errorf("a download record names the objector: %s", ev)
+		}
+	}
+	if !patientSeen {
+		t.Error("no download record names the exported person")
+	}
+	if ok, out := e.verifyAudit(); !ok {
+		t.Fatalf("the audit trail does not verify: %s", out)
+	}
 }
 
 // A council's system-level export holds every resource it reads, of
@@ -306,7 +346,7 @@ func TestExportIsTheClientsOwn(t *testing.T) {
 	file := strings.TrimPrefix(m.Output[0].URL, e.srv.URL)
 	owner := e.token
 	for name, tok := range map[string]string{
-		"another organisation":       councilToken(t, "R1330", "TREAT"),
+		"another organisation":      councilToken(t, "R1330", "TREAT"),
 		"another user of the trust": resign(t, owner, func(c map[string]any) { c["sub"] = "another-user" }),
 	} {
 		e.token = tok

@@ -88,7 +88,9 @@ type Owner struct {
 
 // Same reports whether o and p are the same client: the same kind of
 // caller, organisation and subject.
-func (o Owner) Same(p Owner) bool { return o.Kind == p.Kind && o.Org == p.Org && o.Subject == p.Subject }
+func (o Owner) Same(p Owner) bool {
+	return o.Kind == p.Kind && o.Org == p.Org && o.Subject == p.Subject
+}
 
 // Position is where an export resumes.
 type Position struct {
