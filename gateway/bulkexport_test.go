@@ -525,3 +525,44 @@ func TestExportResumesAfterRestart(t *testing.T) {
 		t.Fatalf("the audit trail does not verify: %s", out)
 	}
 }
+
+// The CapabilityStatement declares the export operations by their
+// canonical OperationDefinitions and instantiates the Bulk Data one.
+func TestExportCapabilityStatement(t *testing.T) {
+	e := newEnv(t, gateway.Config{})
+	r := e.do(http.MethodGet, "/metadata", "")
+	e.mustStatus(r, http.StatusOK)
+	var cs struct {
+		Instantiates []string
+		Rest         []struct {
+			Operation []struct{ Name, Definition string }
+			Resource  []struct {
+				Type      string
+				Operation []struct{ Name, Definition string }
+			}
+		}
+	}
+	if err := json.Unmarshal(r.Body, &cs); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(cs.Instantiates, "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data") {
+		t.Errorf("instantiates %v", cs.Instantiates)
+	}
+	defs := map[string]bool{}
+	for _, o := range cs.Rest[0].Operation {
+		defs[o.Definition] = true
+	}
+	for _, res := range cs.Rest[0].Resource {
+		if res.Type == "Group" {
+			t.Error("Group is declared but not served")
+		}
+		for _, o := range res.Operation {
+			defs[res.Type+" "+o.Definition] = true
+		}
+	}
+	for _, d := range []string{"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export", "Patient http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"} {
+		if !defs[d] {
+			t.Errorf("%s not declared", d)
+		}
+	}
+}
