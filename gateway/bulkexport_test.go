@@ -287,7 +287,7 @@ func TestExportCouncilSystemLevel(t *testing.T) {
 	sameResources(t, got, want)
 
 	t.Run("_type", func(t *testing.T) {
-		got := e.download(t, e.poll(t, e.kickOff(t, http.MethodGet, "/$export?_type=Patient,Flag&_outputFormat=application/fhir%2Bndjson", "")))
+		got := e.download(t, e.poll(t, e.kickOff(t, http.MethodGet, "/$export?_type=Patient,Flag&_outputFormat=application/fhir+ndjson", "")))
 		sameResources(t, got, e.readable(t, people, []string{"Patient", "Flag"}))
 	})
 	t.Run("_since after everything", func(t *testing.T) {

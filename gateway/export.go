@@ -253,7 +253,8 @@ func (s *Server) exportJob(c *gin.Context, level string, params url.Values) (*ex
 		Owner: export.Owner{Kind: id.Kind, Subject: id.Subject, Org: id.Org, Role: id.Role, Purpose: id.Purpose,
 			BreakGlassReason: id.BreakGlassReason, NHSNumber: id.NHSNumber},
 		Request: s.base(c) + c.Request.URL.RequestURI(), TransactionTime: now, Created: now, Updated: now}
-	if v := params.Get("_outputFormat"); v != "" && !slices.Contains(ndjsonFormats, v) {
+	// An unencoded '+' in the query reads as a space.
+	if v := strings.ReplaceAll(params.Get("_outputFormat"), " ", "+"); v != "" && !slices.Contains(ndjsonFormats, v) {
 		bad("_outputFormat", "only NDJSON is written: application/fhir+ndjson, application/ndjson or ndjson")
 	}
 	if v := params.Get("_since"); v != "" {

@@ -45,11 +45,33 @@ func (s *Server) startExport(job *export.Job) {
 	s.wg.Go(func() {
 		defer close(done)
 		defer cancel()
+		defer func() {
+			s.mu.Lock()
+			delete(s.running, job.ID)
+			s.mu.Unlock()
+		}()
+		defer s.recoverExport(job)
 		s.runExport(ctx, job)
-		s.mu.Lock()
-		delete(s.running, job.ID)
-		s.mu.Unlock()
 	})
+}
+
+// recoverExport turns a panic in an export's run into a failed job (and
+// a log line without content), instead of a crashed gateway.
+func (s *Server) recoverExport(job *export.Job) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	s.logger.Error("panic in export", "job", job.ID, "panic", fmt.Sprint(r))
+	job.State = export.Failed
+	now := s.now().UTC().Truncate(time.Millisecond)
+	job.Finished, job.Updated, job.Expires = now, now, now.Add(s.cfg.ExportExpiry)
+	job.Problems = []fhir.Issue{{Severity: "error", Code: "exception", Diagnostics: "The export stopped because of an internal error; start it again."}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.cfg.Exports.Save(ctx, job); err != nil {
+		s.logger.Error("export job not saved", "job", job.ID, "error", err.Error())
+	}
 }
 
 type runningExport struct {
@@ -71,8 +93,8 @@ func (s *Server) stopExport(id string) {
 // ResumeExports restarts the exports a stopped gateway left running, and
 // removes the files of those past their expiry. Call it once at start-up.
 func (s *Server) ResumeExports(ctx context.Context) error {
-	if s.cfg.Exports == nil {
-		return nil
+	if s.cfg.Exports == nil || s.cfg.Policy == nil {
+		return nil // nothing is exported without a policy to decide it
 	}
 	jobs, err := s.cfg.Exports.InState(ctx, export.Running)
 	if err != nil {
