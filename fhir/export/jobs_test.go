@@ -53,7 +53,7 @@ func testJobs(t *testing.T, js jobs) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	j := &export.Job{ID: "job-1", State: export.Running, Level: export.LevelPatient, Types: []string{"Patient", "CarePlan"},
-		Owner: export.Owner{Kind: "user", Subject: "u1", Org: "RJ1", Role: "R8000", Purpose: "TREAT"},
+		Owner:   export.Owner{Kind: "user", Subject: "u1", Org: "RJ1", Role: "R8000", Purpose: "TREAT"},
 		Request: "https://gw.example/Patient/$export", Since: "2026-01-01T00:00:00Z", Patients: []string{"Patient/a"},
 		TypeFilters: map[string][]string{"CarePlan": {"status=active"}}, TransactionTime: now, Created: now, Updated: now}
 	if _, err := js.Get(ctx, j.ID); !errors.Is(err, export.ErrNotFound) {
