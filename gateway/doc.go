@@ -8,4 +8,10 @@
 // c.Error, and [renderErrors] turns every error into a FHIR
 // OperationOutcome with the right status, in one place. MongoDB and Rego
 // details stay behind the small interfaces declared here.
+//
+// Bulk Data exports ($export, export.go and export_run.go) are the one
+// thing that outlives a request: the kick-off records a job (ExportJobs)
+// and a background run writes the NDJSON files page by page with the
+// owner's access, saving its position after each page; Server.Close stops
+// the runs and Server.ResumeExports restarts them after a restart.
 package gateway
