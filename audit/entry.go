@@ -39,7 +39,10 @@ type Entry struct {
 	// Categories are the record categories touched (policy vocabulary:
 	// care-plan, visit, medication, ...).
 	Categories []string
-	Decision   Decision
+	// Counts are the resources by type an interaction handed over without
+	// listing them one by one: a Bulk Data export's manifest and files.
+	Counts   map[string]int
+	Decision Decision
 }
 
 // Agent is who asked.

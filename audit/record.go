@@ -56,6 +56,8 @@ type record struct {
 	Patients   []string `bson:"pat,omitempty" json:"pat,omitempty"`
 	Resources  []string `bson:"res,omitempty" json:"res,omitempty"`
 	Categories []string `bson:"cat,omitempty" json:"cat,omitempty"`
+	// Counts are resources by type handed over unlisted (bulk export).
+	Counts map[string]int `bson:"n,omitempty" json:"n,omitempty"`
 	// Own lists the patients whose record this is the person's own access
 	// to; WhoAccessed leaves those out.
 	Own []string `bson:"own,omitempty" json:"own,omitempty"`
@@ -97,7 +99,7 @@ func newRecord(e *Entry) (*record, error) {
 		AgentKind: e.Agent.Kind, Subject: e.Agent.Subject, Org: e.Agent.Org, Role: e.Agent.Role,
 		Purpose: e.Agent.Purpose, BreakGlassReason: e.Agent.BreakGlassReason,
 		ClientID: e.Agent.ClientID, AgentPatient: e.Agent.Patient, Network: e.Agent.Network,
-		Patients: e.Patients, Resources: e.Resources, Categories: e.Categories,
+		Patients: e.Patients, Resources: e.Resources, Categories: e.Categories, Counts: e.Counts,
 		Allowed: e.Decision.Allowed, BreakGlass: e.breakGlass(), Reasons: e.Decision.Reasons,
 		Revision: e.Decision.Revision, Obligations: e.Decision.Obligations,
 	}

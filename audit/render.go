@@ -2,6 +2,8 @@ package audit
 
 import (
 	"encoding/base64"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -184,6 +186,14 @@ func entities(r *record) []any {
 			e["detail"] = reviewDetails(r)
 		}
 		out = append(out, e)
+	}
+	for _, t := range slices.Sorted(maps.Keys(r.Counts)) {
+		out = append(out, map[string]any{
+			"what":   map[string]any{"display": t},
+			"type":   coding(sysEntityType, "2", "System Object"),
+			"role":   coding(sysObjectRole, "4", "Domain Resource"),
+			"detail": []any{map[string]any{"type": "count", "valueString": strconv.Itoa(r.Counts[t])}},
+		})
 	}
 	if r.Query != "" || strings.HasPrefix(r.Interaction, "search") {
 		q := map[string]any{

@@ -40,6 +40,14 @@ type trail struct {
 	// query is a search's parameters when they are not all in the URL
 	// (POST _search); else the URL's query is recorded.
 	query string
+	// counts are resources by type handed over without being listed (a
+	// bulk export's manifest and files).
+	counts map[string]int
+	// bulk marks the trail of an export's background run: its decisions
+	// are neither listed nor kept (a run decides every resource of the
+	// export; its manifest and downloads are audited with counts and
+	// patients instead).
+	bulk bool
 }
 
 func trailOf(c *gin.Context) *trail {
@@ -62,6 +70,9 @@ func (t *trail) noteResource(typ, id, patient string) {
 
 // noteDecision adds a policy decision about one resource to the trail.
 func (t *trail) noteDecision(typ, id string, attrs policy.ResourceAttributes, d policy.Decision) {
+	if t.bulk {
+		return
+	}
 	t.revision = d.Revision
 	t.reasons = appendNew(t.reasons, d.Reasons...)
 	if d.Allow {
@@ -157,6 +168,7 @@ func (s *Server) entry(c *gin.Context, status int) audit.Entry {
 		Patients:     t.patients,
 		Resources:    t.resources,
 		Categories:   t.categories,
+		Counts:       t.counts,
 		Decision: audit.Decision{Allowed: !t.refused && status != http.StatusUnauthorized && status != http.StatusForbidden,
 			Reasons: t.reasons, Revision: t.revision, Obligations: t.obligations},
 	}
@@ -166,9 +178,9 @@ func (s *Server) entry(c *gin.Context, status int) audit.Entry {
 	}
 	if strings.HasPrefix(e.Interaction, "search") {
 		e.Query = c.Request.URL.RawQuery
-		if t.query != "" {
-			e.Query = t.query
-		}
+	}
+	if t.query != "" {
+		e.Query = t.query // POST _search and $export: the body's parameters too
 	}
 	// The connection's peer, never a forwarding header a client could
 	// write itself.

@@ -10,6 +10,9 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/search"
 )
 
+// bulkDataOps is the base of the Bulk Data Access OperationDefinitions.
+const bulkDataOps = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
+
 // capabilities answers GET /metadata with a CapabilityStatement built from
 // the same tables the handlers use, so it cannot claim what is not served.
 func (s *Server) capabilities(c *gin.Context) {
@@ -86,6 +89,10 @@ func (s *Server) capabilities(c *gin.Context) {
 					Documentation: "GET /Patient/{id}/$everything: the Patient and the resources of its compartment the caller may read (AuditEvents excepted), Patient first then by type; _count, _since, _type, paging by the next link; start and end are not supported"},
 				{Name: "summary", Definition: IPSSummaryOperation,
 					Documentation: "GET /Patient/{id}/$summary or /Patient/$summary?identifier=https://fhir.nhs.uk/Id/nhs-number|<n>: the person's social care summary, a document Bundle shaped after the IPS (recentDays: days of recent visits and medication, default 14); _format=html for a readable page; profile and graph are not supported"}}
+			if s.cfg.Exports != nil {
+				r.Operation = append(r.Operation, op{Name: "export", Definition: bulkDataOps + "patient-export",
+					Documentation: "GET or POST /Patient/$export (Prefer: respond-async): the Patients the caller may read and their compartments as NDJSON; _type, _since, _outputFormat, _typeFilter, patient (POST)"})
+			}
 		}
 		for _, p := range search.Params(t) {
 			r.SearchParam = append(r.SearchParam, param{Name: p.Name, Type: p.Type, Documentation: p.Documentation})
@@ -126,6 +133,13 @@ func (s *Server) capabilities(c *gin.Context) {
 		"fhirVersion": "4.0.1",
 		"format":      []string{"application/fhir+json", "json"},
 		"rest":        []any{rest},
+	}
+	if s.cfg.Exports != nil {
+		// Bulk Data Access: system and patient-level $export (Group is
+		// not served, so neither is group-export).
+		cs["instantiates"] = []string{"http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"}
+		cs["rest"].([]any)[0].(map[string]any)["operation"] = []op{{Name: "export", Definition: bulkDataOps + "export",
+			Documentation: "GET or POST /$export (Prefer: respond-async): every resource the caller may read, as NDJSON; status at the Content-Location URL, files kept for " + s.cfg.ExportExpiry.String()}}
 	}
 	writeJSON(c, http.StatusOK, cs)
 }

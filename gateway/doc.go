@@ -14,4 +14,10 @@
 // before the policy decides. With Config.SMART set the gateway also serves
 // /.well-known/smart-configuration and the SMART Backend Services token
 // endpoint (smart.go), whose errors are OAuth JSON, not OperationOutcomes.
+//
+// Bulk Data exports ($export, export.go and export_run.go) are the one
+// thing that outlives a request: the kick-off records a job (ExportJobs)
+// and a background run writes the NDJSON files page by page with the
+// owner's access, saving its position after each page; Server.Close stops
+// the runs and Server.ResumeExports restarts them after a restart.
 package gateway

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,10 +52,13 @@ func testEngine(tb testing.TB) string {
 type env struct {
 	t   testing.TB
 	srv *httptest.Server
-	// eng is the engine, dir its data directory; several envs may share
-	// one (see serve).
+	// eng is the engine, dir its data directory, uri its MongoDB server
+	// (mongodb only); several envs may share one (see serve).
 	eng *storage.Engine
 	dir string
+	uri string
+	// gw is the gateway (nil for an engine without one, see openEngine).
+	gw *gateway.Server
 	// store is the engine's resource store, as the gateway sees it
 	// unwrapped.
 	store storage.Resources
@@ -96,7 +100,7 @@ func openEngine(t testing.TB, uri string) *env {
 		if uri == "" {
 			uri = storetest.Server(t, e.dir)
 		}
-		cfg.URI = uri
+		cfg.URI, e.uri = uri, uri
 		cfg.Store = store.Options{Monitor: &event.CommandMonitor{Started: func(_ context.Context, ev *event.CommandStartedEvent) {
 			if coll, _ := ev.Command.Index(0).Value().StringValueOK(); coll != "audit" {
 				e.commands.Add(1)
@@ -128,6 +132,9 @@ func (e *env) serve(t testing.TB, cfg gateway.Config, wrap func(gateway.Store) g
 	if cfg.Audit == nil {
 		cfg.Audit, cfg.AuditReader = e.eng.Audit, e.eng.Audit
 	}
+	if cfg.Exports == nil {
+		cfg.Exports, cfg.ExportDir = e.eng.Exports, filepath.Join(e.dir, "exports")
+	}
 	var gst gateway.Store = e.store
 	if wrap != nil {
 		gst = wrap(gst)
@@ -135,8 +142,11 @@ func (e *env) serve(t testing.TB, cfg gateway.Config, wrap func(gateway.Store) g
 	h := gateway.New(cfg, gst, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
+	// Background exports stop before the engine closes (cleanups run
+	// last registered first).
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
 	return &env{
-		t: t, srv: srv, eng: e.eng, dir: e.dir, store: e.store, commands: e.commands,
+		t: t, srv: srv, eng: e.eng, dir: e.dir, uri: e.uri, gw: h, store: e.store, commands: e.commands,
 		token: mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "TST01", Role: "R1330", Purpose: "TREAT"}),
 	}
 }

@@ -176,6 +176,7 @@ func negotiate() gin.HandlerFunc {
 			c.Next() // json, csv or html: the report checks its _format itself
 			return
 		}
+		exportFile := strings.HasPrefix(c.Request.URL.Path, "/$export-file/") // NDJSON
 		if f, ok := c.GetQuery("_format"); ok {
 			switch strings.TrimSpace(f) {
 			case "json", "application/json", "application/fhir+json", "fhir+json":
@@ -190,7 +191,8 @@ func negotiate() gin.HandlerFunc {
 				c.Abort()
 				return
 			}
-		} else if accept := c.GetHeader("Accept"); accept != "" && !acceptsJSON(accept) && !(html && strings.Contains(accept, "text/html")) {
+		} else if accept := c.GetHeader("Accept"); accept != "" && !acceptsJSON(accept) && !(html && strings.Contains(accept, "text/html")) &&
+			!(exportFile && strings.Contains(accept, "ndjson")) {
 			_ = c.Error(fhir.Errorf(http.StatusNotAcceptable, "not-supported", "this server answers in application/fhir+json only; send Accept: application/fhir+json"))
 			c.Abort()
 			return

@@ -46,6 +46,8 @@ func (s *Server) readyz(c *gin.Context) {
 //	/{type}/{id}/_history     GET instance history
 //	/{type}/{id}/_history/{v} GET vread
 //	/Patient/$summary, /Patient/{id}/$summary, /Patient/{id}/$who-accessed  GET operations
+//
+// and the Bulk Data export paths (exportRoute).
 func (s *Server) dispatch(c *gin.Context) {
 	path := strings.Trim(c.Request.URL.Path, "/")
 	var segs []string
@@ -55,6 +57,9 @@ func (s *Server) dispatch(c *gin.Context) {
 	m := c.Request.Method
 	if len(segs) == 0 {
 		s.route(c, m, map[string]gin.HandlerFunc{http.MethodPost: s.batch})
+		return
+	}
+	if s.exportRoute(c, segs) {
 		return
 	}
 	trailOf(c).resourceType = segs[0]

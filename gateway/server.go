@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -78,6 +79,19 @@ type Config struct {
 	// and their windows counted
 	// from (default time.Now).
 	Clock func() time.Time
+	// Exports keeps Bulk Data export jobs; nil answers the $export routes
+	// with 501. ExportDir holds their NDJSON files (one directory per
+	// job), ExportExpiry is how long a finished export's files are kept
+	// (default 24h), ExportPageSize the resources searched and decided at
+	// a time (default MaxCount) and ExportFileResources the most in one
+	// file (default 10,000).
+	Exports             ExportJobs
+	ExportDir           string
+	ExportExpiry        time.Duration
+	ExportPageSize      int
+	ExportFileResources int
+	// Now is the clock of export times and expiry (default time.Now).
+	Now func() time.Time
 }
 
 func (c *Config) defaults() {
@@ -108,6 +122,18 @@ func (c *Config) defaults() {
 	if c.RelationshipWindow <= 0 {
 		c.RelationshipWindow = 180 * 24 * time.Hour
 	}
+	if c.ExportExpiry <= 0 {
+		c.ExportExpiry = 24 * time.Hour
+	}
+	if c.ExportPageSize <= 0 {
+		c.ExportPageSize = c.MaxCount
+	}
+	if c.ExportFileResources <= 0 {
+		c.ExportFileResources = 10000
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 }
 
 // Server is the gateway's HTTP handler.
@@ -116,6 +142,16 @@ type Server struct {
 	store  Store
 	logger *slog.Logger
 	engine *gin.Engine
+	// The exports running in the background (export_run.go): bg ends
+	// when the server closes.
+	bg      context.Context
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	running map[string]runningExport
+	// exportPageHook, when set (tests), is called after each page an
+	// export saves.
+	exportPageHook func(job string)
 }
 
 // New builds the HTTP handler.
@@ -131,7 +167,8 @@ func New(cfg Config, st Store, logger *slog.Logger) *Server {
 		cfg.Audit = refuseAudit{}
 	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: cfg, store: st, logger: logger, engine: gin.New()}
+	s := &Server{cfg: cfg, store: st, logger: logger, engine: gin.New(), running: map[string]runningExport{}}
+	s.bg, s.stop = context.WithCancel(context.Background())
 	s.routes()
 	return s
 }

@@ -5,8 +5,10 @@
 //   - sqlite (the default without a MongoDB URI): the embedded engine, one
 //     process on one machine. Its files live in the data directory:
 //     fhir.db (resources and their search index, package sqlstore),
-//     audit.db (the hash-chained trail) and ingest.db (journals and bulk
-//     jobs), each a SQLite database in WAL mode.
+//     audit.db (the hash-chained trail), ingest.db (journals and bulk
+//     import jobs) and export.db (Bulk Data export jobs; their NDJSON
+//     files are written by the gateway under the data directory's
+//     exports/), each a SQLite database in WAL mode.
 //   - mongodb: MongoDB through the official driver (package store), the
 //     production engine and the way past one machine (replica set;
 //     sharding on the patient compartment). With kind mongodb and no URI,
@@ -23,6 +25,7 @@ import (
 
 	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/export"
 	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/fhir/ingest"
 	"github.com/socialcare-fhir/gateway/fhir/search"
@@ -42,6 +45,7 @@ const (
 const (
 	AuditFile  = "audit.db"
 	IngestFile = "ingest.db"
+	ExportFile = "export.db"
 )
 
 // Resources is the store contract both engines keep: the suite in
@@ -61,6 +65,20 @@ type Resources interface {
 	Versions(ctx context.Context, resourceType string, fn func(*store.Version) error) error
 	Restore(ctx context.Context, versions []*store.Version) error
 }
+
+// Exports is the export job store both engines keep (package export).
+type Exports interface {
+	Insert(ctx context.Context, j *export.Job) error
+	Save(ctx context.Context, j *export.Job) error
+	Get(ctx context.Context, id string) (*export.Job, error)
+	Delete(ctx context.Context, id string) error
+	InState(ctx context.Context, state string) ([]*export.Job, error)
+}
+
+var (
+	_ Exports = (*export.SQLiteJobs)(nil)
+	_ Exports = (*export.MongoJobs)(nil)
+)
 
 var (
 	_ Resources = (*store.Store)(nil)
@@ -94,6 +112,8 @@ type Engine struct {
 	Resources Resources
 	Audit     *audit.Log
 	Ingest    *ingest.Ingester
+	// Exports keeps the Bulk Data export jobs (package export).
+	Exports Exports
 	// Mongo is the MongoDB resource store (kind mongodb), SQL the SQLite
 	// one (kind sqlite); the other is nil.
 	Mongo   *store.Store
@@ -164,6 +184,12 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 		}
 		e.closers = append(e.closers, idb.Close)
 		e.Ingest = ingest.NewSQLite(res, idb, cfg.Logger)
+		xdb, err := sqlitedb.Open(filepath.Join(cfg.DataDir, ExportFile))
+		if err != nil {
+			return err
+		}
+		e.closers = append(e.closers, xdb.Close)
+		e.Exports = export.NewSQLite(xdb)
 		return nil
 	}
 	uri := cfg.URI
@@ -187,6 +213,7 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("open the audit trail: %w", err)
 	}
 	e.Ingest = ingest.New(st, cfg.Logger)
+	e.Exports = export.NewMongo(st.Database())
 	return nil
 }
 

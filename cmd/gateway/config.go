@@ -45,6 +45,7 @@ type config struct {
 	SMARTKey        string
 	SMARTTokenTTL   time.Duration
 	Relationship    time.Duration
+	ExportExpiry    time.Duration
 	AuditRetention  time.Duration
 	RecordRetention time.Duration
 }
@@ -85,6 +86,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		{"smart-token-ttl", "GATEWAY_SMART_TOKEN_TTL", "lifetime of SMART access tokens (at most 5m)", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.SMARTTokenTTL, n, 5*time.Minute, u) }},
 		{"audit-retention", "GATEWAY_AUDIT_RETENTION", "how long audit records are kept (0: for ever); never shorter than -record-retention", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.AuditRetention, n, 0, u) }},
 		{"record-retention", "GATEWAY_RECORD_RETENTION", "retention of the care records the audit describes: the floor for -audit-retention", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.RecordRetention, n, 8*365*24*time.Hour, u) }},
+		{"export-expiry", "GATEWAY_EXPORT_EXPIRY", "how long a finished Bulk Data export's files are kept (under -data-dir/exports)", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.ExportExpiry, n, 24*time.Hour, u) }},
 		{"relationship-window", "GATEWAY_RELATIONSHIP_WINDOW", "how far back an encounter counts as a care relationship", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.Relationship, n, 180*24*time.Hour, u) }},
 	}
 	for _, s := range settings {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/socialcare-fhir/gateway/audit"
@@ -78,7 +79,14 @@ func serve(ctx context.Context, args []string) error {
 		Audit:              trail,
 		AuditReader:        trail,
 		SMART:              smartEndpoint(smart),
+		Exports:            eng.Exports,
+		ExportDir:          filepath.Join(cfg.DataDir, "exports"),
+		ExportExpiry:       cfg.ExportExpiry,
 	}, eng.Resources, logger)
+	defer h.Close(context.Background())
+	if err := h.ResumeExports(ctx); err != nil {
+		return fmt.Errorf("resume Bulk Data exports: %w", err)
+	}
 	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: cfg.IdleTimeout}
 	return gateway.ListenAndServe(ctx, srv, cfg.ShutdownGrace, cfg.MaxConnections, func(addr string) {
 		logger.Info("gateway listening", "url", "http://"+addr, "mode", cfg.Mode)

@@ -1,0 +1,459 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/socialcare-fhir/gateway/auth"
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/export"
+	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/fhir/store"
+)
+
+var _ ExportJobs = (*export.SQLiteJobs)(nil)
+var _ ExportJobs = (*export.MongoJobs)(nil)
+
+// ExportJobs is where Bulk Data export jobs are kept (package export:
+// a SQLite table or a MongoDB collection).
+type ExportJobs interface {
+	Insert(ctx context.Context, j *export.Job) error
+	Save(ctx context.Context, j *export.Job) error
+	Get(ctx context.Context, id string) (*export.Job, error)
+	Delete(ctx context.Context, id string) error
+	InState(ctx context.Context, state string) ([]*export.Job, error)
+}
+
+// exportParams are the kick-off parameters this server understands;
+// exportRefused those of the specification it refuses by name.
+var (
+	exportParams  = []string{"_outputFormat", "_since", "_type", "_typeFilter", "patient"}
+	exportRefused = map[string]string{
+		"_elements":             "_elements is not supported by $export here: every exported resource is whole (as the policy allows it)",
+		"includeAssociatedData": "includeAssociatedData is not supported by $export here; export Provenance with _type instead",
+	}
+	// ndjsonFormats are the _outputFormat values that mean NDJSON.
+	ndjsonFormats = []string{"application/fhir+ndjson", "application/ndjson", "ndjson"}
+)
+
+// Operation names of the export's interactions in the audit trail.
+const (
+	opExport         = "$export"
+	opExportStatus   = "$export-status"
+	opExportDownload = "$export-download"
+)
+
+// exportRoute routes the Bulk Data paths and reports whether path was
+// one of them:
+//
+//	/$export                           GET, POST kick-off (system level)
+//	/Patient/$export                   GET, POST kick-off (patient level)
+//	/Group/{id}/$export                501: Group is not served
+//	/$export-status/{job}              GET status or manifest, DELETE cancel
+//	/$export-file/{job}/{name}         GET an NDJSON file
+func (s *Server) exportRoute(c *gin.Context, segs []string) bool {
+	kick := map[string]gin.HandlerFunc{http.MethodGet: s.exportKickOff, http.MethodPost: s.exportKickOff}
+	switch {
+	case len(segs) == 1 && segs[0] == "$export", len(segs) == 2 && segs[0] == "Patient" && segs[1] == "$export":
+		s.routeExport(c, opExport, kick)
+	case len(segs) == 3 && segs[0] == "Group" && segs[2] == "$export":
+		trailOf(c).interaction, trailOf(c).operation = "operation", opExport
+		_ = c.Error(fhir.Errorf(http.StatusNotImplemented, "not-supported",
+			"Group/$export is not supported: this gateway serves no Group resources yet; export your patients with POST /Patient/$export and a patient parameter for each"))
+	case len(segs) == 2 && segs[0] == "$export-status":
+		s.routeExport(c, opExportStatus, map[string]gin.HandlerFunc{http.MethodGet: s.exportStatus, http.MethodDelete: s.exportCancel})
+	case len(segs) == 3 && segs[0] == "$export-file":
+		s.routeExport(c, opExportDownload, map[string]gin.HandlerFunc{http.MethodGet: s.exportDownload})
+	default:
+		return false
+	}
+	return true
+}
+
+func (s *Server) routeExport(c *gin.Context, op string, handlers map[string]gin.HandlerFunc) {
+	if s.cfg.Exports == nil {
+		_ = c.Error(fhir.Errorf(http.StatusNotImplemented, "not-supported", "Bulk Data export is not configured on this gateway"))
+		return
+	}
+	s.route(c, c.Request.Method, handlers)
+	t := trailOf(c)
+	t.interaction, t.operation = "operation", op
+}
+
+// exportKickOff starts an export: 202 with the status URL in
+// Content-Location, once the job is recorded.
+func (s *Server) exportKickOff(c *gin.Context) {
+	t := trailOf(c)
+	t.interaction, t.operation = "operation", opExport
+	if err := exportHeaders(c); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	params, err := exportParamsOf(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	t.query = params.Encode()
+	level := export.LevelSystem
+	if segment(c, 0) == "Patient" {
+		level = export.LevelPatient
+	}
+	job, err := s.exportJob(c, level, params)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	t.patients = job.Patients
+	ctx := c.Request.Context()
+	running, err := s.cfg.Exports.InState(ctx, export.Running)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if slices.ContainsFunc(running, func(r *export.Job) bool { return r.Owner.Same(job.Owner) }) {
+		c.Header("Retry-After", "60")
+		_ = c.Error(fhir.Errorf(http.StatusTooManyRequests, "throttled",
+			"an export you started is still running; wait for it to finish (or DELETE its status URL) before starting another"))
+		return
+	}
+	if err := s.cfg.Exports.Insert(ctx, job); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.startExport(job)
+	c.Header("Content-Location", s.base(c)+"/$export-status/"+job.ID)
+	writeJSON(c, http.StatusAccepted, fhir.Outcome(fhir.Issue{Severity: "information", Code: "informational",
+		Diagnostics: "export started; poll the Content-Location URL for its status"}))
+}
+
+// exportHeaders checks the kick-off's Accept and Prefer headers.
+func exportHeaders(c *gin.Context) error {
+	if mt, _, _ := strings.Cut(c.GetHeader("Accept"), ";"); strings.TrimSpace(mt) != "application/fhir+json" {
+		return fhir.Errorf(http.StatusBadRequest, "invalid", "an $export kick-off needs the header Accept: application/fhir+json")
+	}
+	if !preferToken(c, "respond-async") {
+		return fhir.Errorf(http.StatusBadRequest, "invalid", "$export runs asynchronously: send the header Prefer: respond-async")
+	}
+	return nil
+}
+
+// preferToken reports whether a Prefer header carries the bare token.
+func preferToken(c *gin.Context, token string) bool {
+	for _, h := range c.Request.Header.Values("Prefer") {
+		for _, p := range strings.FieldsFunc(h, func(r rune) bool { return r == ',' || r == ';' }) {
+			if strings.EqualFold(strings.TrimSpace(p), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// exportParamsOf are the kick-off's parameters: the query, and for a POST
+// a FHIR Parameters body (valueString, valueInstant, valueReference).
+func exportParamsOf(c *gin.Context) (url.Values, error) {
+	params, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "the query string is not well formed: %s", queryError(err))
+	}
+	if params.Has("patient") {
+		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "patient is taken only in a POST Parameters body (valueReference)").At("patient")
+	}
+	if c.Request.Method != http.MethodPost || c.Request.ContentLength == 0 {
+		return params, nil
+	}
+	if err := requireJSONBody(c); err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(mbe.Limit)
+		}
+		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+	}
+	var p struct {
+		ResourceType string
+		Parameter    []struct {
+			Name           string
+			ValueString    *string
+			ValueInstant   *string
+			ValueReference *struct{ Reference string }
+		}
+	}
+	if err := json.Unmarshal(body, &p); err != nil || p.ResourceType != "Parameters" {
+		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "a POST $export takes a FHIR Parameters resource")
+	}
+	for _, pp := range p.Parameter {
+		switch {
+		case pp.ValueReference != nil:
+			params.Add(pp.Name, pp.ValueReference.Reference)
+		case pp.ValueInstant != nil:
+			params.Add(pp.Name, *pp.ValueInstant)
+		case pp.ValueString != nil:
+			params.Add(pp.Name, *pp.ValueString)
+		default:
+			return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "parameter %q needs a valueString, valueInstant or valueReference", pp.Name).At(pp.Name)
+		}
+	}
+	return params, nil
+}
+
+// exportTypes are the types an export of the level may contain: every
+// served type (system) or the Patient and its compartment's (patient);
+// never AuditEvents, which are the audit trail, not records of care.
+func exportTypes(level string) []string {
+	if level == export.LevelPatient {
+		return everythingTypes()
+	}
+	return slices.DeleteFunc(slices.Clone(fhir.ResourceTypes), func(t string) bool { return t == "AuditEvent" })
+}
+
+// exportJob checks the parameters and builds the job they ask for.
+func (s *Server) exportJob(c *gin.Context, level string, params url.Values) (*export.Job, error) {
+	lenient := strings.EqualFold(prefer(c, "handling"), "lenient")
+	var issues, notes []fhir.Issue
+	bad := func(param, format string, args ...any) {
+		issues = append(issues, fhir.Issue{Severity: "error", Code: "invalid", Diagnostics: param + ": " + fmt.Sprintf(format, args...), Expression: []string{param}})
+	}
+	refuse := func(param, why string) {
+		if lenient {
+			notes = append(notes, fhir.Issue{Severity: "information", Code: "not-supported", Diagnostics: why + " (ignored: Prefer: handling=lenient)", Expression: []string{param}})
+			return
+		}
+		issues = append(issues, fhir.Issue{Severity: "error", Code: "not-supported", Diagnostics: why, Expression: []string{param}})
+	}
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		switch {
+		case slices.Contains(exportParams, k):
+		case exportRefused[k] != "":
+			refuse(k, exportRefused[k])
+		default:
+			refuse(k, k+" is not a parameter of $export (supported: _outputFormat, _since, _type, _typeFilter, and patient in a POST); send Prefer: handling=lenient to have unknown parameters ignored")
+		}
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	id, _ := auth.FromContext(c.Request.Context())
+	job := &export.Job{ID: store.NewID(), State: export.Running, Level: level, Types: exportTypes(level),
+		Owner: export.Owner{Kind: id.Kind, Subject: id.Subject, Org: id.Org, Role: id.Role, Purpose: id.Purpose,
+			BreakGlassReason: id.BreakGlassReason, NHSNumber: id.NHSNumber},
+		Request: s.base(c) + c.Request.URL.RequestURI(), TransactionTime: now, Created: now, Updated: now}
+	// An unencoded '+' in the query reads as a space.
+	if v := strings.ReplaceAll(params.Get("_outputFormat"), " ", "+"); v != "" && !slices.Contains(ndjsonFormats, v) {
+		bad("_outputFormat", "only NDJSON is written: application/fhir+ndjson, application/ndjson or ndjson")
+	}
+	if v := params.Get("_since"); v != "" {
+		if _, err := time.Parse(time.RFC3339Nano, v); err != nil {
+			bad("_since", "must be a FHIR instant with a time zone, e.g. 2026-01-01T00:00:00Z")
+		}
+		job.Since = v
+	}
+	if vs := params["_type"]; len(vs) > 0 {
+		var keep []string
+		for _, t := range strings.Split(strings.Join(vs, ","), ",") {
+			t = strings.TrimSpace(t)
+			if !slices.Contains(job.Types, t) {
+				refuse("_type", fmt.Sprintf("%q is not a type a %s-level export of this server contains (see /metadata)", t, level))
+				continue
+			}
+			keep = append(keep, t)
+		}
+		job.Types = slices.DeleteFunc(job.Types, func(t string) bool { return !slices.Contains(keep, t) })
+	}
+	for _, v := range params["_typeFilter"] {
+		typ, query, err := typeFilter(v, job.Types)
+		if err != nil {
+			bad("_typeFilter", "%s", err)
+			continue
+		}
+		if job.TypeFilters == nil {
+			job.TypeFilters = map[string][]string{}
+		}
+		job.TypeFilters[typ] = append(job.TypeFilters[typ], query)
+	}
+	for _, p := range params["patient"] {
+		switch {
+		case level != export.LevelPatient:
+			bad("patient", "is a parameter of Patient/$export, not of a system-level export")
+		case !strings.HasPrefix(p, "Patient/") || !validID.MatchString(strings.TrimPrefix(p, "Patient/")):
+			bad("patient", "must be a reference Patient/<id>")
+		default:
+			job.Patients = appendNew(job.Patients, p)
+		}
+	}
+	if len(issues) > 0 {
+		return nil, &fhir.Error{Status: http.StatusBadRequest, Issues: issues}
+	}
+	job.Notes = notes
+	return job, nil
+}
+
+// typeFilter checks one _typeFilter value, Type?query, with the search
+// parser: it must be a search of one of the export's types, with
+// filtering parameters only.
+func typeFilter(v string, types []string) (typ, query string, err error) {
+	typ, query, ok := strings.Cut(v, "?")
+	if !ok || !slices.Contains(types, typ) {
+		return "", "", fmt.Errorf("%q is not Type?query for a type the export contains", v)
+	}
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return "", "", errors.New("the query is not well formed: " + queryError(err))
+	}
+	for k := range params {
+		if strings.HasPrefix(k, "_") && k != "_id" && k != "_lastUpdated" {
+			return "", "", fmt.Errorf("%s is not allowed in a _typeFilter (only filtering parameters are)", k)
+		}
+	}
+	if _, err := search.Parse(typ, params, search.Options{}); err != nil {
+		var fe *fhir.Error
+		if errors.As(err, &fe) && len(fe.Issues) > 0 {
+			return "", "", errors.New(fe.Issues[0].Diagnostics)
+		}
+		return "", "", err
+	}
+	return typ, query, nil
+}
+
+// ownJob is the job id names if the caller started it: anyone else is
+// told there is none, as is a caller asking after a deleted job.
+func (s *Server) ownJob(c *gin.Context) (*export.Job, error) {
+	id := segment(c, 1)
+	notFound := fhir.Errorf(http.StatusNotFound, "not-found", "there is no export %q of yours (it may have been cancelled)", id)
+	if !validID.MatchString(id) {
+		return nil, notFound
+	}
+	job, err := s.cfg.Exports.Get(c.Request.Context(), id)
+	if errors.Is(err, export.ErrNotFound) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	who, _ := auth.FromContext(c.Request.Context())
+	if !job.Owner.Same(export.Owner{Kind: who.Kind, Org: who.Org, Subject: who.Subject}) {
+		return nil, notFound
+	}
+	if err := s.expire(c.Request.Context(), job); err != nil {
+		return nil, err
+	}
+	if job.State == export.Expired {
+		return nil, fhir.Errorf(http.StatusGone, "not-found", "export %s expired at %s and its files were removed; start a new export", job.ID, job.Expires.Format(time.RFC3339))
+	}
+	return job, nil
+}
+
+// exportStatus answers a status poll: 202 with X-Progress while the
+// export runs, 500 with the problems if it failed, 200 with the manifest
+// when done.
+func (s *Server) exportStatus(c *gin.Context) {
+	job, err := s.ownJob(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	switch job.State {
+	case export.Running:
+		c.Header("X-Progress", fmt.Sprintf("%d of %d types done; %d resources", min(job.Position.Type, len(job.Types)), len(job.Types), job.Progress()))
+		c.Header("Retry-After", "2")
+		c.Status(http.StatusAccepted)
+	case export.Failed:
+		_ = c.Error(&fhir.Error{Status: http.StatusInternalServerError, Issues: job.Problems})
+	default:
+		trailOf(c).counts = job.Counts()
+		c.Header("Expires", job.Expires.UTC().Format(http.TimeFormat))
+		b, err := json.Marshal(s.manifest(c, job))
+		if err != nil {
+			_ = c.Error(err)
+			return
+		}
+		c.Data(http.StatusOK, "application/json", b)
+	}
+}
+
+type manifestFile struct {
+	Type  string `json:"type"`
+	URL   string `json:"url"`
+	Count int    `json:"count"`
+}
+
+// manifest is the completed export's manifest (Bulk Data v2).
+func (s *Server) manifest(c *gin.Context, job *export.Job) map[string]any {
+	files := func(fs []export.File) []manifestFile {
+		out := []manifestFile{}
+		for _, f := range fs {
+			if f.Count > 0 {
+				out = append(out, manifestFile{Type: f.Type, URL: s.base(c) + "/$export-file/" + job.ID + "/" + f.Name, Count: f.Count})
+			}
+		}
+		return out
+	}
+	return map[string]any{
+		"transactionTime":     job.TransactionTime.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+		"request":             job.Request,
+		"requiresAccessToken": true,
+		"output":              files(job.Output),
+		"error":               files(job.Errors),
+	}
+}
+
+// exportCancel answers DELETE on a status URL: the export stops, its
+// files and its job are removed, 202.
+func (s *Server) exportCancel(c *gin.Context) {
+	job, err := s.ownJob(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.stopExport(job.ID)
+	if err := s.cfg.Exports.Delete(c.Request.Context(), job.ID); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if err := os.RemoveAll(s.exportDir(job.ID)); err != nil {
+		_ = c.Error(fmt.Errorf("remove export files: %w", err))
+		return
+	}
+	writeJSON(c, http.StatusAccepted, fhir.Outcome(fhir.Issue{Severity: "information", Code: "informational", Diagnostics: "export cancelled and its files removed"}))
+}
+
+// exportDownload serves one NDJSON file of a finished export, audited
+// with its patients and count.
+func (s *Server) exportDownload(c *gin.Context) {
+	job, err := s.ownJob(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	name := segment(c, 2)
+	f := job.File(name)
+	if f == nil || job.State != export.Done {
+		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-found", "export %s has no file %q (see its manifest)", job.ID, name))
+		return
+	}
+	body, err := os.ReadFile(filepath.Join(s.exportDir(job.ID), f.Name))
+	if err != nil {
+		_ = c.Error(fmt.Errorf("read export file: %w", err))
+		return
+	}
+	t := trailOf(c)
+	t.resourceType = f.Type
+	t.counts = map[string]int{f.Type: f.Count}
+	t.patients = filePatients(f.Type, body)
+	c.Data(http.StatusOK, "application/fhir+ndjson", body)
+}
