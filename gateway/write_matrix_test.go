@@ -93,8 +93,9 @@ func (w *writeEnv) sample(t *testing.T, typ string) map[string]any {
 			"content": []any{map[string]any{"attachment": map[string]any{"contentType": "text/plain", "data": "aGVsbG8="}}}}
 	case "Consent":
 		obj = map[string]any{"resourceType": "Consent", "status": "active", "patient": subject,
-			"scope":    map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}}},
-			"category": []any{map[string]any{"coding": []any{map[string]any{"system": "http://loinc.org", "code": "59284-0"}}}}}
+			"scope":      map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}}},
+			"category":   []any{map[string]any{"coding": []any{map[string]any{"system": "http://loinc.org", "code": "59284-0"}}}},
+			"policyRule": map[string]any{"text": "the local care record data sharing agreement"}} // R4 ppc-1
 	default:
 		rs := p.byType[typ]
 		if len(rs) == 0 {
