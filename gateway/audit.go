@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,8 +30,10 @@ const trailKey = "gateway.trail"
 // trail is what a request did, gathered by the handlers for its audit
 // record.
 type trail struct {
-	interaction, operation, resourceType string
-	patients, resources, categories      []string
+	// resourceType, when set, is the type the audit record names instead
+	// of the route's (an export file's resources).
+	resourceType                    string
+	patients, resources, categories []string
 	// allowed / refused decisions seen; the interaction is refused if any
 	// decision that mattered refused it.
 	refused     bool
@@ -102,13 +105,9 @@ func appendNew(dst []string, vs ...string) []string {
 // durable: if the record cannot be written, the data is not returned and
 // the client gets 503. The handlers' output is buffered for that.
 func (s *Server) auditResponses(c *gin.Context) {
-	// A default for requests refused before routing (401, 413...);
-	// handlers name the interaction more precisely.
-	t := trailOf(c)
-	t.interaction = interactionOf(c, c.Request.Method)
-	if segs := strings.Split(strings.Trim(c.Request.URL.Path, "/"), "/"); fhir.Supported(segs[0]) {
-		t.resourceType = segs[0]
-	}
+	// The route is parsed once, here: a request refused before it is
+	// dispatched (401, 413...) is audited by it too.
+	routeOf(c)
 	buf := &bufferedWriter{ResponseWriter: c.Writer, status: http.StatusOK}
 	c.Writer = buf
 	s.nextRecovering(c, buf)
@@ -159,11 +158,12 @@ func (s *Server) nextRecovering(c *gin.Context, buf *bufferedWriter) {
 // entry builds the audit entry of a finished request.
 func (s *Server) entry(c *gin.Context, status int) audit.Entry {
 	t := trailOf(c)
+	rt := routeOf(c)
 	e := audit.Entry{
 		RequestID:    requestID(c),
-		Interaction:  t.interaction,
-		Operation:    t.operation,
-		ResourceType: t.resourceType,
+		Interaction:  rt.Interaction,
+		Operation:    rt.Operation,
+		ResourceType: cmp.Or(t.resourceType, rt.Type),
 		HTTPStatus:   status,
 		Patients:     t.patients,
 		Resources:    t.resources,

@@ -29,42 +29,21 @@ type AuditReader interface {
 	RecordReview(ctx context.Context, r audit.Review) error
 }
 
-// auditRoutes serves the audit trail: AuditEvent read and search and the
-// break-glass review for IG leads, and $who-accessed for a person. The
-// trail is append-only: no interaction changes it.
-//
-//	GET  /AuditEvent?patient=&agent=&agent-org=&purpose=&date=&allowed=&break-glass=&entity=&_count=&_cursor=
-//	GET  /AuditEvent/{id}
-//	GET  /AuditEvent/$break-glass-pending
-//	POST /AuditEvent/{id}/$review        Parameters: justified (boolean), note (string)
-//	GET  /Patient/{id}/$who-accessed     FHIR Parameters, or a readable page with _format=html
-func (s *Server) auditDispatch(c *gin.Context, segs []string) {
-	m := c.Request.Method
+// auditHandlers serve the audit trail: it can be read and searched (and
+// break-glass accesses reviewed), never written, changed or deleted.
+func (s *Server) auditHandlers(rt *route) map[string]handler {
+	get := func(h handler) map[string]handler { return map[string]handler{http.MethodGet: h} }
 	switch {
-	case len(segs) == 1:
-		s.routeOp(c, m, http.MethodGet, "search-type", "", s.auditSearch)
-	case len(segs) == 2 && segs[1] == "$break-glass-pending":
-		s.routeOp(c, m, http.MethodGet, "operation", "$break-glass-pending", s.breakGlassPending)
-	case len(segs) == 2:
-		s.routeOp(c, m, http.MethodGet, "read", "", s.auditRead)
-	case len(segs) == 3 && segs[2] == "$review":
-		s.routeOp(c, m, http.MethodPost, "operation", audit.OperationReview, s.breakGlassReview)
-	default:
-		_ = c.Error(fhir.Errorf(http.StatusMethodNotAllowed, "not-supported", "the audit trail is append-only: AuditEvents can be read and searched, never written, changed or deleted"))
+	case rt.shape == "/{type}":
+		return get(s.auditSearch)
+	case rt.shape == "/{type}/$op" && rt.Operation == "$break-glass-pending":
+		return get(s.breakGlassPending)
+	case rt.shape == "/{type}/{id}":
+		return get(s.auditRead)
+	case rt.shape == "/{type}/{id}/$op" && rt.Operation == audit.OperationReview:
+		return map[string]handler{http.MethodPost: s.breakGlassReview}
 	}
-}
-
-// routeOp runs h if the method is the one allowed, naming the interaction
-// for the audit record.
-func (s *Server) routeOp(c *gin.Context, method, allowed, interaction, operation string, h gin.HandlerFunc) {
-	if method != allowed {
-		c.Header("Allow", allowed)
-		_ = c.Error(fhir.Errorf(http.StatusMethodNotAllowed, "not-supported", "%s is not allowed here; allowed: %s", method, allowed))
-		return
-	}
-	t := trailOf(c)
-	t.interaction, t.operation = interaction, operation
-	h(c)
+	return map[string]handler{}
 }
 
 // mayReadAudit asks the policy whether the caller may read the audit trail
@@ -107,17 +86,16 @@ func (a *access) decideOperation(ctx context.Context, operation string, v *store
 }
 
 // auditForIG returns the audit trail if the caller may read it (the IG and
-// Caldicott roles); otherwise it records the error and returns nil.
-func (s *Server) auditForIG(c *gin.Context) AuditReader {
+// Caldicott roles).
+func (s *Server) auditForIG(c *gin.Context) (AuditReader, error) {
 	lg, err := s.auditLog()
-	if err == nil {
-		err = accessOf(c).mayReadAudit(c.Request.Context())
-	}
 	if err != nil {
-		_ = c.Error(err)
-		return nil
+		return nil, err
 	}
-	return lg
+	if err := accessOf(c).mayReadAudit(c.Request.Context()); err != nil {
+		return nil, err
+	}
+	return lg, nil
 }
 
 func (s *Server) auditLog() (AuditReader, error) {
@@ -127,36 +105,34 @@ func (s *Server) auditLog() (AuditReader, error) {
 	return s.cfg.AuditReader, nil
 }
 
-func (s *Server) auditRead(c *gin.Context) {
-	lg := s.auditForIG(c)
-	if lg == nil {
-		return
-	}
-	ev, err := lg.AuditEvent(c.Request.Context(), segment(c, 1))
+func (s *Server) auditRead(c *gin.Context) error {
+	lg, err := s.auditForIG(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
+	}
+	ev, err := lg.AuditEvent(c.Request.Context(), routeOf(c).ID)
+	if err != nil {
+		return err
 	}
 	writeJSON(c, http.StatusOK, ev)
+	return nil
 }
 
-func (s *Server) auditSearch(c *gin.Context) {
-	lg := s.auditForIG(c)
-	if lg == nil {
-		return
+func (s *Server) auditSearch(c *gin.Context) error {
+	lg, err := s.auditForIG(c)
+	if err != nil {
+		return err
 	}
 	q, err := auditQuery(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	events, next, err := lg.Search(c.Request.Context(), q)
 	if errors.Is(err, audit.ErrBadCursor) {
 		err = fhir.Errorf(http.StatusBadRequest, "invalid", "the _cursor value is not one this server issued; start again from the first page").At("_cursor")
 	}
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	base := s.base(c)
 	b := newBundle("searchset")
@@ -171,6 +147,7 @@ func (s *Server) auditSearch(c *gin.Context) {
 		b.Entry = append(b.Entry, bundleEntry{FullURL: fmt.Sprintf("%s/AuditEvent/%v", base, ev["id"]), Resource: raw, Search: &entrySearch{Mode: "match"}})
 	}
 	writeJSON(c, http.StatusOK, b)
+	return nil
 }
 
 // auditQuery parses the audit search parameters, reporting every problem.
@@ -250,15 +227,14 @@ func auditQuery(c *gin.Context) (audit.Query, error) {
 	return q, nil
 }
 
-func (s *Server) breakGlassPending(c *gin.Context) {
-	lg := s.auditForIG(c)
-	if lg == nil {
-		return
+func (s *Server) breakGlassPending(c *gin.Context) error {
+	lg, err := s.auditForIG(c)
+	if err != nil {
+		return err
 	}
 	events, err := lg.PendingBreakGlass(c.Request.Context(), 500)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	b := newBundle("collection")
 	for _, ev := range events {
@@ -266,25 +242,24 @@ func (s *Server) breakGlassPending(c *gin.Context) {
 		b.Entry = append(b.Entry, bundleEntry{FullURL: fmt.Sprintf("%s/AuditEvent/%v", s.base(c), ev["id"]), Resource: raw})
 	}
 	writeJSON(c, http.StatusOK, b)
+	return nil
 }
 
 // breakGlassReview records an IG lead's review of one break-glass access,
 // as an audit record of its own in the chain (read back with
 // AuditEvent?entity=AuditEvent/<id>).
-func (s *Server) breakGlassReview(c *gin.Context) {
-	lg := s.auditForIG(c)
-	if lg == nil {
-		return
+func (s *Server) breakGlassReview(c *gin.Context) error {
+	lg, err := s.auditForIG(c)
+	if err != nil {
+		return err
 	}
 	a := accessOf(c)
 	if err := requireJSONBody(c); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
-		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read"))
-		return
+		return fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
 	}
 	var params struct {
 		ResourceType string `json:"resourceType"`
@@ -295,14 +270,12 @@ func (s *Server) breakGlassReview(c *gin.Context) {
 		} `json:"parameter"`
 	}
 	if err := fhir.CheckJSON(body, fhir.DefaultJSONLimits); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if err := json.Unmarshal(body, &params); err != nil || params.ResourceType != "Parameters" {
-		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "structure", `send a Parameters resource: {"resourceType":"Parameters","parameter":[{"name":"justified","valueBoolean":true},{"name":"note","valueString":"..."}]}`))
-		return
+		return fhir.Errorf(http.StatusBadRequest, "structure", `send a Parameters resource: {"resourceType":"Parameters","parameter":[{"name":"justified","valueBoolean":true},{"name":"note","valueString":"..."}]}`)
 	}
-	r := audit.Review{AuditID: segment(c, 1), Reviewer: a.id.Subject, Org: a.id.Org, Role: a.id.Role, Purpose: a.id.Purpose}
+	r := audit.Review{AuditID: routeOf(c).ID, Reviewer: a.id.Subject, Org: a.id.Org, Role: a.id.Role, Purpose: a.id.Purpose}
 	var sawJustified bool
 	for _, p := range params.Parameter {
 		switch {
@@ -313,8 +286,7 @@ func (s *Server) breakGlassReview(c *gin.Context) {
 		}
 	}
 	if !sawJustified || strings.TrimSpace(r.Note) == "" {
-		_ = c.Error(fhir.Errorf(http.StatusUnprocessableEntity, "required", "a review needs justified (valueBoolean) and a note (valueString)").At("Parameters.parameter"))
-		return
+		return fhir.Errorf(http.StatusUnprocessableEntity, "required", "a review needs justified (valueBoolean) and a note (valueString)").At("Parameters.parameter")
 	}
 	err = lg.RecordReview(c.Request.Context(), r)
 	switch {
@@ -326,50 +298,43 @@ func (s *Server) breakGlassReview(c *gin.Context) {
 		err = fhir.Errorf(http.StatusUnprocessableEntity, "invalid", "the review is incomplete: %v", err)
 	}
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	writeJSON(c, http.StatusOK, fhir.Outcome(fhir.Issue{Severity: "information", Code: "informational", Diagnostics: "review recorded"}))
+	return nil
 }
 
 // whoAccessed answers GET /Patient/{id}/$who-accessed for those the policy
 // lets read a person's access report: the person themselves
 // (SELF-6-access-report) and council staff who know them
 // (AUDIT-8-access-report).
-func (s *Server) whoAccessed(c *gin.Context) {
-	t := trailOf(c)
-	t.interaction, t.operation = "operation", "$who-accessed"
+func (s *Server) whoAccessed(c *gin.Context) error {
 	lg, err := s.auditLog()
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	id, err := pathID(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	v, err := s.store.Read(ctx, "Patient", id)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if err := accessOf(c).decideOperation(ctx, "$who-accessed", v); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	patient := "Patient/" + id
 	accesses, err := lg.WhoAccessed(ctx, patient, 500)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if c.Query("_format") == "html" || strings.Contains(c.GetHeader("Accept"), "text/html") {
 		c.Header("Content-Type", "text/html; charset=utf-8")
 		c.Status(http.StatusOK)
 		_ = whoAccessedPage.Execute(c.Writer, accesses)
-		return
+		return nil
 	}
 	out := map[string]any{"resourceType": "Parameters"}
 	var parts []any
@@ -396,6 +361,7 @@ func (s *Server) whoAccessed(c *gin.Context) {
 		out["parameter"] = parts
 	}
 	writeJSON(c, http.StatusOK, out)
+	return nil
 }
 
 // memberOfThePublic stands in an access report for a person (another

@@ -36,43 +36,34 @@ type batchRequest struct {
 // through the same handlers as a standalone request (so the same
 // validation, and later the same policy and audit, apply) and answered on
 // its own; one failing entry does not affect the others.
-func (s *Server) batch(c *gin.Context) {
+func (s *Server) batch(c *gin.Context) error {
 	if err := requireJSONBody(c); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			_ = c.Error(tooLarge(mbe.Limit))
-			return
+			return tooLarge(mbe.Limit)
 		}
-		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read"))
-		return
+		return fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
 	}
 	if err := fhir.CheckJSON(body, fhir.DefaultJSONLimits); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	var req batchRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "structure", "the body is not a JSON Bundle: %s", jsonProblem(err)))
-		return
+		return fhir.Errorf(http.StatusBadRequest, "structure", "the body is not a JSON Bundle: %s", jsonProblem(err))
 	}
 	switch {
 	case req.ResourceType != "Bundle":
-		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "invalid", "POST to the base URL takes a Bundle of type batch").At("resourceType"))
-		return
+		return fhir.Errorf(http.StatusBadRequest, "invalid", "POST to the base URL takes a Bundle of type batch").At("resourceType")
 	case req.Type == "transaction":
-		_ = c.Error(fhir.Errorf(http.StatusUnprocessableEntity, "not-supported", "transaction Bundles are not supported; send type batch, whose entries succeed or fail one by one").At("Bundle.type"))
-		return
+		return fhir.Errorf(http.StatusUnprocessableEntity, "not-supported", "transaction Bundles are not supported; send type batch, whose entries succeed or fail one by one").At("Bundle.type")
 	case req.Type != "batch":
-		_ = c.Error(fhir.Errorf(http.StatusUnprocessableEntity, "invalid", "Bundle.type must be batch").At("Bundle.type"))
-		return
+		return fhir.Errorf(http.StatusUnprocessableEntity, "invalid", "Bundle.type must be batch").At("Bundle.type")
 	case len(req.Entry) > s.cfg.MaxBatchEntries:
-		_ = c.Error(fhir.Errorf(http.StatusRequestEntityTooLarge, "too-long", "a batch may hold at most %d entries; split it", s.cfg.MaxBatchEntries).At("Bundle.entry"))
-		return
+		return fhir.Errorf(http.StatusRequestEntityTooLarge, "too-long", "a batch may hold at most %d entries; split it", s.cfg.MaxBatchEntries).At("Bundle.entry")
 	}
 	out := newBundle("batch-response")
 	for i, e := range req.Entry {
@@ -121,6 +112,7 @@ func (s *Server) batch(c *gin.Context) {
 		out.Entry = append(out.Entry, entryFromRecorder(rec))
 	}
 	writeJSON(c, http.StatusOK, out)
+	return nil
 }
 
 func entryError(status int, code, msg, expr string) bundleEntry {

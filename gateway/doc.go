@@ -1,12 +1,17 @@
 // Package gateway is the HTTP edge of the FHIR gateway: routes, middleware
 // and handlers, built on Gin.
 //
-// A request passes the middleware (request id, structured log line, panic
-// recovery, body limit, timeout, content negotiation), then a handler that
-// parses and validates its input, calls the store, and renders a resource
-// or Bundle. Handlers never write errors themselves: they return them with
-// c.Error, and [renderErrors] turns every error into a FHIR
-// OperationOutcome with the right status, in one place. MongoDB and Rego
+// A request passes the middleware (request id, structured log line, body
+// limit, timeout, content negotiation, authentication), then a handler
+// that parses and validates its input, calls the store, and renders a
+// resource or Bundle. Every API request goes through one audited edge
+// (auditResponses): it parses the request's route once into a typed value
+// (route.go: type, id, version, operation, interaction), which the
+// dispatcher, the handlers, the request log and the audit record all read;
+// it buffers the answer, recovers a panic into a 500, renders every error
+// a handler returns as a FHIR OperationOutcome with the right status, and
+// writes the audit record before anything is sent. Handlers return an
+// error ([handler]); they never write errors themselves. MongoDB and Rego
 // details stay behind the small interfaces declared here.
 //
 // Authentication (auth.go) verifies the bearer token and, for a token with

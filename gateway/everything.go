@@ -36,21 +36,18 @@ func everythingTypes() []string {
 // decided and redacted as a search would be. _since keeps resources
 // changed since an instant, _type keeps the listed types; paging is by
 // the next link's _cursor.
-func (s *Server) everything(c *gin.Context) {
+func (s *Server) everything(c *gin.Context) error {
 	id, err := pathID(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	params, err := url.ParseQuery(c.Request.URL.RawQuery)
 	if err != nil {
-		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "invalid", "the query string is not well formed: %s", queryError(err)))
-		return
+		return fhir.Errorf(http.StatusBadRequest, "invalid", "the query string is not well formed: %s", queryError(err))
 	}
 	req, err := s.everythingRequest(c, params)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	a := accessOf(c)
@@ -59,12 +56,10 @@ func (s *Server) everything(c *gin.Context) {
 	// refused the Patient learns nothing from an empty page.
 	v, err := s.store.Read(ctx, "Patient", id)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if _, _, err := a.decide(ctx, policy.ActionRead, v); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	b := newBundle("searchset")
 	base := s.base(c)
@@ -79,8 +74,7 @@ func (s *Server) everything(c *gin.Context) {
 		}
 		q, err := search.Parse(typ, sp, search.Options{DefaultCount: remaining, MaxCount: remaining})
 		if err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 		q.Filter = cond.AllOf(q.Filter, cond.Is(cond.Compartment, patient))
 		if i == start {
@@ -88,13 +82,11 @@ func (s *Server) everything(c *gin.Context) {
 		}
 		page, err := s.store.Search(ctx, q, a.restrictTo(policy.ActionSearch, typ, []string{patient}))
 		if err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 		remaining -= len(page.Matches)
 		if page.Matches, err = a.decidePage(ctx, policy.ActionSearch, page.Matches); err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 		for _, m := range page.Matches {
 			b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + m.Type + "/" + m.ID, Resource: m.JSON, Search: &entrySearch{Mode: "match"}})
@@ -127,6 +119,7 @@ func (s *Server) everything(c *gin.Context) {
 		link("next", next)
 	}
 	writeJSON(c, http.StatusOK, b)
+	return nil
 }
 
 // everythingReq is a parsed $everything request.

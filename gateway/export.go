@@ -56,88 +56,77 @@ const (
 	opExportDownload = "$export-download"
 )
 
-// exportRoute routes the Bulk Data paths and reports whether path was
-// one of them:
-//
-//	/$export                           GET, POST kick-off (system level)
-//	/Patient/$export                   GET, POST kick-off (patient level)
-//	/Group/{id}/$export                501: Group is not served
-//	/$export-status/{job}              GET status or manifest, DELETE cancel
-//	/$export-file/{job}/{name}         GET an NDJSON file
-func (s *Server) exportRoute(c *gin.Context, segs []string) bool {
-	kick := map[string]gin.HandlerFunc{http.MethodGet: s.exportKickOff, http.MethodPost: s.exportKickOff}
+// exportHandlers serve the Bulk Data export paths (ok false for any
+// other route): a 501 when exports are not configured, and for Group
+// exports, since no Group is served.
+func (s *Server) exportHandlers(rt *route) (map[string]handler, bool) {
+	var hs map[string]handler
 	switch {
-	case len(segs) == 1 && segs[0] == "$export", len(segs) == 2 && segs[0] == "Patient" && segs[1] == "$export":
-		s.routeExport(c, opExport, kick)
-	case len(segs) == 3 && segs[0] == "Group" && segs[2] == "$export":
-		trailOf(c).interaction, trailOf(c).operation = "operation", opExport
-		_ = c.Error(fhir.Errorf(http.StatusNotImplemented, "not-supported",
-			"Group/$export is not supported: this gateway serves no Group resources yet; export your patients with POST /Patient/$export and a patient parameter for each"))
-	case len(segs) == 2 && segs[0] == "$export-status":
-		s.routeExport(c, opExportStatus, map[string]gin.HandlerFunc{http.MethodGet: s.exportStatus, http.MethodDelete: s.exportCancel})
-	case len(segs) == 3 && segs[0] == "$export-file":
-		s.routeExport(c, opExportDownload, map[string]gin.HandlerFunc{http.MethodGet: s.exportDownload})
+	case rt.shape == "/$op" && rt.Operation == opExport, rt.Type == "Patient" && rt.shape == "/{type}/$op" && rt.Operation == opExport:
+		hs = map[string]handler{http.MethodGet: s.exportKickOff, http.MethodPost: s.exportKickOff}
+	case rt.name == "Group" && rt.shape == "/{type}/{id}/$op" && rt.Operation == opExport:
+		groups := func(*gin.Context) error {
+			return fhir.Errorf(http.StatusNotImplemented, "not-supported",
+				"Group/$export is not supported: this gateway serves no Group resources yet; export your patients with POST /Patient/$export and a patient parameter for each")
+		}
+		return map[string]handler{http.MethodGet: groups, http.MethodPost: groups}, true
+	case rt.shape == "/$op/{id}" && rt.Operation == opExportStatus:
+		hs = map[string]handler{http.MethodGet: s.exportStatus, http.MethodDelete: s.exportCancel}
+	case rt.shape == "/$op/{id}/{file}" && rt.Operation == opExportDownload:
+		hs = map[string]handler{http.MethodGet: s.exportDownload}
 	default:
-		return false
+		return nil, false
 	}
-	return true
-}
-
-func (s *Server) routeExport(c *gin.Context, op string, handlers map[string]gin.HandlerFunc) {
 	if s.cfg.Exports == nil {
-		_ = c.Error(fhir.Errorf(http.StatusNotImplemented, "not-supported", "Bulk Data export is not configured on this gateway"))
-		return
+		off := func(*gin.Context) error {
+			return fhir.Errorf(http.StatusNotImplemented, "not-supported", "Bulk Data export is not configured on this gateway")
+		}
+		for m := range hs {
+			hs[m] = off
+		}
 	}
-	s.route(c, c.Request.Method, handlers)
-	t := trailOf(c)
-	t.interaction, t.operation = "operation", op
+	return hs, true
 }
 
 // exportKickOff starts an export: 202 with the status URL in
 // Content-Location, once the job is recorded.
-func (s *Server) exportKickOff(c *gin.Context) {
+func (s *Server) exportKickOff(c *gin.Context) error {
 	t := trailOf(c)
-	t.interaction, t.operation = "operation", opExport
 	if err := exportHeaders(c); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	params, err := exportParamsOf(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	t.query = params.Encode()
 	level := export.LevelSystem
-	if segment(c, 0) == "Patient" {
+	if routeOf(c).Type == "Patient" {
 		level = export.LevelPatient
 	}
 	job, err := s.exportJob(c, level, params)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	t.patients = job.Patients
 	ctx := c.Request.Context()
 	running, err := s.cfg.Exports.InState(ctx, export.Running)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if slices.ContainsFunc(running, func(r *export.Job) bool { return r.Owner.Same(job.Owner) }) {
 		c.Header("Retry-After", "60")
-		_ = c.Error(fhir.Errorf(http.StatusTooManyRequests, "throttled",
-			"an export you started is still running; wait for it to finish (or DELETE its status URL) before starting another"))
-		return
+		return fhir.Errorf(http.StatusTooManyRequests, "throttled",
+			"an export you started is still running; wait for it to finish (or DELETE its status URL) before starting another")
 	}
 	if err := s.cfg.Exports.Insert(ctx, job); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	s.startExport(job)
 	c.Header("Content-Location", s.base(c)+"/$export-status/"+job.ID)
 	writeJSON(c, http.StatusAccepted, fhir.Outcome(fhir.Issue{Severity: "information", Code: "informational",
 		Diagnostics: "export started; poll the Content-Location URL for its status"}))
+	return nil
 }
 
 // exportHeaders checks the kick-off's Accept and Prefer headers.
@@ -333,7 +322,7 @@ func typeFilter(v string, types []string) (typ, query string, err error) {
 // ownJob is the job id names if the caller started it: anyone else is
 // told there is none, as is a caller asking after a deleted job.
 func (s *Server) ownJob(c *gin.Context) (*export.Job, error) {
-	id := segment(c, 1)
+	id := routeOf(c).ID
 	notFound := fhir.Errorf(http.StatusNotFound, "not-found", "there is no export %q of yours (it may have been cancelled)", id)
 	if !validID.MatchString(id) {
 		return nil, notFound
@@ -361,11 +350,10 @@ func (s *Server) ownJob(c *gin.Context) (*export.Job, error) {
 // exportStatus answers a status poll: 202 with X-Progress while the
 // export runs, 500 with the problems if it failed, 200 with the manifest
 // when done.
-func (s *Server) exportStatus(c *gin.Context) {
+func (s *Server) exportStatus(c *gin.Context) error {
 	job, err := s.ownJob(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	switch job.State {
 	case export.Running:
@@ -373,17 +361,17 @@ func (s *Server) exportStatus(c *gin.Context) {
 		c.Header("Retry-After", "2")
 		c.Status(http.StatusAccepted)
 	case export.Failed:
-		_ = c.Error(&fhir.Error{Status: http.StatusInternalServerError, Issues: job.Problems})
+		return &fhir.Error{Status: http.StatusInternalServerError, Issues: job.Problems}
 	default:
 		trailOf(c).counts = job.Counts()
 		c.Header("Expires", job.Expires.UTC().Format(http.TimeFormat))
 		b, err := json.Marshal(s.manifest(c, job))
 		if err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 		c.Data(http.StatusOK, "application/json", b)
 	}
+	return nil
 }
 
 type manifestFile struct {
@@ -414,46 +402,42 @@ func (s *Server) manifest(c *gin.Context, job *export.Job) map[string]any {
 
 // exportCancel answers DELETE on a status URL: the export stops, its
 // files and its job are removed, 202.
-func (s *Server) exportCancel(c *gin.Context) {
+func (s *Server) exportCancel(c *gin.Context) error {
 	job, err := s.ownJob(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	s.stopExport(job.ID)
 	if err := s.cfg.Exports.Delete(c.Request.Context(), job.ID); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if err := os.RemoveAll(s.exportDir(job.ID)); err != nil {
-		_ = c.Error(fmt.Errorf("remove export files: %w", err))
-		return
+		return fmt.Errorf("remove export files: %w", err)
 	}
 	writeJSON(c, http.StatusAccepted, fhir.Outcome(fhir.Issue{Severity: "information", Code: "informational", Diagnostics: "export cancelled and its files removed"}))
+	return nil
 }
 
 // exportDownload serves one NDJSON file of a finished export, audited
 // with its patients and count.
-func (s *Server) exportDownload(c *gin.Context) {
+func (s *Server) exportDownload(c *gin.Context) error {
 	job, err := s.ownJob(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
-	name := segment(c, 2)
+	name := routeOf(c).File
 	f := job.File(name)
 	if f == nil || job.State != export.Done {
-		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-found", "export %s has no file %q (see its manifest)", job.ID, name))
-		return
+		return fhir.Errorf(http.StatusNotFound, "not-found", "export %s has no file %q (see its manifest)", job.ID, name)
 	}
 	body, err := os.ReadFile(filepath.Join(s.exportDir(job.ID), f.Name))
 	if err != nil {
-		_ = c.Error(fmt.Errorf("read export file: %w", err))
-		return
+		return fmt.Errorf("read export file: %w", err)
 	}
 	t := trailOf(c)
 	t.resourceType = f.Type
 	t.counts = map[string]int{f.Type: f.Count}
 	t.patients = filePatients(f.Type, body)
 	c.Data(http.StatusOK, "application/fhir+ndjson", body)
+	return nil
 }

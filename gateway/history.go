@@ -16,29 +16,25 @@ import (
 
 // history answers GET /{type}/_history and GET /{type}/{id}/_history with
 // _count, _since and paging.
-func (s *Server) history(c *gin.Context) {
-	typ := segment(c, 0)
+func (s *Server) history(c *gin.Context) error {
+	typ := routeOf(c).Type
 	id := ""
-	if segment(c, 1) != "_history" {
+	if routeOf(c).ID != "" {
 		var err error
 		if id, err = pathID(c); err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 	}
 	opt, self, err := s.historyOptions(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	versions, more, err := s.store.History(c.Request.Context(), typ, id, opt)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if versions, err = accessOf(c).decideHistory(c.Request.Context(), versions); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	base := s.base(c)
 	path := base + "/" + typ
@@ -61,6 +57,7 @@ func (s *Server) history(c *gin.Context) {
 		b.Entry = append(b.Entry, historyEntry(base, v))
 	}
 	writeJSON(c, http.StatusOK, b)
+	return nil
 }
 
 func withQuery(u string, v url.Values) string {

@@ -68,25 +68,18 @@ func logRequests(logger *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// routeShape is the request path with ids replaced: /Patient/{id}/_history/{vid}.
+// routeShape is the request's route with ids left out:
+// /{type}/{id}/_history/{vid}, or gin's pattern for its own routes.
 func routeShape(c *gin.Context) string {
 	if r := c.FullPath(); r != "" {
 		return r
 	}
-	segs := strings.Split(strings.Trim(c.Request.URL.Path, "/"), "/")
-	for i, s := range segs {
-		switch {
-		case i == 0 && fhir.Supported(s), s == "_history", s == "_search", strings.HasPrefix(s, "$"):
-		case i == 0 && s == "":
-		default:
-			if i == 0 {
-				segs[i] = "{unknown}"
-			} else {
-				segs[i] = "{id}"
-			}
-		}
+	rt := routeOf(c)
+	typ := rt.Type
+	if typ == "" {
+		typ = "{unknown}"
 	}
-	return "/" + strings.Join(segs, "/")
+	return strings.Replace(strings.Replace(rt.shape, "{type}", typ, 1), "$op", rt.Operation, 1)
 }
 
 // recoverPanics turns a panic into a 500 OperationOutcome that reveals

@@ -35,44 +35,37 @@ import (
 // qualityPage is how many resources one store read of the report takes.
 const qualityPage = 500
 
-func (s *Server) dataQuality(c *gin.Context) {
+func (s *Server) dataQuality(c *gin.Context) error {
 	ctx := c.Request.Context()
 	a := accessOf(c)
 	params := c.Request.URL.Query()
 	patient := ""
-	if segment(c, 0) == "Patient" {
+	if routeOf(c).Type == "Patient" {
 		id, err := pathID(c)
 		if err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 		v, err := s.store.Read(ctx, "Patient", id)
 		if err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 		if err := a.decideOperation(ctx, "$data-quality", v); err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 		patient = "Patient/" + id
 	} else {
-		trailOf(c).resourceType = "" // about the whole record, no one type
 		if err := a.decideWholeOperation(ctx, "$data-quality"); err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 	}
 	opt, format, err := s.qualityOptions(params, patient != "")
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	opt.Org = a.id.Org
 	rep, err := s.qualityReport(ctx, a, opt, patient)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	// The audit record names what the report shows, not everything read.
 	for _, it := range rep.Items {
@@ -98,6 +91,7 @@ func (s *Server) dataQuality(c *gin.Context) {
 	default:
 		writeJSON(c, http.StatusOK, qualityParameters(rep, s.base(c), patient))
 	}
+	return nil
 }
 
 // qualityOptions parses the report's parameters.

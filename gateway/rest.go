@@ -21,51 +21,47 @@ import (
 var validID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 
 func pathID(c *gin.Context) (string, error) {
-	id := segment(c, 1)
+	id := routeOf(c).ID
 	if !validID.MatchString(id) {
 		return "", fhir.Errorf(http.StatusBadRequest, "invalid", "%q is not a valid FHIR id (1-64 letters, digits, '-' or '.')", id)
 	}
 	return id, nil
 }
 
-func (s *Server) read(c *gin.Context) {
+func (s *Server) read(c *gin.Context) error {
 	id, err := pathID(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
-	v, err := s.store.Read(c.Request.Context(), segment(c, 0), id)
-	s.answerRead(c, v, err)
+	v, err := s.store.Read(c.Request.Context(), routeOf(c).Type, id)
+	return s.answerRead(c, v, err)
 }
 
-func (s *Server) vread(c *gin.Context) {
+func (s *Server) vread(c *gin.Context) error {
 	id, err := pathID(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
-	vid, err := strconv.ParseInt(segment(c, 3), 10, 64)
+	vid, err := strconv.ParseInt(routeOf(c).Version, 10, 64)
 	if err != nil || vid < 1 {
-		_ = c.Error(fhir.Errorf(http.StatusBadRequest, "invalid", "version id %q is not a positive integer", segment(c, 3)))
-		return
+		return fhir.Errorf(http.StatusBadRequest, "invalid", "version id %q is not a positive integer", routeOf(c).Version)
 	}
-	v, err := s.store.VRead(c.Request.Context(), segment(c, 0), id, vid)
-	s.answerRead(c, v, err)
+	v, err := s.store.VRead(c.Request.Context(), routeOf(c).Type, id, vid)
+	return s.answerRead(c, v, err)
 }
 
 // answerRead answers a read or vread of v (or its error): the policy
 // decides, redactions are applied, and the version goes out with its ETag.
-func (s *Server) answerRead(c *gin.Context, v *store.Version, err error) {
+func (s *Server) answerRead(c *gin.Context, v *store.Version, err error) error {
 	if err != nil {
-		_ = c.Error(goneWithHeaders(c, v, err))
-		return
+		return goneWithHeaders(c, v, err)
 	}
 	body, _, err := accessOf(c).decide(c.Request.Context(), policy.ActionRead, v)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	s.writeVersion(c, http.StatusOK, v, body)
+	return nil
 }
 
 // goneWithHeaders adds the deletion's ETag to a 410 answer.
@@ -77,43 +73,39 @@ func goneWithHeaders(c *gin.Context, v *store.Version, err error) error {
 	return err
 }
 
-func (s *Server) create(c *gin.Context) {
-	res, err := s.readResource(c, segment(c, 0), "")
+func (s *Server) create(c *gin.Context) error {
+	res, err := s.readResource(c, routeOf(c).Type, "")
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	a := accessOf(c)
 	if err := a.mayWrite(ctx, res, nil); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if cond := c.GetHeader("If-None-Exist"); cond != "" {
 		existing, err := s.conditionalMatch(c, res.Type, cond)
 		if err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 		if existing != nil {
 			body, _, err := a.decide(ctx, policy.ActionRead, existing)
 			if err != nil {
-				_ = c.Error(err)
-				return
+				return err
 			}
 			existing.JSON = body
 			s.writeWrite(c, http.StatusOK, existing)
-			return
+			return nil
 		}
 	}
 	res.ID = ""
 	v, err := s.store.Create(ctx, res)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	c.Header("Location", s.base(c)+"/"+v.Type+"/"+v.ID+"/_history/"+strconv.FormatInt(v.VersionID, 10))
 	s.writeWrite(c, http.StatusCreated, v)
+	return nil
 }
 
 // conditionalMatch runs an If-None-Exist search: nil when nothing matches,
@@ -152,21 +144,18 @@ func (s *Server) conditionalMatch(c *gin.Context, resourceType, cond string) (*s
 	return nil, fhir.Errorf(http.StatusPreconditionFailed, "duplicate", "the If-None-Exist criteria match more than one %s; make them more specific", resourceType).At("If-None-Exist")
 }
 
-func (s *Server) update(c *gin.Context) {
+func (s *Server) update(c *gin.Context) error {
 	id, err := pathID(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	ifMatch, err := parseIfMatch(c.GetHeader("If-Match"))
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
-	res, err := s.readResource(c, segment(c, 0), id)
+	res, err := s.readResource(c, routeOf(c).Type, id)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	a := accessOf(c)
 	expect := ifMatch
@@ -179,8 +168,7 @@ func (s *Server) update(c *gin.Context) {
 		// there now, and what is there must still be that when the update
 		// lands.
 		if err := a.mayChange(c.Request.Context(), cur); err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 		if expect == 0 {
 			expect = cur.VersionID
@@ -190,17 +178,14 @@ func (s *Server) update(c *gin.Context) {
 			expect = store.Absent // a create: nobody else may create it meanwhile
 		}
 	default:
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if err := a.mayWrite(c.Request.Context(), res, changing); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	r, err := s.store.Update(c.Request.Context(), res, expect)
 	if err != nil {
-		_ = c.Error(changedMeanwhile(err, ifMatch))
-		return
+		return changedMeanwhile(err, ifMatch)
 	}
 	status := http.StatusOK
 	if r.Created {
@@ -208,42 +193,39 @@ func (s *Server) update(c *gin.Context) {
 		c.Header("Location", s.base(c)+"/"+r.Version.Type+"/"+r.Version.ID+"/_history/"+strconv.FormatInt(r.Version.VersionID, 10))
 	}
 	s.writeWrite(c, status, r.Version)
+	return nil
 }
 
-func (s *Server) delete(c *gin.Context) {
+func (s *Server) delete(c *gin.Context) error {
 	id, err := pathID(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	ifMatch, err := parseIfMatch(c.GetHeader("If-Match"))
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
-	cur, err := s.store.Read(c.Request.Context(), segment(c, 0), id)
+	cur, err := s.store.Read(c.Request.Context(), routeOf(c).Type, id)
 	if err != nil && !errors.Is(err, fhir.ErrGone) {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	expect := ifMatch
 	if err == nil {
 		if err := accessOf(c).mayChange(c.Request.Context(), cur); err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 		if expect == 0 {
 			expect = cur.VersionID // what was decided on must be what is deleted
 		}
 	}
-	v, err := s.store.Delete(c.Request.Context(), segment(c, 0), id, expect)
+	v, err := s.store.Delete(c.Request.Context(), routeOf(c).Type, id, expect)
 	if err != nil {
-		_ = c.Error(changedMeanwhile(err, ifMatch))
-		return
+		return changedMeanwhile(err, ifMatch)
 	}
 	c.Header("ETag", v.ETag())
 	c.Status(http.StatusNoContent)
 	c.Writer.WriteHeaderNow()
+	return nil
 }
 
 // changedMeanwhile turns a version conflict the client did not ask about

@@ -17,7 +17,7 @@ func (s *Server) routes() {
 	e.HandleMethodNotAllowed = false
 	e.Use(withRequestID(), logRequests(s.logger), renderErrors(s.logger), recoverPanics(s.logger))
 	e.GET("/healthz", func(c *gin.Context) { writeJSON(c, http.StatusOK, map[string]string{"status": "alive"}) })
-	e.GET("/readyz", s.readyz)
+	e.GET("/readyz", endpoint(s.readyz))
 
 	api := []gin.HandlerFunc{withTimeout(s.cfg.RequestTimeout), limitBody(s.cfg.MaxBodyBytes), negotiate()}
 	e.GET("/metadata", append(api, s.capabilities)...)
@@ -26,136 +26,100 @@ func (s *Server) routes() {
 	e.NoRoute(slices.Concat([]gin.HandlerFunc{s.auditResponses}, api, []gin.HandlerFunc{s.authenticate, s.dispatch})...)
 }
 
-func (s *Server) readyz(c *gin.Context) {
+func (s *Server) readyz(c *gin.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
+		return err
+	}
+	writeJSON(c, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+// dispatch runs the handler of the request's route:
+//
+//	/                            POST batch
+//	/{type}                      GET search, POST create
+//	/{type}/_search              POST search
+//	/{type}/_history             GET type history
+//	/{type}/{id}                 GET read, PUT update, DELETE delete
+//	/{type}/{id}/_history        GET instance history
+//	/{type}/{id}/_history/{v}    GET vread
+//	/$data-quality               GET the data-quality report
+//	/Patient/$summary, /Patient/{id}/$summary, /Patient/{id}/$everything,
+//	/Patient/{id}/$who-accessed, /Patient/{id}/$data-quality   GET operations
+//	/AuditEvent...               the audit trail (auditHandlers)
+//	/$export, /Patient/$export, /$export-status/{job}, /$export-file/{job}/{file}
+//	                             Bulk Data export (exportHandlers)
+//
+// A method the route does not serve is a 405 naming those it does.
+func (s *Server) dispatch(c *gin.Context) {
+	rt := routeOf(c)
+	hs, err := s.handlersFor(rt)
+	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	writeJSON(c, http.StatusOK, map[string]string{"status": "ready"})
-}
-
-// dispatch routes the FHIR REST paths:
-//
-//	/                         POST batch
-//	/{type}                   GET search, POST create
-//	/{type}/_search           POST search
-//	/{type}/_history          GET type history
-//	/{type}/{id}              GET read, PUT update, DELETE delete
-//	/{type}/{id}/_history     GET instance history
-//	/{type}/{id}/_history/{v} GET vread
-//	/Patient/$summary, /Patient/{id}/$summary, /Patient/{id}/$who-accessed  GET operations
-//
-// and the Bulk Data export paths (exportRoute).
-func (s *Server) dispatch(c *gin.Context) {
-	path := strings.Trim(c.Request.URL.Path, "/")
-	var segs []string
-	if path != "" {
-		segs = strings.Split(path, "/")
-	}
-	m := c.Request.Method
-	if len(segs) == 0 {
-		s.route(c, m, map[string]gin.HandlerFunc{http.MethodPost: s.batch})
-		return
-	}
-	if s.exportRoute(c, segs) {
-		return
-	}
-	trailOf(c).resourceType = segs[0]
-	typ := segs[0]
-	if typ == "AuditEvent" {
-		s.auditDispatch(c, segs)
-		return
-	}
-	if typ == "Patient" && len(segs) == 3 && segs[2] == "$who-accessed" {
-		s.routeOp(c, m, http.MethodGet, "operation", "$who-accessed", s.whoAccessed)
-		return
-	}
-	if typ == "$data-quality" && len(segs) == 1 || typ == "Patient" && len(segs) == 3 && segs[2] == "$data-quality" {
-		s.routeOp(c, m, http.MethodGet, "operation", "$data-quality", s.dataQuality)
-		return
-	}
-	if typ == "Patient" && len(segs) == 3 && segs[2] == "$everything" {
-		s.routeOp(c, m, http.MethodGet, "operation", "$everything", s.everything)
-		return
-	}
-	if typ == "Patient" && (len(segs) == 2 && segs[1] == "$summary" || len(segs) == 3 && segs[2] == "$summary") {
-		s.routeOp(c, m, http.MethodGet, "operation", "$summary", s.patientSummary)
-		return
-	}
-	if !fhir.Supported(typ) {
-		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-supported", "%q is not a resource type this server supports; see /metadata for the list", typ))
-		return
-	}
-	switch {
-	case len(segs) == 1:
-		s.route(c, m, map[string]gin.HandlerFunc{http.MethodGet: s.search, http.MethodPost: s.create})
-	case len(segs) == 2 && segs[1] == "_search":
-		s.route(c, m, map[string]gin.HandlerFunc{http.MethodPost: s.search})
-	case len(segs) == 2 && segs[1] == "_history":
-		s.route(c, m, map[string]gin.HandlerFunc{http.MethodGet: s.history})
-	case len(segs) == 2:
-		s.route(c, m, map[string]gin.HandlerFunc{http.MethodGet: s.read, http.MethodPut: s.update, http.MethodDelete: s.delete})
-	case len(segs) == 3 && segs[2] == "_history":
-		s.route(c, m, map[string]gin.HandlerFunc{http.MethodGet: s.history})
-	case len(segs) == 4 && segs[2] == "_history":
-		s.route(c, m, map[string]gin.HandlerFunc{http.MethodGet: s.vread})
-	default:
-		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-found", "no FHIR interaction is served at this path"))
-	}
-}
-
-func (s *Server) route(c *gin.Context, method string, handlers map[string]gin.HandlerFunc) {
-	if h, ok := handlers[method]; ok {
-		trailOf(c).interaction = interactionOf(c, method)
-		h(c)
-		return
-	}
-	allowed := make([]string, 0, len(handlers))
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
-		if _, ok := handlers[m]; ok {
-			allowed = append(allowed, m)
+	h, ok := hs[c.Request.Method]
+	if !ok {
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+			if _, ok := hs[m]; ok {
+				allowed = append(allowed, m)
+			}
 		}
+		c.Header("Allow", strings.Join(allowed, ", "))
+		if rt.Type == "AuditEvent" {
+			_ = c.Error(fhir.Errorf(http.StatusMethodNotAllowed, "not-supported", "the audit trail is append-only: AuditEvents can be read and searched, never written, changed or deleted"))
+			return
+		}
+		_ = c.Error(fhir.Errorf(http.StatusMethodNotAllowed, "not-supported", "%s is not allowed here; allowed: %s", c.Request.Method, strings.Join(allowed, ", ")))
+		return
 	}
-	c.Header("Allow", strings.Join(allowed, ", "))
-	_ = c.Error(fhir.Errorf(http.StatusMethodNotAllowed, "not-supported", "%s is not allowed here; allowed: %s", method, strings.Join(allowed, ", ")))
+	endpoint(h)(c)
 }
 
-// segment returns the i-th path segment.
-func segment(c *gin.Context, i int) string {
-	segs := strings.Split(strings.Trim(c.Request.URL.Path, "/"), "/")
-	if i < len(segs) {
-		return segs[i]
-	}
-	return ""
-}
-
-// interactionOf names the FHIR restful interaction of a routed request,
-// for the audit record.
-func interactionOf(c *gin.Context, method string) string {
-	path := strings.Trim(c.Request.URL.Path, "/")
-	n := 0
-	if path != "" {
-		n = strings.Count(path, "/") + 1
+// handlersFor are the handlers of a route, by method.
+func (s *Server) handlersFor(rt *route) (map[string]handler, error) {
+	get := func(h handler) map[string]handler { return map[string]handler{http.MethodGet: h} }
+	if hs, ok := s.exportHandlers(rt); ok {
+		return hs, nil
 	}
 	switch {
-	case n == 0:
-		return "batch"
-	case n == 1 && method == http.MethodGet, n == 2 && segment(c, 1) == "_search":
-		return "search-type"
-	case n == 1:
-		return "create"
-	case n == 2 && segment(c, 1) == "_history":
-		return "history-type"
-	case n == 2 && method == http.MethodGet:
-		return "read"
-	case n == 2 && method == http.MethodPut:
-		return "update"
-	case n == 2:
-		return "delete"
-	case n == 3:
-		return "history-instance"
+	case rt.shape == "/":
+		return map[string]handler{http.MethodPost: s.batch}, nil
+	case rt.shape == "/$op" && rt.Operation == "$data-quality":
+		return get(s.dataQuality), nil
+	case rt.Type == "AuditEvent":
+		return s.auditHandlers(rt), nil
+	case rt.Type == "Patient" && rt.shape == "/{type}/{id}/$op":
+		switch rt.Operation {
+		case "$who-accessed":
+			return get(s.whoAccessed), nil
+		case "$everything":
+			return get(s.everything), nil
+		case "$summary":
+			return get(s.patientSummary), nil
+		case "$data-quality":
+			return get(s.dataQuality), nil
+		}
+	case rt.Type == "Patient" && rt.shape == "/{type}/$op" && rt.Operation == "$summary":
+		return get(s.patientSummary), nil
 	}
-	return "vread"
+	if rt.shape != "/$op" && rt.Type == "" {
+		return nil, fhir.Errorf(http.StatusNotFound, "not-supported", "%q is not a resource type this server supports; see /metadata for the list", rt.name)
+	}
+	switch rt.shape {
+	case "/{type}":
+		return map[string]handler{http.MethodGet: s.search, http.MethodPost: s.create}, nil
+	case "/{type}/_search":
+		return map[string]handler{http.MethodPost: s.search}, nil
+	case "/{type}/_history", "/{type}/{id}/_history":
+		return get(s.history), nil
+	case "/{type}/{id}":
+		return map[string]handler{http.MethodGet: s.read, http.MethodPut: s.update, http.MethodDelete: s.delete}, nil
+	case "/{type}/{id}/_history/{vid}":
+		return get(s.vread), nil
+	}
+	return nil, fhir.Errorf(http.StatusNotFound, "not-found", "no FHIR interaction is served at this path")
 }

@@ -15,39 +15,34 @@ import (
 )
 
 // search answers GET /{type}?... and POST /{type}/_search (form body).
-func (s *Server) search(c *gin.Context) {
-	typ := segment(c, 0)
+func (s *Server) search(c *gin.Context) error {
+	typ := routeOf(c).Type
 	params, err := searchParams(c)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	lenient := strings.EqualFold(prefer(c, "handling"), "lenient")
 	q, err := search.Parse(typ, params, search.Options{Lenient: lenient, DefaultCount: s.cfg.DefaultCount, MaxCount: s.cfg.MaxCount})
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	a := accessOf(c)
 	if err := includeRefusal(a.id, q); err != nil {
 		a.refuseByScope(c, err)
-		return
+		return nil
 	}
 	page, err := s.store.Search(ctx, q, a.restrict(policy.ActionSearch, q))
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	// Defence in depth: the filter already ran in the database; each
 	// resource is still decided, and redacted, one by one.
 	if page.Matches, err = a.decidePage(ctx, policy.ActionSearch, page.Matches); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if page.Included, err = a.decidePage(ctx, policy.ActionSearch, page.Included); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	base := s.base(c)
 	b := newBundle("searchset")
@@ -85,6 +80,7 @@ func (s *Server) search(c *gin.Context) {
 		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + v.Type + "/" + v.ID, Resource: v.JSON, Search: &entrySearch{Mode: "include"}})
 	}
 	writeJSON(c, http.StatusOK, b)
+	return nil
 }
 
 // searchParams are the query parameters, plus for POST _search the

@@ -49,16 +49,10 @@ func (s *Server) socialCareRoutes(e *gin.Engine, api []gin.HandlerFunc) {
 	schema := []gin.HandlerFunc{withTimeout(s.cfg.RequestTimeout), s.socialCareSchema}
 	e.GET("/social-care/schema", schema...)
 	e.GET("/social-care/schema/1.0", schema...)
-	ingestion := func(interaction, operation string) gin.HandlerFunc {
-		return func(c *gin.Context) {
-			t := trailOf(c)
-			t.interaction, t.operation = interaction, operation
-		}
-	}
-	e.POST(socialCareRecords, slices.Concat([]gin.HandlerFunc{s.auditResponses, ingestion("ingest", "")}, api, []gin.HandlerFunc{s.authenticate, s.postSocialCareRecord})...)
-	e.GET(socialCareStatus+":job", slices.Concat([]gin.HandlerFunc{s.auditResponses, ingestion("operation", "$import-status")}, api, []gin.HandlerFunc{s.authenticate, s.socialCareImportStatus})...)
+	e.POST(socialCareRecords, slices.Concat([]gin.HandlerFunc{s.auditResponses}, api, []gin.HandlerFunc{s.authenticate, endpoint(s.postSocialCareRecord)})...)
+	e.GET(socialCareStatus+":job", slices.Concat([]gin.HandlerFunc{s.auditResponses}, api, []gin.HandlerFunc{s.authenticate, endpoint(s.socialCareImportStatus)})...)
 	// The import has its own, larger body limit: not the API group's.
-	e.POST(socialCareImport, s.auditResponses, ingestion("operation", "$import"), withTimeout(importUploadTimeout), limitBody(s.cfg.MaxImportBytes), negotiate(), s.authenticate, s.mayBulkImport, s.postSocialCareImport)
+	e.POST(socialCareImport, s.auditResponses, withTimeout(importUploadTimeout), limitBody(s.cfg.MaxImportBytes), negotiate(), s.authenticate, endpoint(s.mayBulkImport), endpoint(s.postSocialCareImport))
 }
 
 func (s *Server) socialCareSchema(c *gin.Context) {
@@ -74,34 +68,28 @@ func (s *Server) ingester() (*ingest.Ingester, error) {
 	return s.cfg.Ingester, nil
 }
 
-func (s *Server) postSocialCareRecord(c *gin.Context) {
+func (s *Server) postSocialCareRecord(c *gin.Context) error {
 	ing, err := s.ingester()
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if mediaType(c) != "application/json" {
-		_ = c.Error(fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported", "send one social care record with Content-Type: application/json (see %s/social-care/schema)", s.base(c)))
-		return
+		return fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported", "send one social care record with Content-Type: application/json (see %s/social-care/schema)", s.base(c))
 	}
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
-		_ = c.Error(bodyError(fmt.Errorf("%w: %w", errReadBody, err)))
-		return
+		return bodyError(fmt.Errorf("%w: %w", errReadBody, err))
 	}
 	rec, err := socialcare.Decode(body, time.Now())
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if err := accessOf(c).mayIngest(c.Request.Context(), rec); err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	res, err := ing.Record(c.Request.Context(), body)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	t := trailOf(c)
 	t.patients = appendNew(t.patients, res.Patient)
@@ -114,13 +102,13 @@ func (s *Server) postSocialCareRecord(c *gin.Context) {
 		c.Header("Location", s.base(c)+"/"+res.Patient)
 	}
 	writePlainJSON(c, status, res)
+	return nil
 }
 
-func (s *Server) postSocialCareImport(c *gin.Context) {
+func (s *Server) postSocialCareImport(c *gin.Context) error {
 	ing, err := s.ingester()
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	var format string
 	switch mediaType(c) {
@@ -129,42 +117,37 @@ func (s *Server) postSocialCareImport(c *gin.Context) {
 	case "text/csv":
 		format = ingest.FormatCLD
 	default:
-		_ = c.Error(fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported",
-			"send records as NDJSON (Content-Type: application/x-ndjson) or Client Level Data CSV (Content-Type: text/csv)"))
-		return
+		return fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported",
+			"send records as NDJSON (Content-Type: application/x-ndjson) or Client Level Data CSV (Content-Type: text/csv)")
 	}
 	// Every record must come from the caller's organisation, as a single
 	// record must (mayIngest); the others are rejected, line by line.
 	job, err := ing.SubmitFrom(c.Request.Context(), accessOf(c).id.Org, format, c.Request.Body)
 	if err != nil {
-		_ = c.Error(bodyError(err))
-		return
+		return bodyError(err)
 	}
 	c.Header("Content-Location", s.base(c)+socialCareStatus+job.ID)
 	writePlainJSON(c, http.StatusAccepted, jobStatus(job))
+	return nil
 }
 
-func (s *Server) socialCareImportStatus(c *gin.Context) {
+func (s *Server) socialCareImportStatus(c *gin.Context) error {
 	ing, err := s.ingester()
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	id := c.Param("job")
 	if !validJobID.MatchString(id) {
-		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-found", "there is no import job %q", id))
-		return
+		return fhir.Errorf(http.StatusNotFound, "not-found", "there is no import job %q", id)
 	}
 	job, err := ing.Job(c.Request.Context(), id)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	// Only the organisation that sent the import may follow it: to
 	// anyone else the job does not exist.
 	if job.Org != "" && job.Org != accessOf(c).id.Org {
-		_ = c.Error(fhir.Errorf(http.StatusNotFound, "not-found", "there is no import job %q", id))
-		return
+		return fhir.Errorf(http.StatusNotFound, "not-found", "there is no import job %q", id)
 	}
 	switch job.State {
 	case ingest.JobRunning:
@@ -176,9 +159,10 @@ func (s *Server) socialCareImportStatus(c *gin.Context) {
 	default:
 		// The job stopped early: the Bulk Data pattern's error answer, an
 		// OperationOutcome saying what happened and what to do.
-		_ = c.Error(&fhir.Error{Status: http.StatusInternalServerError, Issues: job.Problems,
-			Err: errors.New("import job " + job.ID + " stopped early")})
+		return &fhir.Error{Status: http.StatusInternalServerError, Issues: job.Problems,
+			Err: errors.New("import job " + job.ID + " stopped early")}
 	}
+	return nil
 }
 
 // importStatus is the JSON body of the import answers.
@@ -350,10 +334,7 @@ func (a *access) decideWrite(ctx context.Context, typ string, authors []string, 
 // (the council's adult social care) start a bulk import; care providers
 // send their records one at a time, each checked against the care packages
 // held for the person.
-func (s *Server) mayBulkImport(c *gin.Context) {
+func (s *Server) mayBulkImport(c *gin.Context) error {
 	a := accessOf(c)
-	if err := a.decideWrite(c.Request.Context(), recordType, []string{a.id.Org}, policy.Context{}); err != nil {
-		_ = c.Error(err)
-		c.Abort()
-	}
+	return a.decideWrite(c.Request.Context(), recordType, []string{a.id.Org}, policy.Context{})
 }

@@ -45,25 +45,22 @@ type summaryParams struct {
 // request and not stored. Every resource in it is decided by the policy as
 // a read of it would be, with the same redactions; the request is one
 // audited interaction naming every resource it returned.
-func (s *Server) patientSummary(c *gin.Context) {
+func (s *Server) patientSummary(c *gin.Context) error {
 	ctx := c.Request.Context()
-	typeLevel := segment(c, 1) == "$summary"
+	typeLevel := routeOf(c).ID == ""
 	p, err := parseSummaryParams(c, typeLevel)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	a := accessOf(c)
 	patient, err := s.summaryPatient(ctx, c, a, p)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	now := s.cfg.Clock().UTC()
 	resources, err := s.gatherSummary(ctx, a, patient, now, p.recentDays)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	in := summary.Input{Patient: resourceOf(patient), Now: now, RecentDays: p.recentDays, Base: s.base(c)}
 	for _, v := range resources {
@@ -71,19 +68,18 @@ func (s *Server) patientSummary(c *gin.Context) {
 	}
 	doc, err := summary.Build(in)
 	if err != nil {
-		_ = c.Error(err)
-		return
+		return err
 	}
 	if wantsHTML(c) {
 		var b bytes.Buffer
 		if err := doc.WriteHTML(&b); err != nil {
-			_ = c.Error(err)
-			return
+			return err
 		}
 		c.Data(http.StatusOK, "text/html; charset=utf-8", b.Bytes())
-		return
+		return nil
 	}
 	writeJSON(c, http.StatusOK, doc.Bundle)
+	return nil
 }
 
 func resourceOf(v *store.Version) summary.Resource {
