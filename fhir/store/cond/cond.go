@@ -118,7 +118,7 @@ func InFactSet(field string, s *FactSet) *Node { return &Node{Op: InFacts, Field
 type Node struct {
 	Op     Op
 	Field  string
-	Value  any   // string, bool, int64, float64, time.Time
+	Value  any      // string, bool, int64, float64, time.Time
 	Values []any    // In
 	Set    *FactSet // InFacts
 	Kids   []*Node
