@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -114,11 +115,11 @@ func (a *access) fill(ctx context.Context, f *patientFacts, need policy.Facts) e
 	var kinds []string
 	var got policy.Facts
 	if need.Related && !f.have.Related {
-		kinds = append(kinds, facts.GP, facts.EpisodeActive, facts.CareTeam, facts.Encounter, facts.ReferralActive)
+		kinds = append(kinds, relatedKinds...)
 		got.Related = true
 	}
 	if need.KnownToCouncil && !f.have.KnownToCouncil {
-		kinds = append(kinds, facts.Episode)
+		kinds = append(kinds, knownKinds...)
 		got.KnownToCouncil = true
 	}
 	if need.ProviderNamed && !f.have.ProviderNamed {
@@ -137,8 +138,7 @@ func (a *access) fill(ctx context.Context, f *patientFacts, need policy.Facts) e
 		if err != nil {
 			return err
 		}
-		since := time.Now().Add(-a.server.cfg.RelationshipWindow).UTC().Truncate(24 * time.Hour)
-		sum := facts.Summarise(fs, since)
+		sum := facts.Summarise(fs, a.relationshipSince())
 		if got.Related {
 			f.related = sum.Related
 		}
@@ -534,6 +534,13 @@ func (a *access) restrict(action string, q *search.Query) store.Restrict {
 // pinned patients (none: not limited).
 func (a *access) restrictTo(action, searched string, pinned []string) store.Restrict {
 	return func(ctx context.Context, typ string) (*cond.Node, error) {
+		if len(pinned) == 0 && a.server.joinsFacts() {
+			filter, err := a.factSetFilter(ctx, action, typ)
+			if !errors.Is(err, policy.ErrUntranslatable) {
+				return filter, err
+			}
+			// A policy that cannot be specialised takes the lists.
+		}
 		// Included resources of a search naming its patients are held to
 		// those patients too, or to none (a Practitioner, an
 		// Organization), so that the request reads no other patients'
@@ -559,6 +566,50 @@ func (a *access) restrictTo(action, searched string, pinned []string) store.Rest
 		}
 		return filter, nil
 	}
+}
+
+// The kinds of fact each policy fact is made of (see facts.Summarise).
+var (
+	relatedKinds  = []string{facts.GP, facts.EpisodeActive, facts.CareTeam, facts.Encounter, facts.ReferralActive}
+	knownKinds    = []string{facts.Episode}
+	objectedKinds = []string{facts.Objection}
+)
+
+// relationshipSince is when the relationship window began: an encounter
+// that ended before it no longer relates.
+func (a *access) relationshipSince() time.Time {
+	return time.Now().Add(-a.server.cfg.RelationshipWindow).UTC().Truncate(24 * time.Hour)
+}
+
+// factSetFilter is the policy's filter for a search of typ over the
+// whole of the caller's caseload, with the patients named by their facts
+// (cond.FactSet) rather than listed, for an engine that tests membership
+// of the facts in the query: the request reads none of the caseload's
+// facts itself (the page's own are read to decide it).
+func (a *access) factSetFilter(ctx context.Context, action, typ string) (*cond.Node, error) {
+	need := a.needs(ctx, action)
+	f, err := a.load(ctx, policy.Facts{Self: need.Self})
+	if err != nil {
+		return nil, err
+	}
+	pc := policy.Context{SelfPatients: slices.Sorted(maps.Keys(f.self))}
+	if need.Related {
+		pc.RelatedSet = &cond.FactSet{Kinds: relatedKinds, ODS: a.id.Org, Since: a.relationshipSince().UnixMilli()}
+	}
+	if need.KnownToCouncil {
+		pc.KnownSet = &cond.FactSet{Kinds: knownKinds, ODS: a.id.Org}
+	}
+	if need.Objected {
+		pc.ObjectedSet = &cond.FactSet{Kinds: objectedKinds}
+	}
+	filter, err := a.engine.Filter(ctx, policy.Input{Action: action, Subject: a.subject(), Resource: policy.Resource{Type: typ}, Context: pc})
+	if errors.Is(err, policy.ErrDenyAll) {
+		return matchNothing, nil
+	}
+	if err != nil && !errors.Is(err, policy.ErrUntranslatable) {
+		return nil, fmt.Errorf("policy filter for %s: %w", typ, err)
+	}
+	return filter, err
 }
 
 // pinnedPatients are the patients a search is limited to by a condition

@@ -38,6 +38,16 @@ var (
 	_ Store = (*sqlstore.Store)(nil)
 )
 
+// factJoiner is a store that tests a patient's membership of a fact set
+// in the query itself (the embedded engine): a search over a caller's
+// whole caseload then carries the set, not the list of its patients.
+type factJoiner interface{ JoinsFacts() bool }
+
+func (s *Server) joinsFacts() bool {
+	j, ok := s.store.(factJoiner)
+	return ok && j.JoinsFacts()
+}
+
 // Config holds the HTTP edge's settings.
 type Config struct {
 	// BaseURL is the public base of the FHIR API used in fullUrl, Location

@@ -58,7 +58,11 @@ func (e *Engine) Filter(ctx context.Context, in Input) (*cond.Node, error) {
 	if c.Related || c.Objected || c.Self || c.KnownToCouncil || c.ProviderNamed {
 		return nil, fmt.Errorf("%w: a search context takes patient lists, not per-resource facts", ErrUntranslatable)
 	}
-	if p := e.planFor(ctx, in.Action, in.Subject); p != nil {
+	p := e.planFor(ctx, in.Action, in.Subject)
+	if p == nil && c.hasSets() {
+		return nil, fmt.Errorf("%w: patients named by their facts need a plan; give the lists", ErrUntranslatable)
+	}
+	if p != nil {
 		f, err := p.filter(&in.Context)
 		if err != nil && !errors.Is(err, ErrDenyAll) {
 			err = fmt.Errorf("policy %s: %w", e.revision, err)
@@ -314,11 +318,17 @@ func (t translator) member(x, y *ast.Term, vars env, e *ast.Expr) (*cond.Node, e
 		if !v.ok {
 			return cond.Never(), nil
 		}
+		if v.set != nil {
+			return cond.InFactSet(f, v.set), nil
+		}
 		return cond.OneOf(f, v.l), nil
 	}
 	xk, xv, err := t.known(x, vars)
 	if err != nil {
 		return nil, untranslatable("membership of %v in %v", x, e)
+	}
+	if v.set != nil {
+		return nil, untranslatable("membership of a known value in patients named by their facts in %v", e)
 	}
 	return fixed(xv.ok && v.ok && xk == kString && slices.Contains(v.l, xv.s)), nil
 }

@@ -130,6 +130,25 @@ func TestFilterAgreesWithDecision(t *testing.T) {
 			if byRule := find(t, ids, records, rf, err); !slices.Equal(byRule, matched) {
 				t.Errorf("the filter rule matches %v, the plan's filter %v", byRule, matched)
 			}
+			// The same filter with the lists named by fact sets, as the
+			// embedded engine is given it: the sets looked up to those
+			// lists, it matches the same records.
+			sets := sc.context
+			lists := map[*cond.FactSet][]string{}
+			name := func(l []string) *cond.FactSet {
+				s := &cond.FactSet{Kinds: []string{"kind"}}
+				lists[s] = l
+				return s
+			}
+			sets.RelatedSet, sets.ObjectedSet, sets.KnownSet = name(sc.context.RelatedPatients), name(sc.context.ObjectedPatients), name(sc.context.KnownPatients)
+			sets.RelatedPatients, sets.ObjectedPatients, sets.KnownPatients = nil, nil, nil
+			sf, err := e.Filter(ctx, Input{Action: ActionSearch, Subject: sc.subject, Resource: Resource{Type: "CarePlan"}, Context: sets})
+			if err == nil {
+				sf, err = sf.ResolveFacts(func(s *cond.FactSet) ([]string, error) { return lists[s], nil })
+			}
+			if bySets := find(t, ids, records, sf, err); !slices.Equal(bySets, matched) {
+				t.Errorf("the filter with fact sets matches %v, with lists %v", bySets, matched)
+			}
 			// The decision route: per-resource booleans, no lists.
 			contexts := make([]Context, len(docs))
 			for i, d := range docs {

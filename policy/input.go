@@ -2,6 +2,8 @@ package policy
 
 import (
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // Actions the policy knows. Any other action is denied.
@@ -91,6 +93,19 @@ type Context struct {
 	ObjectedPatients []string `json:"objected_patients,omitempty"`
 	KnownPatients    []string `json:"known_patients,omitempty"`
 	SelfPatients     []string `json:"self_patients,omitempty"`
+
+	// RelatedSet, ObjectedSet and KnownSet name the patients of
+	// RelatedPatients, ObjectedPatients and KnownPatients by their
+	// access facts instead of listing them, for a search on an engine
+	// that tests membership of the facts in the query itself (a
+	// caller's caseload is not carried in the request). Only
+	// [Engine.Filter] reads them, and only by a plan.
+	RelatedSet, ObjectedSet, KnownSet *cond.FactSet `json:"-"`
+}
+
+// hasSets reports whether c names patients by fact sets.
+func (c *Context) hasSets() bool {
+	return c.RelatedSet != nil || c.ObjectedSet != nil || c.KnownSet != nil
 }
 
 // Decision is the policy's answer about one resource.

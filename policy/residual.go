@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // This file turns what partial evaluation leaves of path(p, input.resource,
@@ -41,10 +43,11 @@ const (
 
 // value is a term's value for one record; ok is false when it is undefined.
 type value struct {
-	ok bool
-	s  string
-	b  bool
-	l  []string
+	ok  bool
+	s   string
+	b   bool
+	l   []string
+	set *cond.FactSet // a list named by its facts (Context's *Set), in place of l
 }
 
 // term is a compiled term with its static kind.
@@ -484,8 +487,13 @@ func contextFact(key string) term {
 	flag := func(f func(*Context) bool) term {
 		return term{kBool, func(rec *record) value { return value{ok: true, b: f(rec.c)} }}
 	}
-	list := func(f func(*Context) []string) term {
+	list := func(f func(*Context) []string, set func(*Context) *cond.FactSet) term {
 		return term{kList, func(rec *record) value {
+			if set != nil {
+				if s := set(rec.c); s != nil {
+					return value{ok: true, set: s}
+				}
+			}
 			l := f(rec.c)
 			return value{ok: l != nil, l: l}
 		}}
@@ -502,13 +510,13 @@ func contextFact(key string) term {
 	case "provider_named":
 		return flag(func(c *Context) bool { return c.ProviderNamed })
 	case "related_patients":
-		return list(func(c *Context) []string { return c.RelatedPatients })
+		return list(func(c *Context) []string { return c.RelatedPatients }, func(c *Context) *cond.FactSet { return c.RelatedSet })
 	case "objected_patients":
-		return list(func(c *Context) []string { return c.ObjectedPatients })
+		return list(func(c *Context) []string { return c.ObjectedPatients }, func(c *Context) *cond.FactSet { return c.ObjectedSet })
 	case "known_patients":
-		return list(func(c *Context) []string { return c.KnownPatients })
+		return list(func(c *Context) []string { return c.KnownPatients }, func(c *Context) *cond.FactSet { return c.KnownSet })
 	case "self_patients":
-		return list(func(c *Context) []string { return c.SelfPatients })
+		return list(func(c *Context) []string { return c.SelfPatients }, nil)
 	}
 	return undefined(kBool)
 }

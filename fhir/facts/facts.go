@@ -37,6 +37,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // Kinds of fact.
@@ -300,4 +301,22 @@ func Summarise(fs []Fact, since time.Time) Summary {
 		}
 	}
 	return s
+}
+
+// SetQuery is the facts query that answers a fact set (package cond).
+func SetQuery(s *cond.FactSet) Query {
+	return Query{ODS: s.ODS, Orgs: s.Orgs, Kinds: s.Kinds}
+}
+
+// Members are the patients of a fact set among the facts its SetQuery
+// answered, sorted.
+func Members(s *cond.FactSet, fs []Fact) []string {
+	var out []string
+	for _, f := range fs {
+		if f.Patient != "" && slices.Contains(s.Kinds, f.Kind) && (f.Until == 0 || f.Until > s.Since) {
+			out = append(out, f.Patient)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

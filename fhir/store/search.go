@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
@@ -51,7 +52,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query, restrict Restrict) 
 	if len(f) > 0 {
 		base = append(base, f)
 	}
-	r, err := restrictFor(ctx, restrict, q.Type)
+	r, err := s.restrictFor(ctx, restrict, q.Type)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +211,7 @@ func (s *Store) includes(ctx context.Context, q *search.Query, raws []bson.Raw, 
 		seen[v.Type+"/"+v.ID] = true
 	}
 	add := func(coll *mongo.Collection, typ string, find bson.D) error {
-		r, err := restrictFor(ctx, restrict, typ)
+		r, err := s.restrictFor(ctx, restrict, typ)
 		if err != nil {
 			return err
 		}
@@ -267,13 +268,20 @@ func (s *Store) includes(ctx context.Context, q *search.Query, raws []bson.Raw, 
 }
 
 // restrictFor is the restriction of resourceType as a filter, nil for
-// none.
-func restrictFor(ctx context.Context, restrict Restrict, resourceType string) (bson.D, error) {
+// none. A fact set in it is looked up first (one query of the facts each)
+// and tested as the list of its patients.
+func (s *Store) restrictFor(ctx context.Context, restrict Restrict, resourceType string) (bson.D, error) {
 	if restrict == nil {
 		return nil, nil
 	}
 	n, err := restrict(ctx, resourceType)
 	if err != nil || n == nil {
+		return nil, err
+	}
+	if n, err = n.ResolveFacts(func(set *cond.FactSet) ([]string, error) {
+		fs, err := s.Facts(ctx, facts.SetQuery(set))
+		return facts.Members(set, fs), err
+	}); err != nil {
 		return nil, err
 	}
 	d, err := filter(n)

@@ -93,14 +93,34 @@ const (
 	Exists   // Field has a value
 	Prefix   // Field (a string) starts with Value
 	Contains // Field (a string) contains Value
+	InFacts  // Field (the patient attribute) is one of the patients Set names
 )
+
+// A FactSet names a set of patients by their access facts (package facts)
+// instead of listing them: the patients with a fact of one of Kinds that
+// names one of the organisations (the caller's, found by its ODS code,
+// and Orgs; neither for facts that name none, such as objections), a
+// fact that ends (an encounter) counting only when it ends after Since.
+// A caller's caseload can be long; an engine that keeps the facts beside
+// the resources tests membership in the query itself, one that does not
+// looks the set up first.
+type FactSet struct {
+	Kinds []string
+	ODS   string
+	Orgs  []string // "Organization/<id>"
+	Since int64    // milliseconds since the epoch; 0: every fact
+}
+
+// InFactSet is field (the patient attribute) in the patients s names.
+func InFactSet(field string, s *FactSet) *Node { return &Node{Op: InFacts, Field: field, Set: s} }
 
 // Node is a condition. Nodes are immutable once built: callers share them.
 type Node struct {
 	Op     Op
 	Field  string
-	Value  any   // string, bool, int64, float64, time.Time
-	Values []any // In
+	Value  any      // string, bool, int64, float64, time.Time
+	Values []any    // In
+	Set    *FactSet // InFacts
 	Kids   []*Node
 }
 
@@ -241,6 +261,8 @@ func (n *Node) String() string {
 			parts[i] = show(v)
 		}
 		return n.Field + " in [" + strings.Join(parts, ", ") + "]"
+	case InFacts:
+		return fmt.Sprintf("%s in facts(kinds %v, ods %q, orgs %v, since %d)", n.Field, n.Set.Kinds, n.Set.ODS, n.Set.Orgs, n.Set.Since)
 	}
 	op, ok := map[Op]string{Eq: "=", Lt: "<", Le: "<=", Gt: ">", Ge: ">=", Prefix: "prefix", Contains: "contains"}[n.Op]
 	if !ok {
@@ -257,4 +279,37 @@ func show(v any) string {
 		return x.UTC().Format(time.RFC3339Nano)
 	}
 	return fmt.Sprint(v)
+}
+
+// ResolveFacts is n with every fact set replaced by the list of patients
+// lookup gives for it, for an engine (or a test) that cannot test
+// membership of a fact set itself; n is returned as it is when it holds
+// none.
+func (n *Node) ResolveFacts(lookup func(*FactSet) ([]string, error)) (*Node, error) {
+	switch {
+	case n.Op == InFacts:
+		ps, err := lookup(n.Set)
+		if err != nil {
+			return nil, err
+		}
+		return OneOf(n.Field, ps), nil
+	case n.Leaf() || len(n.Kids) == 0:
+		return n, nil
+	}
+	kids := make([]*Node, len(n.Kids))
+	changed := false
+	for i, k := range n.Kids {
+		r, err := k.ResolveFacts(lookup)
+		if err != nil {
+			return nil, err
+		}
+		kids[i] = r
+		changed = changed || r != k
+	}
+	if !changed {
+		return n, nil
+	}
+	c := *n
+	c.Kids = kids
+	return &c, nil
 }

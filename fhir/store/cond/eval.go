@@ -12,7 +12,9 @@ type Record func(field string) (values []any, ok bool)
 
 // Eval decides n over one record with the semantics every engine keeps
 // (see the package doc): the in-memory emitter, for tests that check an
-// engine's query against it and for deciding records one by one.
+// engine's query against it and for deciding records one by one. A fact
+// set needs the facts: resolve it first (ResolveFacts); unresolved, it
+// never holds.
 func (n *Node) Eval(rec Record) bool {
 	switch n.Op {
 	case True:

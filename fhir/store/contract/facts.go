@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/socialcare-fhir/gateway/fhir/facts"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // The access facts follow every write: created with the resource,
@@ -169,4 +170,72 @@ func keys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// A search restricted to the patients a fact set names (cond.InFacts)
+// finds the resources of exactly the patients the facts lookup gives for
+// that set: an engine tests the set in its query, or looks it up first.
+func contractFactSets(t *testing.T, open Opener) {
+	ctx := context.Background()
+	e := open(t, t.TempDir(), nil)
+	defer e.Close(ctx)
+	put := func(js string) {
+		t.Helper()
+		if _, err := e.Update(ctx, Resource(t, js), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(`{"resourceType":"Organization","id":"gp","identifier":[{"system":"` + facts.ODSSystem + `","value":"G1"}]}`)
+	put(`{"resourceType":"Organization","id":"trust","identifier":[{"system":"` + facts.ODSSystem + `","value":"T1"}]}`)
+	put(`{"resourceType":"Patient","id":"a","generalPractitioner":[{"reference":"Organization/gp"}]}`)
+	put(`{"resourceType":"Patient","id":"b","generalPractitioner":[{"reference":"Organization/gp"}]}`)
+	put(`{"resourceType":"Patient","id":"c"}`)
+	put(`{"resourceType":"Encounter","id":"old","status":"finished","subject":{"reference":"Patient/b"},"serviceProvider":{"reference":"Organization/trust"},"period":{"start":"2025-01-01T10:00:00Z","end":"2025-01-01T11:00:00Z"}}`)
+	put(`{"resourceType":"Encounter","id":"new","status":"finished","subject":{"reference":"Patient/c"},"serviceProvider":{"reference":"Organization/trust"},"period":{"start":"2026-05-01T10:00:00Z","end":"2026-05-01T11:00:00Z"}}`)
+	put(`{"resourceType":"Consent","id":"obj","status":"active","scope":{"text":"x"},"category":[{"coding":[{"system":"https://socialcare-fhir.example.org/CodeSystem/sharing-decision","code":"objection"}]}],"patient":{"reference":"Patient/b"}}`)
+	for _, p := range []string{"a", "b", "c"} {
+		put(`{"resourceType":"Observation","id":"o` + p + `","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/` + p + `"}}`)
+	}
+	put(`{"resourceType":"Observation","id":"nobody","status":"final","code":{"text":"x"}}`)
+	cut := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	related := []string{facts.GP, facts.EpisodeActive, facts.CareTeam, facts.Encounter, facts.ReferralActive}
+	for _, tc := range []struct {
+		name string
+		set  cond.FactSet
+		not  bool
+		want []string
+	}{
+		{"the GP's patients, by ODS code", cond.FactSet{Kinds: related, ODS: "G1", Since: cut}, false, []string{"oa", "ob"}},
+		{"the trust's, the window applied", cond.FactSet{Kinds: related, ODS: "T1", Since: cut}, false, []string{"oc"}},
+		{"the trust's, every encounter", cond.FactSet{Kinds: related, Orgs: []string{"Organization/trust"}}, false, []string{"ob", "oc"}},
+		{"objections", cond.FactSet{Kinds: []string{facts.Objection}}, false, []string{"ob"}},
+		{"no objection", cond.FactSet{Kinds: []string{facts.Objection}}, true, []string{"nobody", "oa", "oc"}},
+		{"an unknown ODS code", cond.FactSet{Kinds: related, ODS: "X9"}, false, nil},
+	} {
+		set := tc.set
+		restrict := func(context.Context, string) (*cond.Node, error) {
+			n := cond.InFactSet(cond.AccessPatient, &set)
+			if tc.not {
+				n = cond.NoneOf(n)
+			}
+			return n, nil
+		}
+		got := all(t, e, parse(t, "Observation", "_count=2"), restrict)
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+		// The facts lookup agrees.
+		fs, err := e.Facts(ctx, facts.SetQuery(&set))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var viaLookup []string
+		for _, p := range facts.Members(&set, fs) {
+			viaLookup = append(viaLookup, "o"+strings.TrimPrefix(p, "Patient/"))
+		}
+		if !tc.not && !slices.Equal(viaLookup, tc.want) {
+			t.Errorf("%s: the facts lookup gives %v, want %v", tc.name, viaLookup, tc.want)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/facts"
+	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
 // factsSchema is the facts table: code is an ods fact's ODS code (NULL for
@@ -123,30 +124,7 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 // organisation, however many encounters make it).
 func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
 	w := &sqlWriter{s: s}
-	// orgs writes the set of organisations named: q.Orgs and those with
-	// the ODS code.
-	orgs := func() {
-		switch {
-		case q.ODS != "":
-			w.b.WriteString("(SELECT org FROM facts WHERE code = ? AND kind = 'ods'")
-			w.args = append(w.args, q.ODS)
-			for _, o := range q.Orgs {
-				w.b.WriteString(" UNION ALL SELECT ?")
-				w.args = append(w.args, o)
-			}
-			w.b.WriteString(")")
-		default:
-			w.b.WriteString("(")
-			for i, o := range q.Orgs {
-				if i > 0 {
-					w.b.WriteString(", ")
-				}
-				w.b.WriteString("?")
-				w.args = append(w.args, o)
-			}
-			w.b.WriteString(")")
-		}
-	}
+	orgs := func() { w.orgSet(q.ODS, q.Orgs) }
 	kinds := q.OrgKinds()
 	named := (len(q.Orgs) > 0 || q.ODS != "") && len(kinds) > 0
 	const cols = `SELECT patient, kind, org, max(until), '' FROM facts WHERE `
@@ -214,6 +192,55 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 		out = append(out, f)
 	}
 	return out, s.db.Check(rows.Err())
+}
+
+// JoinsFacts reports that the engine tests membership of a fact set
+// (cond.InFacts) in the query itself, as a subquery of the facts.
+func (s *Store) JoinsFacts() bool { return true }
+
+// orgSet writes the set of organisations named: orgs and those with the
+// ODS code.
+func (w *sqlWriter) orgSet(ods string, orgs []string) {
+	if ods != "" {
+		w.b.WriteString("(SELECT org FROM facts WHERE code = ? AND kind = 'ods'")
+		w.args = append(w.args, ods)
+		for _, o := range orgs {
+			w.b.WriteString(" UNION ALL SELECT ?")
+			w.args = append(w.args, o)
+		}
+		w.b.WriteString(")")
+		return
+	}
+	w.b.WriteString("(")
+	for i, o := range orgs {
+		if i > 0 {
+			w.b.WriteString(", ")
+		}
+		w.b.WriteString("?")
+		w.args = append(w.args, o)
+	}
+	w.b.WriteString(")")
+}
+
+// inFacts writes the patient attribute's membership of a fact set, as a
+// subquery of the facts kept beside the resources: the set is never
+// listed, however long the caseload.
+func (w *sqlWriter) inFacts(n *cond.Node) error {
+	if n.Field != cond.AccessPatient || n.Set == nil || len(n.Set.Kinds) == 0 {
+		return fmt.Errorf("sqlstore: a fact set is tested on the patient attribute only, with kinds of fact")
+	}
+	w.b.WriteString("h.a_pat IN (SELECT patient FROM facts WHERE ")
+	w.in("kind", strs(n.Set.Kinds))
+	if n.Set.ODS != "" || len(n.Set.Orgs) > 0 {
+		w.b.WriteString(" AND org IN ")
+		w.orgSet(n.Set.ODS, n.Set.Orgs)
+	}
+	if n.Set.Since > 0 {
+		w.b.WriteString(" AND (until = 0 OR until > ?)")
+		w.args = append(w.args, n.Set.Since)
+	}
+	w.b.WriteString(")")
+	return nil
 }
 
 func strs(ss []string) []any {

@@ -92,6 +92,9 @@ func (w *sqlWriter) node(n *cond.Node) error {
 }
 
 func (w *sqlWriter) leaf(n *cond.Node) error {
+	if n.Op == cond.InFacts {
+		return w.inFacts(n)
+	}
 	if col, ok := listColumns[n.Field]; ok {
 		return w.listValue(col, n)
 	}
