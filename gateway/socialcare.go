@@ -87,7 +87,7 @@ func (s *Server) postSocialCareRecord(c *gin.Context) error {
 	if err := accessOf(c).mayIngest(c.Request.Context(), rec); err != nil {
 		return err
 	}
-	res, err := ing.Record(c.Request.Context(), body)
+	res, err := ing.Decoded(c.Request.Context(), rec)
 	if err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (a *access) mayIngest(ctx context.Context, rec *socialcare.Record) error {
 		return fhir.Errorf(http.StatusForbidden, "forbidden",
 			"the record's source.organisation is not the organisation your token acts for; send records only for your own organisation").At("source.organisation")
 	}
-	pc, err := a.personContext(ctx, rec.Person.NHSNumber)
+	pc, held, err := a.personContext(ctx, rec.Person.NHSNumber)
 	if err != nil {
 		return err
 	}
@@ -247,32 +247,45 @@ func (a *access) mayIngest(ctx context.Context, rec *socialcare.Record) error {
 			return withPath(err, part.path, part.typ)
 		}
 	}
+	if held != "" && !a.writesAny(ctx) {
+		// A commissioned provider's record joins the Patient the council
+		// holds (whose package names the provider): its visits and notes
+		// are that person's, seen by those who see the person.
+		rec.Subject = held
+	}
 	return nil
+}
+
+// writesAny reports whether the caller's organisation writes records for
+// anyone (the council), as against only for the people a package names.
+func (a *access) writesAny(ctx context.Context) bool {
+	return !a.needs(ctx, policy.ActionWrite).ProviderNamed
 }
 
 // personContext is the policy context of a record about the person with
 // this NHS number: whether the caller's organisation is named by a care
 // package held for them (a referral fact of any stored Patient with that
-// number), when the policy needs to know. A person not yet known, or sent
+// number), when the policy needs to know, and that Patient ("Patient/<id>",
+// the first by id when several are). A person not yet known, or sent
 // without an NHS number, is named by none.
-func (a *access) personContext(ctx context.Context, nhsNumber string) (policy.Context, error) {
+func (a *access) personContext(ctx context.Context, nhsNumber string) (policy.Context, string, error) {
 	if !a.needs(ctx, policy.ActionWrite).ProviderNamed || nhsNumber == "" {
-		return policy.Context{}, nil
+		return policy.Context{}, "", nil
 	}
 	held, err := a.patients(ctx, &patientFacts{}, "Patient", url.Values{"identifier": {nhsNumberSystem + "|" + nhsNumber}})
 	if err != nil || len(held) == 0 {
-		return policy.Context{}, err
+		return policy.Context{}, "", err
 	}
 	f, err := a.loadAmong(ctx, policy.Facts{ProviderNamed: true}, slices.Collect(maps.Keys(held)))
 	if err != nil {
-		return policy.Context{}, err
+		return policy.Context{}, "", err
 	}
-	for p := range held {
+	for _, p := range slices.Sorted(maps.Keys(held)) {
 		if f.providerNamed[p] {
-			return policy.Context{ProviderNamed: true}, nil
+			return policy.Context{ProviderNamed: true}, p, nil
 		}
 	}
-	return policy.Context{}, nil
+	return policy.Context{}, "", nil
 }
 
 // recordPart is a part of a record that establishes a care relationship:

@@ -556,3 +556,41 @@ func TestWriteRelationshipTypesAreTheFactsTypes(t *testing.T) {
 		t.Errorf("the matrix tries %v, want %v", got, want)
 	}
 }
+
+// A commissioned provider's record joins the person's record as the
+// council holds it: no Patient of the provider's own is made, its visits
+// point at the council's Patient, and the person's GP sees them.
+func TestProviderRecordJoinsTheCouncilsPatient(t *testing.T) {
+	w := newWriteEnv(t)
+	p := w.people["01"]
+	r := w.as(wNamed, http.MethodPost, "/social-care/records", string(providerRecord(t, "01-daily-home-care.json", "SYNH1", nil)), "Content-Type", "application/json")
+	w.mustStatus(r, http.StatusCreated)
+	var res struct {
+		Patient string `json:"patient"`
+	}
+	if err := json.Unmarshal(r.Body, &res); err != nil {
+		t.Fatalf("%v: %s", err, r.Body)
+	}
+	w.token = w.tokens[wCouncil]
+	patients := w.searchAll(t, "/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|"+p.nhs)
+	if len(patients.ids) != 1 || patients.ids[0] != p.patient {
+		t.Errorf("Patients with person 01's NHS number after the provider's record: %v, want only the council's %s", patients.ids, p.patient)
+	}
+	// The provider's visits are the person's: the GP registered with them
+	// sees them.
+	w.token = w.tokens[wGP]
+	visits := w.searchAll(t, "/Encounter?patient="+strings.TrimPrefix(p.patient, "Patient/")+"&_count=100")
+	w.token = w.tokens[wNamed]
+	mine := w.searchAll(t, "/Encounter?patient="+strings.TrimPrefix(p.patient, "Patient/")+"&_count=100")
+	if len(mine.ids) == 0 {
+		t.Fatal("the provider reads none of the visits it sent about the council's Patient")
+	}
+	for _, id := range mine.ids {
+		if !slices.Contains(visits.ids, id) {
+			t.Errorf("the GP does not see the provider's visit %s", id)
+		}
+	}
+	if res.Patient != "" && res.Patient != p.patient {
+		t.Errorf("the record was stored for %s, want the council's %s", res.Patient, p.patient)
+	}
+}

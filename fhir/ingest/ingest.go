@@ -197,6 +197,12 @@ func (i *Ingester) Record(ctx context.Context, data []byte) (*Result, error) {
 	return i.store(ctx, rec)
 }
 
+// Decoded stores a record already decoded (and checked) by the caller,
+// as Record does: for a gateway that set rec.Subject from what it holds.
+func (i *Ingester) Decoded(ctx context.Context, rec *socialcare.Record) (*Result, error) {
+	return i.store(ctx, rec)
+}
+
 // staged is a record made ready to store: translated, its journal built,
 // and, with a PreparingStore, its writes prepared. Nothing of it depends
 // on what is stored, so records are staged in parallel and ahead of their
@@ -253,7 +259,7 @@ func (i *Ingester) stage(rec *socialcare.Record) (*staged, error) {
 	if err := checkTranslated(resources); err != nil {
 		return nil, err
 	}
-	j, err := newJournal(resources, i.now())
+	j, err := newJournal(resources, rec.Subject, i.now())
 	if err != nil {
 		return nil, err
 	}

@@ -42,9 +42,11 @@ type journalResource struct {
 	JSON string `bson:"json"`
 }
 
-func newJournal(resources []fhir.Resource, now time.Time) (*journal, error) {
+// newJournal journals a translated record, keyed by its person: the
+// Patient it holds, or subject (a record joining a Patient already held).
+func newJournal(resources []fhir.Resource, subject string, now time.Time) (*journal, error) {
 	j := &journal{ID: bson.NewObjectID(), State: statePending, Created: now.UTC().Truncate(time.Millisecond),
-		Count: len(resources), Resources: make([]journalResource, len(resources))}
+		Count: len(resources), Resources: make([]journalResource, len(resources)), Key: subject}
 	size := 0
 	for n, r := range resources {
 		if r.Type == "Patient" && j.Key == "" {

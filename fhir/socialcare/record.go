@@ -32,6 +32,13 @@ type Record struct {
 	Changes          []Change          `json:"changes,omitempty"`
 	Transactions     []Transaction     `json:"transactions,omitempty"`
 	SharingDecisions []SharingDecision `json:"sharingDecisions,omitempty"`
+
+	// Subject, when set ("Patient/<id>"), is the Patient already held
+	// that the record is about: the record's entries join that person's
+	// record and no Patient of the sender's own is made (a commissioned
+	// provider's record joins the council's Patient). Never read from
+	// the JSON: the gateway sets it from what it holds.
+	Subject string `json:"-"`
 }
 
 // Source says who sent the record.

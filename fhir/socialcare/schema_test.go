@@ -167,6 +167,9 @@ func requiredByType() map[string][]string {
 					add(f.Type)
 					continue
 				}
+				if f.Tag.Get("json") == "-" {
+					continue // not part of the JSON (set by the gateway)
+				}
 				if !strings.Contains(f.Tag.Get("json"), ",omitempty") {
 					out[t.Name()] = append(out[t.Name()], jsonName(f))
 				}

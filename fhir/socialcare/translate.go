@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/socialcare-fhir/gateway/fhir"
 )
@@ -184,7 +185,19 @@ func (b *builder) provenance(kind string, e *Entry, targets ...obj) {
 
 func (b *builder) person(p *Person) {
 	b.begin(&p.Entry)
-	pid := b.id("Patient", p.ID)
+	if b.rec.Subject != "" {
+		// The record joins a Patient already held: its entries point at
+		// it, and the sender's own view of the person makes no Patient.
+		typ, id, _ := strings.Cut(b.rec.Subject, "/")
+		b.patient = ref(typ, id)
+	} else {
+		b.patient = b.add(gPatient, "Patient", b.id("Patient", p.ID), b.patientObject(p))
+	}
+	b.personEntries(p)
+}
+
+// patientObject is the Patient the record's person makes.
+func (b *builder) patientObject(p *Person) obj {
 	ids := []any{}
 	if p.NHSNumber != "" {
 		nhs := obj{"system": SystemNHSNumber, "value": p.NHSNumber}
@@ -240,8 +253,12 @@ func (b *builder) person(p *Person) {
 		}
 	}
 	setMeta(o, "Patient", security...)
-	b.patient = b.add(gPatient, "Patient", pid, o)
+	return o
+}
 
+// personEntries are what the person's entry makes besides the Patient:
+// contacts, the primary support reason, communication needs.
+func (b *builder) personEntries(p *Person) {
 	targets := []obj{b.patient}
 	for i := range p.Contacts {
 		targets = append(targets, b.contact(&p.Contacts[i]))
