@@ -141,8 +141,12 @@ type Access struct {
 	// Categories are the kinds of information touched (record categories).
 	Categories  []string
 	Interaction string
-	Allowed     bool
-	BreakGlass  bool
+	Operation   string // the operation, when Interaction is "operation"
+	// Resources are the "Type/id" references the access returned or
+	// touched.
+	Resources  []string
+	Allowed    bool
+	BreakGlass bool
 	// Public is an access by a member of the public (a person's token),
 	// who is never named: Org and Role are empty.
 	Public bool
@@ -164,7 +168,7 @@ func (l *Log) WhoAccessed(ctx context.Context, patient string, limit int) ([]Acc
 	for _, r := range recs {
 		out = append(out, Access{
 			Time: r.T.UTC(), Org: r.Org, Role: r.Role, Purpose: r.Purpose,
-			Categories: r.Categories, Interaction: r.Interaction,
+			Categories: r.Categories, Interaction: r.Interaction, Operation: r.Operation, Resources: r.Resources,
 			Allowed: r.Allowed, BreakGlass: r.BreakGlass, Public: r.AgentKind == KindPerson,
 		})
 	}

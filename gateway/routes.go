@@ -46,6 +46,7 @@ func (s *Server) readyz(c *gin.Context) {
 //	/{type}/{id}/_history     GET instance history
 //	/{type}/{id}/_history/{v} GET vread
 //	/Patient/$summary, /Patient/{id}/$summary, /Patient/{id}/$who-accessed  GET operations
+//	/Patient/{id}/$subject-access, /Task/...  rights requests (rectification.go, subjectaccess.go)
 func (s *Server) dispatch(c *gin.Context) {
 	path := strings.Trim(c.Request.URL.Path, "/")
 	var segs []string
@@ -77,6 +78,13 @@ func (s *Server) dispatch(c *gin.Context) {
 	}
 	if typ == "Patient" && (len(segs) == 2 && segs[1] == "$summary" || len(segs) == 3 && segs[2] == "$summary") {
 		s.routeOp(c, m, http.MethodGet, "operation", "$summary", s.patientSummary)
+		return
+	}
+	if typ == "Patient" && len(segs) == 3 && segs[2] == "$subject-access" {
+		s.routeOp(c, m, http.MethodGet, "operation", "$subject-access", s.subjectAccess)
+		return
+	}
+	if typ == "Task" && s.rightsRoute(c, segs) {
 		return
 	}
 	if !fhir.Supported(typ) {
