@@ -161,9 +161,9 @@ func (s *Server) recordExport(ctx context.Context, a *access, patient string, n 
 		return next.v, nil
 	}
 	obj := map[string]any{"resourceType": "Task", "intent": "order",
-		"code":       map[string]any{"coding": []any{map[string]any{"system": RightsSystem, "code": codeSubjectAccess, "display": "Subject access request"}}},
-		"for":        map[string]any{"reference": patient},
-		"authoredOn": instant(now),
+		"code":        map[string]any{"coding": []any{map[string]any{"system": RightsSystem, "code": codeSubjectAccess, "display": "Subject access request"}}},
+		"for":         map[string]any{"reference": patient},
+		"authoredOn":  instant(now),
 		"restriction": map[string]any{"period": map[string]any{"start": instant(now), "end": instant(monthLater(now))}},
 	}
 	if a.id.Kind == auth.KindPerson {
