@@ -299,6 +299,14 @@ func TestRectificationDeclined(t *testing.T) {
 	if !found("/" + p01.patient + "/$everything?_count=1000") {
 		t.Error("$everything does not show the statement on the note")
 	}
+	if !found("/" + p01.patient + "/$summary") {
+		t.Error("$summary does not show the statement on the record")
+	}
+	sum := e.as(e.self01, http.MethodGet, "/"+p01.patient+"/$summary?_format=html", "")
+	e.mustStatus(sum, http.StatusOK)
+	if !strings.Contains(string(sum.Body), "Supplementary statements") || !strings.Contains(string(sum.Body), "signed timesheet") {
+		t.Error("the summary page does not list the statement")
+	}
 }
 
 // A professional opinion is kept as an opinion: its correction is refused

@@ -55,7 +55,7 @@ var codeSets = map[string][]string{
 // strings (or, for ints, not integer), keyed by samply struct name and JSON
 // name. Choice variants take their type from their name; a resource's own id
 // is an id (Element.id elsewhere is a string). Types are from the R4
-// StructureDefinitions of the data types and the 22 served resources.
+// StructureDefinitions of the data types and the 23 served resources.
 var elementTypes = map[string]primitive{
 	"Extension.url": pURI,
 
