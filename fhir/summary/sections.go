@@ -511,7 +511,9 @@ func changes(ix *indexed, _ Input) (table, []string) {
 // attachment.
 func statements(ix *indexed, _ Input) (table, []string) {
 	t := table{Intro: "The person disputes these records; their statement is attached to each.", Columns: []string{"When", "About", "Statement"}, Empty: "No supplementary statements are attached."}
-	docs := ix.where("DocumentReference", func(o map[string]any) bool { return hasCoding([]any{at(o, "type")}, rightsRequest, "supplementary-statement") },
+	docs := ix.where("DocumentReference", func(o map[string]any) bool {
+		return hasCoding([]any{at(o, "type")}, rightsRequest, "supplementary-statement")
+	},
 		func(o map[string]any) string { return str(o, "date") }, true)
 	for _, d := range docs {
 		var about []string
