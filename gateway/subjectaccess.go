@@ -17,6 +17,7 @@ import (
 	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/quality"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/summary"
 	"github.com/socialcare-fhir/gateway/policy"
@@ -58,8 +59,14 @@ func (s *Server) subjectAccess(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
+	obj, err := decodeVersion(pv)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
 	patient := "Patient/" + id
-	record, err := s.subjectRecord(ctx, a.personView(patient), patient)
+	view := a.personView(patient, quality.NHSNumber(obj))
+	record, err := s.subjectRecord(ctx, view, patient)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -71,7 +78,7 @@ func (s *Server) subjectAccess(c *gin.Context) {
 			return
 		}
 	}
-	task, err := s.recordExport(ctx, a, patient, len(record))
+	task, err := s.recordExport(ctx, a, view, patient, len(record))
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -96,13 +103,14 @@ func (s *Server) subjectAccess(c *gin.Context) {
 }
 
 // personView is the access the person's own reads are decided by: the
-// caller's when the caller is the person, else the person's (facts: they
-// are patient), with the caller's trail and policy version.
-func (a *access) personView(patient string) *access {
+// caller's when the caller is the person, else the person's (they are
+// patient, with NHS number nhs should the policy need their facts looked
+// up afresh), with the caller's trail and policy version.
+func (a *access) personView(patient, nhs string) *access {
 	if a.id.Kind == auth.KindPerson {
 		return a
 	}
-	id := &auth.Identity{Kind: auth.KindPerson, Subject: a.id.Subject, Purpose: selfAccessPurpose}
+	id := &auth.Identity{Kind: auth.KindPerson, Subject: a.id.Subject, Purpose: selfAccessPurpose, NHSNumber: nhs}
 	return &access{server: a.server, id: id, engine: a.engine, trail: a.trail,
 		facts: &patientFacts{have: policy.Facts{Self: true}, self: map[string]bool{patient: true}}}
 }
@@ -133,16 +141,17 @@ func (s *Server) subjectRecord(ctx context.Context, a *access, patient string) (
 // recordExport completes the person's oldest open subject-access request
 // with this export, or records a new one, received and completed now
 // (an export asked for without a request first is still a request with
-// its deadline, met). The Task is the gateway's own record of the
-// workflow, written once the policy allowed the export.
-func (s *Server) recordExport(ctx context.Context, a *access, patient string, n int) (*store.Version, error) {
+// its deadline, met); view is the person's (personView). The Task is the
+// gateway's own record of the workflow, written once the policy allowed
+// the export.
+func (s *Server) recordExport(ctx context.Context, a, view *access, patient string, n int) (*store.Version, error) {
 	now := s.cfg.Clock().UTC()
 	done := func(o map[string]any) {
 		o["status"], o["businessStatus"] = "completed", rightsStatus("exported", "Exported")
 		o["lastModified"] = instant(now)
 		o["output"] = []any{map[string]any{"type": map[string]any{"coding": []any{map[string]any{"system": RightsSystem, "code": "exported-resources"}}}, "valueInteger": n}}
 	}
-	open, err := s.searchDecided(ctx, a.personView(patient), "Task", url.Values{"patient": {patient},
+	open, err := s.searchDecided(ctx, view, "Task", url.Values{"patient": {patient},
 		"code": {RightsSystem + "|" + codeSubjectAccess}, "status": {"requested,accepted"}, "_sort": {"authored-on"}})
 	if err != nil {
 		return nil, err
