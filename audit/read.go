@@ -166,9 +166,13 @@ func (l *Log) WhoAccessed(ctx context.Context, patient string, limit int) ([]Acc
 	}
 	out := make([]Access, 0, len(recs))
 	for _, r := range recs {
+		var res []string
+		if len(r.Resources) > 0 {
+			res = r.Resources
+		}
 		out = append(out, Access{
 			Time: r.T.UTC(), Org: r.Org, Role: r.Role, Purpose: r.Purpose,
-			Categories: r.Categories, Interaction: r.Interaction, Operation: r.Operation, Resources: r.Resources,
+			Categories: r.Categories, Interaction: r.Interaction, Operation: r.Operation, Resources: res,
 			Allowed: r.Allowed, BreakGlass: r.BreakGlass, Public: r.AgentKind == KindPerson,
 		})
 	}

@@ -14,4 +14,8 @@
 // before the policy decides. With Config.SMART set the gateway also serves
 // /.well-known/smart-configuration and the SMART Backend Services token
 // endpoint (smart.go), whose errors are OAuth JSON, not OperationOutcomes.
+//
+// A person's rights requests, rectification and subject access, are FHIR
+// Tasks with their own operations (rectification.go, subjectaccess.go;
+// docs/rights-requests.md).
 package gateway

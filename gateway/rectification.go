@@ -276,8 +276,9 @@ func rightsStatus(code, display string) map[string]any {
 	return map[string]any{"coding": []any{map[string]any{"system": RightsStatusSystem, "code": code, "display": display}}, "text": display}
 }
 
-// openRequest reads the rectification request the path names, still
-// requested, and decides operation on its person (RIGHTS-10-requests).
+// openRequest reads the rectification request the path names (when open
+// is set, one still requested or accepted) and decides operation on its
+// person (RIGHTS-10-requests).
 func (s *Server) openRequest(c *gin.Context, operation string, open bool) (*request, error) {
 	ctx := c.Request.Context()
 	id, err := pathID(c)
@@ -308,8 +309,10 @@ func (s *Server) openRequest(c *gin.Context, operation string, open bool) (*requ
 	if r.code != codeRectification {
 		return nil, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "Task/%s is a %s request; %s is for rectification requests", id, r.code, operation)
 	}
-	if open && r.status != "requested" {
-		return nil, fhir.Errorf(http.StatusConflict, "conflict", "Task/%s is already %s: only a requested correction can be accepted or declined", id, r.status)
+	// accepted: a correction that failed after the request was accepted
+	// may be tried again.
+	if open && r.status != "requested" && r.status != "accepted" {
+		return nil, fhir.Errorf(http.StatusConflict, "conflict", "Task/%s is already %s: only an open request (requested or accepted) can be accepted or declined", id, r.status)
 	}
 	return r, nil
 }

@@ -173,6 +173,19 @@ func TestRectificationAccepted(t *testing.T) {
 	if str(pm, "entity", "what", "reference") != "Task/"+id || str(pm, "target", "reference") != note+"/_history/"+str(after, "meta", "versionId") {
 		t.Errorf("Provenance does not tie the new version to the request: %s", pr.Body)
 	}
+	// The person follows the request in its history: requested, accepted,
+	// completed.
+	hist := e.as(e.self01, http.MethodGet, "/Task/"+id+"/_history", "")
+	e.mustStatus(hist, http.StatusOK)
+	var hb struct{ Entry []struct{ Resource struct{ Status string } } }
+	_ = json.Unmarshal(hist.Body, &hb)
+	var states []string
+	for _, en := range hb.Entry {
+		states = append(states, en.Resource.Status)
+	}
+	if !slices.Equal(states, []string{"completed", "accepted", "requested"}) {
+		t.Errorf("the request's history %v, want completed, accepted, requested", states)
+	}
 	if r := e.as(e.sw, http.MethodPost, "/Task/"+id+"/$accept", ""); r.Status != http.StatusConflict {
 		t.Errorf("a completed request accepted again: %d", r.Status)
 	}
