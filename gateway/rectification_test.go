@@ -177,7 +177,9 @@ func TestRectificationAccepted(t *testing.T) {
 	// completed.
 	hist := e.as(e.self01, http.MethodGet, "/Task/"+id+"/_history", "")
 	e.mustStatus(hist, http.StatusOK)
-	var hb struct{ Entry []struct{ Resource struct{ Status string } } }
+	var hb struct {
+		Entry []struct{ Resource struct{ Status string } }
+	}
 	_ = json.Unmarshal(hist.Body, &hb)
 	var states []string
 	for _, en := range hb.Entry {
