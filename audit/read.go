@@ -141,8 +141,12 @@ type Access struct {
 	// Categories are the kinds of information touched (record categories).
 	Categories  []string
 	Interaction string
-	Allowed     bool
-	BreakGlass  bool
+	Operation   string // the operation, when Interaction is "operation"
+	// Resources are the "Type/id" references the access returned or
+	// touched.
+	Resources  []string
+	Allowed    bool
+	BreakGlass bool
 	// Public is an access by a member of the public (a person's token),
 	// who is never named: Org and Role are empty.
 	Public bool
@@ -162,9 +166,13 @@ func (l *Log) WhoAccessed(ctx context.Context, patient string, limit int) ([]Acc
 	}
 	out := make([]Access, 0, len(recs))
 	for _, r := range recs {
+		var res []string
+		if len(r.Resources) > 0 {
+			res = r.Resources
+		}
 		out = append(out, Access{
 			Time: r.T.UTC(), Org: r.Org, Role: r.Role, Purpose: r.Purpose,
-			Categories: r.Categories, Interaction: r.Interaction,
+			Categories: r.Categories, Interaction: r.Interaction, Operation: r.Operation, Resources: res,
 			Allowed: r.Allowed, BreakGlass: r.BreakGlass, Public: r.AgentKind == KindPerson,
 		})
 	}

@@ -55,10 +55,10 @@ func TestWhoAccessed(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []Access{
-			{Time: base.Add(5 * time.Minute), Org: "LA001", Purpose: "COC", Categories: []string{"visit"}, Interaction: "search-type", Allowed: true},
+			{Time: base.Add(5 * time.Minute), Org: "LA001", Purpose: "COC", Categories: []string{"visit"}, Interaction: "search-type", Resources: []string{"Encounter/e1", "Encounter/e2"}, Allowed: true},
 			{Time: base.Add(3 * time.Minute), Org: "X99", Role: "R8000", Purpose: "TREAT", Categories: []string{"care-plan"}, Interaction: "read"},
-			{Time: base.Add(1 * time.Minute), Org: "RJ1", Role: "R8000", Purpose: "BTG", Categories: []string{"care-plan"}, Interaction: "read", Allowed: true, BreakGlass: true},
-			{Time: base, Org: "G81001", Role: "R8001", Purpose: "TREAT", Categories: []string{"care-plan"}, Interaction: "read", Allowed: true},
+			{Time: base.Add(1 * time.Minute), Org: "RJ1", Role: "R8000", Purpose: "BTG", Categories: []string{"care-plan"}, Interaction: "read", Resources: []string{"CarePlan/cp-1"}, Allowed: true, BreakGlass: true},
+			{Time: base, Org: "G81001", Role: "R8001", Purpose: "TREAT", Categories: []string{"care-plan"}, Interaction: "read", Resources: []string{"CarePlan/cp-0"}, Allowed: true},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("WhoAccessed(p1) =\n%+v\nwant\n%+v", got, want)

@@ -9,7 +9,7 @@ var ResourceTypes = []string{
 	"Consent", "DocumentReference", "Encounter", "EpisodeOfCare", "Flag", "Goal",
 	"Medication", "MedicationAdministration", "Observation", "Organization",
 	"Patient", "Practitioner", "PractitionerRole", "Provenance", "RelatedPerson",
-	"ServiceRequest",
+	"ServiceRequest", "Task",
 }
 
 // Supported reports whether resourceType is served by the gateway.

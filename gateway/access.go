@@ -317,7 +317,7 @@ func stampAuthors(obj map[string]any, authors []string) {
 		kept = append(kept, t)
 	}
 	for _, org := range authors {
-		if !named[org] {
+		if org != "" && !named[org] { // a person's token names no organisation
 			named[org] = true
 			kept = append(kept, map[string]any{"system": policy.SourceOrgSystem, "code": org})
 		}

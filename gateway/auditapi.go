@@ -336,6 +336,13 @@ func (s *Server) whoAccessed(c *gin.Context) error {
 		_ = whoAccessedPage.Execute(c.Writer, accesses)
 		return nil
 	}
+	writeJSON(c, http.StatusOK, accessParameters(accesses))
+	return nil
+}
+
+// accessParameters is a person's access report as a FHIR Parameters
+// resource: one access parameter per access, newest first.
+func accessParameters(accesses []audit.Access) map[string]any {
 	out := map[string]any{"resourceType": "Parameters"}
 	var parts []any
 	for _, x := range accesses {
@@ -360,21 +367,26 @@ func (s *Server) whoAccessed(c *gin.Context) error {
 	if len(parts) > 0 {
 		out["parameter"] = parts
 	}
-	writeJSON(c, http.StatusOK, out)
-	return nil
+	return out
 }
 
 // memberOfThePublic stands in an access report for a person (another
 // person's token), who is never named.
 const memberOfThePublic = "a member of the public"
 
+// accessTable is the access report as an HTML table, of the accesses dot
+// names in the template it is part of.
+func accessTable(dot string) string {
+	return `{{if ` + dot + `}}<table><thead><tr><th>When</th><th>Organisation</th><th>Job role</th><th>Why</th><th>What kind of information</th><th>Outcome</th></tr></thead><tbody>
+{{range ` + dot + `}}<tr><td>{{.Time.Format "2 Jan 2006 15:04"}}</td>{{if .Public}}<td colspan="2">` + memberOfThePublic + `</td>{{else}}<td>{{.Org}}</td><td>{{.Role}}</td>{{end}}<td>{{.Purpose}}{{if .BreakGlass}} (emergency access){{end}}</td><td>{{range $i, $c := .Categories}}{{if $i}}, {{end}}{{$c}}{{end}}</td><td>{{if .Allowed}}seen{{else}}refused{{end}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>Nobody else has looked at your record.</p>{{end}}`
+}
+
 var whoAccessedPage = template.Must(template.New("who").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Who has looked at your record</title>
 <style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ccc;padding:.4em;text-align:left}</style></head>
 <body><h1>Who has looked at your record</h1>
 <p>Every time someone from another organisation opens or searches your social care record, it is written down. This list shows those accesses, newest first. If something looks wrong, contact the council's data protection officer.</p>
-{{if .}}<table><thead><tr><th>When</th><th>Organisation</th><th>Job role</th><th>Why</th><th>What kind of information</th><th>Outcome</th></tr></thead><tbody>
-{{range .}}<tr><td>{{.Time.Format "2 Jan 2006 15:04"}}</td>{{if .Public}}<td colspan="2">` + memberOfThePublic + `</td>{{else}}<td>{{.Org}}</td><td>{{.Role}}</td>{{end}}<td>{{.Purpose}}{{if .BreakGlass}} (emergency access){{end}}</td><td>{{range $i, $c := .Categories}}{{if $i}}, {{end}}{{$c}}{{end}}</td><td>{{if .Allowed}}seen{{else}}refused{{end}}</td></tr>
-{{end}}</tbody></table>{{else}}<p>Nobody else has looked at your record.</p>{{end}}
+` + accessTable(".") + `
 </body></html>
 `))

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -88,10 +89,23 @@ func (s *Server) capabilities(c *gin.Context) {
 				{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything",
 					Documentation: "GET /Patient/{id}/$everything: the Patient and the resources of its compartment the caller may read (AuditEvents excepted), Patient first then by type; _count, _since, _type, paging by the next link; start and end are not supported"},
 				{Name: "summary", Definition: IPSSummaryOperation,
-					Documentation: "GET /Patient/{id}/$summary or /Patient/$summary?identifier=https://fhir.nhs.uk/Id/nhs-number|<n>: the person's social care summary, a document Bundle shaped after the IPS (recentDays: days of recent visits and medication, default 14); _format=html for a readable page; profile and graph are not supported"}}
+					Documentation: "GET /Patient/{id}/$summary or /Patient/$summary?identifier=https://fhir.nhs.uk/Id/nhs-number|<n>: the person's social care summary, a document Bundle shaped after the IPS (recentDays: days of recent visits and medication, default 14); _format=html for a readable page; profile and graph are not supported"},
+				{Name: "subject-access", Definition: opBase + "subject-access",
+					Documentation: "GET /Patient/{id}/$subject-access: the person's whole record as they may see it (policy rules SELF-6-subject-access, RIGHTS-10-requests), a collection Bundle with the access report, or a printable page with _format=html"}}
 			if s.cfg.Exports != nil {
 				r.Operation = append(r.Operation, op{Name: "export", Definition: bulkDataOps + "patient-export",
 					Documentation: "GET or POST /Patient/$export (Prefer: respond-async): the Patients the caller may read and their compartments as NDJSON; _type, _since, _outputFormat, _typeFilter, patient (POST)"})
+			}
+		}
+		if t == "Task" {
+			// Rights requests move on by their operations only (rectification.go).
+			r.Interaction = slices.DeleteFunc(slices.Clone(interactions), func(c code) bool { return c.Code == "update" || c.Code == "delete" })
+			r.UpdateCreate, r.ConditionalCreate = false, false
+			r.Operation = []op{
+				{Name: "accept", Definition: opBase + "accept", Documentation: "POST /Task/{id}/$accept: correct the resource of a rectification request (Parameters resource or patch); an opinion is annotated instead (RIGHTS-10-requests)"},
+				{Name: "decline", Definition: opBase + "decline", Documentation: "POST /Task/{id}/$decline with Parameters reason: refuse a correction; a supplementary statement is attached to the resource"},
+				{Name: "recipients", Definition: opBase + "recipients", Documentation: "GET /Task/{id}/$recipients: the organisations the audit trail shows were sent the resource before it was corrected"},
+				{Name: "overdue", Definition: opBase + "overdue", Documentation: "GET /Task/$overdue[?code=rectification|subject-access]: open rights requests past their one-month deadline"},
 			}
 		}
 		for _, p := range search.Params(t) {

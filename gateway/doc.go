@@ -25,4 +25,8 @@
 // and a background run writes the NDJSON files page by page with the
 // owner's access, saving its position after each page; Server.Close stops
 // the runs and Server.ResumeExports restarts them after a restart.
+//
+// A person's rights requests, rectification and subject access, are FHIR
+// Tasks with their own operations (rectification.go, subjectaccess.go;
+// docs/rights-requests.md).
 package gateway

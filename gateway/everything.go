@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/search"
+	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 	"github.com/socialcare-fhir/gateway/policy"
 )
@@ -61,43 +63,14 @@ func (s *Server) everything(c *gin.Context) error {
 	if _, _, err := a.decide(ctx, policy.ActionRead, v); err != nil {
 		return err
 	}
+	matches, next, err := s.compartmentPage(ctx, a, patient, req)
+	if err != nil {
+		return err
+	}
 	b := newBundle("searchset")
 	base := s.base(c)
-	remaining := req.count
-	next := ""
-	start := slices.Index(req.types, req.cursorType)
-	for i := max(start, 0); i < len(req.types) && remaining > 0; i++ {
-		typ := req.types[i]
-		sp := url.Values{"_count": {strconv.Itoa(remaining)}}
-		if req.since != "" {
-			sp.Set("_lastUpdated", "ge"+req.since)
-		}
-		q, err := search.Parse(typ, sp, search.Options{DefaultCount: remaining, MaxCount: remaining})
-		if err != nil {
-			return err
-		}
-		q.Filter = cond.AllOf(q.Filter, cond.Is(cond.Compartment, patient))
-		if i == start {
-			q.Cursor = req.cursor
-		}
-		page, err := s.store.Search(ctx, q, a.restrictTo(policy.ActionSearch, typ, []string{patient}))
-		if err != nil {
-			return err
-		}
-		remaining -= len(page.Matches)
-		if page.Matches, err = a.decidePage(ctx, policy.ActionSearch, page.Matches); err != nil {
-			return err
-		}
-		for _, m := range page.Matches {
-			b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + m.Type + "/" + m.ID, Resource: m.JSON, Search: &entrySearch{Mode: "match"}})
-		}
-		if page.Next != "" {
-			next = typ + ":" + page.Next
-			break
-		}
-		if remaining <= 0 && i+1 < len(req.types) {
-			next = req.types[i+1] + ":"
-		}
+	for _, m := range matches {
+		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + m.Type + "/" + m.ID, Resource: m.JSON, Search: &entrySearch{Mode: "match"}})
 	}
 	self := base + "/Patient/" + id + "/$everything"
 	link := func(rel, cursor string) {
@@ -120,6 +93,48 @@ func (s *Server) everything(c *gin.Context) error {
 	}
 	writeJSON(c, http.StatusOK, b)
 	return nil
+}
+
+// compartmentPage is one page of the patient's compartment ("Patient/<id>")
+// the caller may read, type by type from req's cursor, each type searched
+// with the policy's restriction and every resource decided and redacted
+// as a search would be; next is the cursor of the page after ("" after the
+// last).
+func (s *Server) compartmentPage(ctx context.Context, a *access, patient string, req *everythingReq) (matches []*store.Version, next string, err error) {
+	remaining := req.count
+	start := slices.Index(req.types, req.cursorType)
+	for i := max(start, 0); i < len(req.types) && remaining > 0; i++ {
+		typ := req.types[i]
+		sp := url.Values{"_count": {strconv.Itoa(remaining)}}
+		if req.since != "" {
+			sp.Set("_lastUpdated", "ge"+req.since)
+		}
+		q, err := search.Parse(typ, sp, search.Options{DefaultCount: remaining, MaxCount: remaining})
+		if err != nil {
+			return nil, "", err
+		}
+		q.Filter = cond.AllOf(q.Filter, cond.Is(cond.Compartment, patient))
+		if i == start {
+			q.Cursor = req.cursor
+		}
+		page, err := s.store.Search(ctx, q, a.restrictTo(policy.ActionSearch, typ, []string{patient}))
+		if err != nil {
+			return nil, "", err
+		}
+		remaining -= len(page.Matches)
+		allowed, err := a.decidePage(ctx, policy.ActionSearch, page.Matches)
+		if err != nil {
+			return nil, "", err
+		}
+		matches = append(matches, allowed...)
+		if page.Next != "" {
+			return matches, typ + ":" + page.Next, nil
+		}
+		if remaining <= 0 && i+1 < len(req.types) {
+			return matches, req.types[i+1] + ":", nil
+		}
+	}
+	return matches, "", nil
 }
 
 // everythingReq is a parsed $everything request.

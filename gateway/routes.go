@@ -48,6 +48,7 @@ func (s *Server) readyz(c *gin.Context) error {
 //	/$data-quality               GET the data-quality report
 //	/Patient/$summary, /Patient/{id}/$summary, /Patient/{id}/$everything,
 //	/Patient/{id}/$who-accessed, /Patient/{id}/$data-quality   GET operations
+//	/Patient/{id}/$subject-access, /Task...  rights requests (rightsHandlers)
 //	/AuditEvent...               the audit trail (auditHandlers)
 //	/$export, /Patient/$export, /$export-status/{job}, /$export-file/{job}/{file}
 //	                             Bulk Data export (exportHandlers)
@@ -85,6 +86,9 @@ func (s *Server) handlersFor(rt *route) (map[string]handler, error) {
 	if hs, ok := s.exportHandlers(rt); ok {
 		return hs, nil
 	}
+	if hs, ok := s.rightsHandlers(rt); ok {
+		return hs, nil
+	}
 	switch {
 	case rt.shape == "/":
 		return map[string]handler{http.MethodPost: s.batch}, nil
@@ -102,6 +106,8 @@ func (s *Server) handlersFor(rt *route) (map[string]handler, error) {
 			return get(s.patientSummary), nil
 		case "$data-quality":
 			return get(s.dataQuality), nil
+		case "$subject-access":
+			return get(s.subjectAccess), nil
 		}
 	case rt.Type == "Patient" && rt.shape == "/{type}/$op" && rt.Operation == "$summary":
 		return get(s.patientSummary), nil

@@ -212,6 +212,7 @@ func (s *Server) gatherSummary(ctx context.Context, a *access, patient *store.Ve
 		{"Observation", url.Values{"code": {obsCodes("care-note", "significant-occurrence")}, "date": {since}}},
 		{"MedicationAdministration", url.Values{"effective-time": {since}}},
 		{"AdverseEvent", url.Values{"date": {incidentsSince}}},
+		{"DocumentReference", url.Values{"type": {RightsSystem + "|" + codeStatement}}},
 	}
 	var out []*store.Version
 	for _, q := range queries {

@@ -54,7 +54,10 @@ const (
 	CatConsent      = "consent"
 	CatProvenance   = "provenance"
 	CatAudit        = "audit"
-	CatOther        = "other"
+	// CatRightsRequest is a person's request under their data protection
+	// rights (a Task: rectification, subject access).
+	CatRightsRequest = "rights-request"
+	CatOther         = "other"
 )
 
 // Categories returns the record category vocabulary, in the order the
@@ -63,7 +66,7 @@ func Categories() []string {
 	return []string{
 		CatDemographics, CatContacts, CatDirectory, CatCarePlan, CatCarePackage,
 		CatVisit, CatMedication, CatIncident, CatAlert, CatSafeguarding,
-		CatFinancial, CatOpinion, CatConsent, CatProvenance, CatAudit, CatOther,
+		CatFinancial, CatOpinion, CatConsent, CatProvenance, CatAudit, CatRightsRequest, CatOther,
 	}
 }
 
@@ -90,6 +93,7 @@ var typeCategories = map[string]typeCategory{
 	"Consent":                  {CatConsent, true},
 	"Provenance":               {CatProvenance, true},
 	"AuditEvent":               {CatAudit, true},
+	"Task":                     {CatRightsRequest, true},
 	"CarePlan":                 {CatCarePlan, false},
 	"Goal":                     {CatCarePlan, false},
 	"EpisodeOfCare":            {CatCarePackage, false},
@@ -107,8 +111,8 @@ var labelCategories = map[string]string{
 
 // patientElements are the elements that point at the person a record is
 // about, in the order tried (FHIR R4: subject on most clinical resources,
-// patient on EpisodeOfCare, Consent and RelatedPerson).
-var patientElements = []string{"subject", "patient"}
+// patient on EpisodeOfCare, Consent and RelatedPerson, for on Task).
+var patientElements = []string{"subject", "patient", "for"}
 
 // Attributes extracts what the policy decides on from a resource in its
 // FHIR JSON form. It never fails: missing or malformed elements give fewer

@@ -33,6 +33,9 @@ rule_ids := [
 	"SELF-6-access-report",
 	"AUDIT-8-access-report",
 	"QUALITY-9-data-quality",
+	"SELF-6-request",
+	"SELF-6-subject-access",
+	"RIGHTS-10-requests",
 ]
 
 record_failures(r, c) := {id | some id in record_checks; record_fails(id, r, c)}

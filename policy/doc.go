@@ -37,7 +37,9 @@
 //     disclose something about the person); the audit trail keeps every
 //     reason.
 //   - Operations that are not reads of a record (the access report,
-//     $who-accessed) are decided by [Engine.DecideOperation], in full.
+//     $who-accessed; $data-quality; the rights operations $accept,
+//     $decline, $recipients, $overdue, $subject-access) are decided by
+//     [Engine.DecideOperation], in full.
 //   - At load, every caller kind in the agreement is planned and its plan
 //     compared with full evaluation over probe records (probe.go); a policy
 //     whose plans disagree, or whose conditions cannot be compiled, is

@@ -18,6 +18,7 @@ path_rules := {
 	"provider-own": ["DSA-1-provider-own-records", "PURPOSE-2-direct-care"],
 	"directory": ["DSA-1-signatory", "PURPOSE-2-direct-care", "NTK-4-need-to-know"],
 	"self": ["SELF-6"],
+	"self-request": ["SELF-6-request"],
 	"write-council": ["WRITE-7", "PURPOSE-2-direct-care"],
 	"write-provider": ["WRITE-7-provider-named", "WRITE-7-provider-own", "WRITE-7-relationship", "WRITE-7-labels", "WRITE-7-source", "PURPOSE-2-direct-care"],
 	"audit": ["DSA-1-signatory", "AUDIT-8-ig-review", "NTK-4-need-to-know"],

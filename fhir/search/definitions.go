@@ -181,6 +181,18 @@ func buildDefinitions() map[string][]def {
 			date("created", "Basic.created", "When created", "created"),
 			ref("author", "Basic.author", "Who created", served("Practitioner", "Organization", "Patient", "PractitionerRole", "RelatedPerson"), "author"),
 		},
+		"Task": {
+			patientRef("Task", "for"),
+			ref("subject", "Task.for", "Search by subject", allTypes(), "for"),
+			ref("focus", "Task.focus", "Search by task focus", allTypes(), "focus"),
+			tok("status", "Task.status", "Search by task status", "status"),
+			tok("business-status", "Task.businessStatus", "Search by business status", "businessStatus"),
+			tok("code", "Task.code", "Search by task code", "code"),
+			date("authored-on", "Task.authoredOn", "Search by creation date", "authoredOn"),
+			date("modified", "Task.lastModified", "Search by last modification date", "lastModified"),
+			ref("requester", "Task.requester", "Search by task requester", served("Device", "Organization", "Patient", "Practitioner", "PractitionerRole", "RelatedPerson"), "requester"),
+			date("deadline", "Task.restriction.period.end", "When the request must be answered by (the end of Task.restriction.period)"+gatewayDefined, "restriction.period.end"),
+		},
 		"AuditEvent": {
 			date("date", "AuditEvent.recorded", "Time when the event was recorded", "recorded"),
 			withPatientOnly(ref("patient", "AuditEvent.agent.who.where(resolve() is Patient) | AuditEvent.entity.what.where(resolve() is Patient)", "Identifier of who", served("Patient"), "agent.who", "entity.what")),
@@ -203,7 +215,7 @@ func buildDefinitions() map[string][]def {
 		"Medication": {"identifier"}, "MedicationAdministration": {"identifier"},
 		"Observation": {"identifier"}, "Organization": {"identifier"}, "Patient": {"identifier"},
 		"Practitioner": {"identifier"}, "PractitionerRole": {"identifier"},
-		"RelatedPerson": {"identifier"}, "ServiceRequest": {"identifier"},
+		"RelatedPerson": {"identifier"}, "ServiceRequest": {"identifier"}, "Task": {"identifier"},
 	}
 	for rt, defs := range m {
 		common := []def{

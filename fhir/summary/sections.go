@@ -1,6 +1,7 @@
 package summary
 
 import (
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ const (
 	flagCode         = base + "/CodeSystem/flag-code"
 	statementKind    = base + "/CodeSystem/statement-kind"
 	securityLabel    = base + "/CodeSystem/security-label"
+	rightsRequest    = base + "/CodeSystem/rights-request"
 	relationshipCode = base + "/CodeSystem/relationship"
 	medicationResult = base + "/CodeSystem/medication-outcome"
 	harmLevel        = base + "/StructureDefinition/harm-level"
@@ -48,6 +50,7 @@ var sections = []sectionDef{
 	{"Help with medication", LOINC, "10160-0", medication},
 	{"Falls, accidents and incidents", SectionSystem, "incidents", incidents},
 	{"Changes in circumstances", SectionSystem, "changes-in-circumstances", changes},
+	{"Supplementary statements", SectionSystem, "supplementary-statements", statements},
 	{"Allergies and intolerances", LOINC, "48765-2", notHeld},
 	{"Problem list", LOINC, "11450-4", notHeld},
 }
@@ -499,6 +502,41 @@ func changes(ix *indexed, _ Input) (table, []string) {
 		t.Rows = append(t.Rows, row{fact(when(str(o.o, "effectiveDateTime"))), fact(concept(at(o.o, "code"))), Cell{statement(o.o)}})
 	}
 	return t, refsOf(obs)
+}
+
+// statements are the supplementary statements attached to the person's
+// records (a correction the council declined, or the person's view of a
+// professional opinion): DocumentReferences of type
+// rights-request|supplementary-statement, the text as a plain-text
+// attachment.
+func statements(ix *indexed, _ Input) (table, []string) {
+	t := table{Intro: "The person disputes these records; their statement is attached to each.", Columns: []string{"When", "About", "Statement"}, Empty: "No supplementary statements are attached."}
+	docs := ix.where("DocumentReference", func(o map[string]any) bool {
+		return hasCoding([]any{at(o, "type")}, rightsRequest, "supplementary-statement")
+	},
+		func(o map[string]any) string { return str(o, "date") }, true)
+	for _, d := range docs {
+		var about []string
+		for _, r := range list(d.o, "context", "related") {
+			if ref := str(r, "reference"); !strings.HasPrefix(ref, "Task/") {
+				about = append(about, ref)
+			}
+		}
+		t.Rows = append(t.Rows, row{fact(when(str(d.o, "date"))), fact(strings.Join(about, ", ")), fact(attachmentText(d.o))})
+	}
+	return t, refsOf(docs)
+}
+
+// attachmentText is the first plain-text attachment of a DocumentReference.
+func attachmentText(o map[string]any) string {
+	for _, c := range list(o, "content") {
+		if strings.HasPrefix(str(c, "attachment", "contentType"), "text/plain") {
+			if b, err := base64.StdEncoding.DecodeString(str(c, "attachment", "data")); err == nil {
+				return string(b)
+			}
+		}
+	}
+	return ""
 }
 
 // notHeld is an IPS section social care records do not hold.

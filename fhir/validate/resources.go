@@ -31,4 +31,5 @@ var resourceModels = map[string]reflect.Type{
 	"Provenance":               reflect.TypeFor[models.Provenance](),
 	"RelatedPerson":            reflect.TypeFor[models.RelatedPerson](),
 	"ServiceRequest":           reflect.TypeFor[models.ServiceRequest](),
+	"Task":                     reflect.TypeFor[models.Task](),
 }
