@@ -5,8 +5,9 @@
 //   - sqlite (the default without a MongoDB URI): the embedded engine, one
 //     process on one machine. Its files live in the data directory:
 //     fhir.db (resources and their search index, package sqlstore),
-//     audit.db (the hash-chained trail) and ingest.db (journals and bulk
-//     jobs), each a SQLite database in WAL mode.
+//     audit.db (the hash-chained trail), ingest.db (journals and bulk
+//     jobs) and policy.db (the access policy's versions, package
+//     policy/versions), each a SQLite database in WAL mode.
 //   - mongodb: MongoDB through the official driver (package store), the
 //     production engine and the way past one machine (replica set;
 //     sharding on the patient compartment). With kind mongodb and no URI,
@@ -29,6 +30,7 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
 	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
+	"github.com/socialcare-fhir/gateway/policy/versions"
 	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
@@ -94,6 +96,9 @@ type Engine struct {
 	Resources Resources
 	Audit     *audit.Log
 	Ingest    *ingest.Ingester
+	// Policies keeps the access policy's versions (policy.db; the
+	// policy_versions collection).
+	Policies versions.Store
 	// Mongo is the MongoDB resource store (kind mongodb), SQL the SQLite
 	// one (kind sqlite); the other is nil.
 	Mongo   *store.Store
@@ -164,7 +169,13 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 		}
 		e.closers = append(e.closers, idb.Close)
 		e.Ingest = ingest.NewSQLite(res, idb, cfg.Logger)
-		return nil
+		pdb, err := sqlitedb.Open(filepath.Join(cfg.DataDir, versions.File))
+		if err != nil {
+			return err
+		}
+		e.closers = append(e.closers, pdb.Close)
+		e.Policies, err = versions.OpenSQLite(ctx, pdb)
+		return err
 	}
 	uri := cfg.URI
 	if uri == "" {
@@ -187,7 +198,8 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("open the audit trail: %w", err)
 	}
 	e.Ingest = ingest.New(st, cfg.Logger)
-	return nil
+	e.Policies, err = versions.OpenMongo(ctx, st.Database())
+	return err
 }
 
 // Close closes the audit trail, the ingester and the databases, in the
