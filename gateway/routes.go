@@ -63,6 +63,10 @@ func (s *Server) dispatch(c *gin.Context) {
 		s.auditDispatch(c, segs)
 		return
 	}
+	if typ == "policy" {
+		s.policyDispatch(c, segs)
+		return
+	}
 	if typ == "Patient" && len(segs) == 3 && segs[2] == "$who-accessed" {
 		s.routeOp(c, m, http.MethodGet, "operation", "$who-accessed", s.whoAccessed)
 		return

@@ -17,7 +17,8 @@ type Auditor interface {
 	Record(ctx context.Context, e audit.Entry) (string, error)
 }
 
-// Policies gives the active engine, which decides who may approve.
+// Policies gives the active engine, whose revision the audit records of
+// the steps name.
 type Policies interface {
 	Current() *policy.Engine
 }
@@ -184,9 +185,10 @@ func (w *Workflow) check(ctx context.Context, files policy.Files) *Report {
 }
 
 // Approve approves a tested version. The approver must not be its author
-// (ErrSameAuthor) and the active version must let them approve
-// ($policy-approve; ErrNotApprover). A refusal is audited too.
-func (w *Workflow) Approve(ctx context.Context, by Person, id, note string) (*Version, error) {
+// (ErrSameAuthor) and the active version, whose engine is active (the one
+// the request pinned), must let them approve ($policy-approve;
+// ErrNotApprover). A refusal is audited too.
+func (w *Workflow) Approve(ctx context.Context, active *policy.Engine, by Person, id, note string) (*Version, error) {
 	v, err := w.Store.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -197,7 +199,7 @@ func (w *Workflow) Approve(ctx context.Context, by Person, id, note string) (*Ve
 	if by.Subject == v.Author.Subject {
 		return v, errors.Join(ErrSameAuthor, w.record(ctx, OpApprove, by, id, false, "TWO-PERSON-approval"))
 	}
-	d, err := w.Policy.Current().DecideOperation(ctx, policy.Input{Action: policy.ActionOperation, Operation: OpApprove,
+	d, err := active.DecideOperation(ctx, policy.Input{Action: policy.ActionOperation, Operation: OpApprove,
 		Subject: policy.Subject{Kind: policy.SubjectUser, ID: by.Subject, Org: by.Org, Role: by.Role}})
 	if err != nil {
 		return v, err

@@ -114,7 +114,7 @@ func testWorkflow(t *testing.T, kind string) {
 	if _, err := w.Propose(ctx, igLead, withoutCarersMedication(t, files), "again"); !errors.Is(err, versions.ErrExists) {
 		t.Fatalf("the same content proposed twice: %v, want ErrExists", err)
 	}
-	if _, err := w.Approve(ctx, caldicott, v.ID, ""); !errors.Is(err, versions.ErrState) {
+	if _, err := w.Approve(ctx, first.Current(), caldicott, v.ID, ""); !errors.Is(err, versions.ErrState) {
 		t.Fatalf("approving a draft: %v, want ErrState", err)
 	}
 	if _, err := w.Activate(ctx, igLead, v.ID); !errors.Is(err, versions.ErrState) {
@@ -123,14 +123,14 @@ func testWorkflow(t *testing.T, kind string) {
 	if v, err = w.Test(ctx, igLead, v.ID); err != nil || v.State != versions.Tested {
 		t.Fatalf("test: %v (report %+v)", err, v.Report)
 	}
-	if _, err := w.Approve(ctx, igLead, v.ID, "mine"); !errors.Is(err, versions.ErrSameAuthor) {
+	if _, err := w.Approve(ctx, first.Current(), igLead, v.ID, "mine"); !errors.Is(err, versions.ErrSameAuthor) {
 		t.Fatalf("author approving their own version: %v, want ErrSameAuthor", err)
 	}
 	otherIG := versions.Person{Subject: "u-ig2", Org: "SYN01", Role: "R0001"}
-	if _, err := w.Approve(ctx, otherIG, v.ID, ""); !errors.Is(err, versions.ErrNotApprover) {
+	if _, err := w.Approve(ctx, first.Current(), otherIG, v.ID, ""); !errors.Is(err, versions.ErrNotApprover) {
 		t.Fatalf("an IG lead without approve_policy approving: %v, want ErrNotApprover", err)
 	}
-	if v, err = w.Approve(ctx, caldicott, v.ID, "agreed at the IG board"); err != nil || v.State != versions.Approved {
+	if v, err = w.Approve(ctx, first.Current(), caldicott, v.ID, "agreed at the IG board"); err != nil || v.State != versions.Approved {
 		t.Fatalf("approve: %v", err)
 	}
 	if _, err := w.Activate(ctx, caldicott, v.ID); err != nil {
