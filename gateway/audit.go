@@ -40,6 +40,8 @@ type trail struct {
 	// query is a search's parameters when they are not all in the URL
 	// (POST _search); else the URL's query is recorded.
 	query string
+	// decided are the decisions' inputs, for replay (decided.go).
+	decided decidedInputs
 }
 
 func trailOf(c *gin.Context) *trail {
@@ -159,6 +161,7 @@ func (s *Server) entry(c *gin.Context, status int) audit.Entry {
 		Categories:   t.categories,
 		Decision: audit.Decision{Allowed: !t.refused && status != http.StatusUnauthorized && status != http.StatusForbidden,
 			Reasons: t.reasons, Revision: t.revision, Obligations: t.obligations},
+		Decided: t.decided.list, DecidedOmitted: t.decided.omitted,
 	}
 	if e.Interaction == "" {
 		e.Interaction = "operation"
