@@ -72,7 +72,7 @@ func inputOf(s policy.Subject, d *audit.Decided) policy.Input {
 func (g *traffic) record(ctx context.Context, t testing.TB, active *policy.Engine, perRecord int) audit.Entry {
 	s := g.subject()
 	e := audit.Entry{Time: g.now.Add(-time.Duration(g.rng.Int64N(int64(6 * 24 * time.Hour)))), Interaction: "search-type",
-		Agent: audit.Agent{Kind: s.Kind, Subject: s.ID, Org: s.Org, Role: s.Role, Purpose: s.Purpose, BreakGlassReason: s.BreakGlassReason},
+		Agent:    audit.Agent{Kind: s.Kind, Subject: s.ID, Org: s.Org, Role: s.Role, Purpose: s.Purpose, BreakGlassReason: s.BreakGlassReason},
 		Decision: audit.Decision{Allowed: true, Revision: active.Revision()}, HTTPStatus: 200}
 	for range perRecord {
 		d := g.decided()
