@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/gateway"
@@ -189,5 +190,56 @@ func TestPolicyVersionAuthorCannotApprove(t *testing.T) {
 	p.one.mustStatus(r, 403)
 	if d := outcome(t, r)[0]["diagnostics"].(string); !strings.Contains(d, "you proposed this version") {
 		t.Errorf("author approving: %q", d)
+	}
+}
+
+// The audit records of reads and searches keep what each decision saw:
+// replayed under the version that made them, nothing flips and every
+// replay is exact; under a version that takes medication from carers,
+// the carer's medication reads flip.
+func TestAuditedDecisionsReplayExactly(t *testing.T) {
+	p := newPolicyInstances(t)
+	people := loadPeople(t, p.one)
+	carer := councilToken(t, "R1460", "TREAT")
+	gp := gpToken(t, "R0260", "TREAT")
+	for _, k := range []string{"01", "02", "03"} {
+		for _, typ := range []string{"MedicationAdministration", "CarePlan", "Encounter"} {
+			for _, tok := range []string{carer, gp} {
+				p.one.as(tok, "GET", "/"+typ+"?patient="+people[k].patient, "")
+			}
+		}
+		p.one.as(gp, "GET", "/"+people[k].first(t, "CarePlan", nil), "")
+	}
+	ctx := t.Context()
+	from, to := time.Now().Add(-time.Hour), time.Now().Add(time.Minute)
+	rep, err := versions.Impact(ctx, p.loadOne.Current(), p.one.eng.Audit, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Replayed == 0 || rep.Refused.Count != 0 || rep.Allowed.Count != 0 || rep.Inexact != 0 {
+		t.Fatalf("replay under the recording version: %d replayed, %d/%d flipped, %d inexact", rep.Replayed, rep.Refused.Count, rep.Allowed.Count, rep.Inexact)
+	}
+	files, err := policy.ReadFiles("../policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(proposalBody(t, "care", "medication")), &body); err != nil {
+		t.Fatal(err)
+	}
+	files[policy.DataFile] = body.Data
+	cand, err := policy.LoadFiles(ctx, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = versions.Impact(ctx, cand, p.one.eng.Audit, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	med := rep.Refused.Category["medication"]
+	if med == nil || med.Count == 0 || rep.Refused.Role["R1460"] == nil || rep.Refused.Role["R0260"] != nil || rep.Allowed.Count != 0 {
+		t.Fatalf("replay without carers' medication: %+v", rep.Refused)
 	}
 }
