@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -50,6 +52,7 @@ const (
 //	POST /policy/versions/{id}/$activate       approved → active; the active one retires
 //	POST /policy/versions/{id}/$rollback       an earlier (retired or approved) version → active
 //	GET  /policy/versions/{id}/$diff?against=  unified diff against another version (default: its parent)
+//	GET  /policy/versions/{id}/$impact?since=  the audited decisions of the period (default 168h) replayed under it
 func (s *Server) policyDispatch(c *gin.Context, segs []string) {
 	m := c.Request.Method
 	if len(segs) < 2 || segs[1] != "versions" || len(segs) > 4 {
@@ -65,6 +68,8 @@ func (s *Server) policyDispatch(c *gin.Context, segs []string) {
 		s.routeOp(c, m, http.MethodGet, "operation", "$policy-read", s.policyRead)
 	case segs[3] == "$diff":
 		s.routeOp(c, m, http.MethodGet, "operation", "$policy-diff", s.policyDiff)
+	case segs[3] == "$impact":
+		s.routeOp(c, m, http.MethodGet, "operation", "$policy-impact", s.policyImpact)
 	case segs[3] == "$test", segs[3] == "$approve", segs[3] == "$activate", segs[3] == "$rollback":
 		s.routeOp(c, m, http.MethodPost, "operation", "$policy-"+segs[3][1:], s.policyStep)
 	default:
@@ -164,6 +169,49 @@ func (s *Server) policyDiff(c *gin.Context) {
 		return
 	}
 	c.Data(http.StatusOK, "text/x-diff; charset=utf-8", []byte(versions.Diff(base, v)))
+}
+
+// policyImpact replays the audited decisions of a period under a version
+// and reports the flips (versions.ImpactReport): audit ids, no record
+// contents.
+func (s *Server) policyImpact(c *gin.Context) {
+	w := s.policyWorkflow(c)
+	if w == nil {
+		return
+	}
+	src, ok := s.cfg.AuditReader.(versions.DecisionSource)
+	if !ok {
+		_ = c.Error(fhir.Errorf(http.StatusNotImplemented, "not-supported", "this gateway's audit trail cannot be replayed"))
+		return
+	}
+	since := versions.DefaultImpactPeriod
+	if q := c.Query("since"); q != "" {
+		d, err := time.ParseDuration(q)
+		if err != nil || d <= 0 {
+			_ = c.Error(fhir.Errorf(http.StatusBadRequest, "invalid", "since takes a positive duration such as 168h or 30m").At("since"))
+			return
+		}
+		since = d
+	}
+	ctx := c.Request.Context()
+	v, err := w.Get(ctx, segment(c, 2))
+	if err != nil {
+		_ = c.Error(versionError(err))
+		return
+	}
+	e, err := policy.LoadFiles(ctx, v.Files())
+	if err != nil {
+		_ = c.Error(versionError(fmt.Errorf("%w: %w", versions.ErrTestFailed, err)))
+		return
+	}
+	now := s.cfg.Clock()
+	rep, err := versions.Impact(ctx, e, src, now.Add(-since), now)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	trailOf(c).resources = appendNew(trailOf(c).resources, versions.ResourceType+"/"+v.ID)
+	writeJSON(c, http.StatusOK, rep)
 }
 
 // policyStep runs $test, $approve, $activate or $rollback.

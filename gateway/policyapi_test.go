@@ -242,4 +242,19 @@ func TestAuditedDecisionsReplayExactly(t *testing.T) {
 	if med == nil || med.Count == 0 || rep.Refused.Role["R1460"] == nil || rep.Refused.Role["R0260"] != nil || rep.Allowed.Count != 0 {
 		t.Fatalf("replay without carers' medication: %+v", rep.Refused)
 	}
+
+	// The same through the API, for a proposed version.
+	igLead := mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Subject: "u-ig", Org: "SYN01", Role: "R0001", Purpose: "HOPERAT"})
+	r := p.one.as(igLead, "POST", "/policy/versions", proposalBody(t, "care", "medication"))
+	p.one.mustStatus(r, 201)
+	r = p.one.as(igLead, "GET", "/policy/versions/"+r.json(t)["id"].(string)+"/$impact?since=1h", "")
+	p.one.mustStatus(r, 200)
+	var api versions.ImpactReport
+	if err := json.Unmarshal(r.Body, &api); err != nil {
+		t.Fatal(err)
+	}
+	if api.Refused.Count != rep.Refused.Count || api.Refused.Category["medication"].Count != med.Count || len(api.Refused.Category["medication"].Examples) == 0 {
+		t.Fatalf("API impact %+v, want the flips of the direct replay (%d)", api.Refused, rep.Refused.Count)
+	}
+	p.one.mustStatus(p.one.as(igLead, "GET", "/policy/versions/"+p.seed+"/$impact?since=soon", ""), 400)
 }
