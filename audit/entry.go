@@ -42,7 +42,37 @@ type Entry struct {
 	// Counts are the resources by type an interaction handed over without
 	// listing them one by one: a Bulk Data export's manifest and files.
 	Counts   map[string]int
-	Decision Decision
+	Decision   Decision
+	// Decided are the inputs of the decisions about records the
+	// interaction made, so that an impact preview can replay them under
+	// another policy version (package policy/versions). Alike inputs are
+	// one entry with a count; beyond MaxDecided entries the rest are only
+	// counted in DecidedOmitted.
+	Decided        []Decided
+	DecidedOmitted int
+}
+
+// MaxDecided is how many distinct decision inputs one audit record keeps.
+const MaxDecided = 1000
+
+// Decided is what one decision about a record saw (no record content):
+// the policy action, the resource's type and access attributes, and the
+// patient facts. The subject is the record's agent.
+type Decided struct {
+	Action     string   `bson:"a" json:"a"`
+	Type       string   `bson:"rt,omitempty" json:"rt,omitempty"`
+	Patient    string   `bson:"pat,omitempty" json:"pat,omitempty"`
+	Categories []string `bson:"cat,omitempty" json:"cat,omitempty"`
+	Labels     []string `bson:"lab,omitempty" json:"lab,omitempty"`
+	AuthorOrgs []string `bson:"ao,omitempty" json:"ao,omitempty"`
+	// Facts are the patient facts related, objected, self,
+	// known_to_council and provider_named, one character each in that
+	// order: '1' true, '0' false, '?' not worked out (the policy did not
+	// need it).
+	Facts   string `bson:"f" json:"f"`
+	Allowed bool   `bson:"ok" json:"ok"`
+	// Count is how many decisions had exactly this input.
+	Count int `bson:"n" json:"n"`
 }
 
 // Agent is who asked.
@@ -149,6 +179,22 @@ func (e *Entry) normalise(now time.Time) error {
 	e.Categories = cleanList(e.Categories)
 	e.Decision.Reasons = cleanList(e.Decision.Reasons)
 	e.Decision.Obligations = cleanList(e.Decision.Obligations)
+	for i := range e.Decided {
+		d := &e.Decided[i]
+		for _, s := range []*string{&d.Action, &d.Type, &d.Patient, &d.Facts} {
+			*s = strings.ToValidUTF8(*s, "\uFFFD")
+		}
+		d.Categories, d.Labels, d.AuthorOrgs = cleanList(d.Categories), cleanList(d.Labels), cleanList(d.AuthorOrgs)
+	}
+	if len(e.Decided) > MaxDecided {
+		for _, d := range e.Decided[MaxDecided:] {
+			e.DecidedOmitted += d.Count
+		}
+		e.Decided = e.Decided[:MaxDecided]
+	}
+	if len(e.Decided) == 0 {
+		e.Decided = nil
+	}
 	return nil
 }
 

@@ -67,6 +67,11 @@ type record struct {
 	Reasons     []string `bson:"why,omitempty" json:"why,omitempty"`
 	Revision    string   `bson:"rev,omitempty" json:"rev,omitempty"`
 	Obligations []string `bson:"obl,omitempty" json:"obl,omitempty"`
+	// Decided are the decisions' inputs (Entry.Decided), for replay;
+	// DecidedOmitted counts those beyond MaxDecided. Records written
+	// before they were kept have neither.
+	Decided        []Decided `bson:"dec,omitempty" json:"dec,omitempty"`
+	DecidedOmitted int       `bson:"deco,omitempty" json:"deco,omitempty"`
 
 	// Review fields, on the record of a break-glass review (review.go):
 	// the id of the record reviewed, the verdict ("justified" or
@@ -102,6 +107,7 @@ func newRecord(e *Entry) (*record, error) {
 		Patients: e.Patients, Resources: e.Resources, Categories: e.Categories, Counts: e.Counts,
 		Allowed: e.Decision.Allowed, BreakGlass: e.breakGlass(), Reasons: e.Decision.Reasons,
 		Revision: e.Decision.Revision, Obligations: e.Decision.Obligations,
+		Decided: e.Decided, DecidedOmitted: e.DecidedOmitted,
 	}
 	if e.Agent.Kind == KindPerson {
 		switch {

@@ -329,15 +329,20 @@ func stampAuthors(obj map[string]any, authors []string) {
 // attributes, with the stored version it would change (a write; nil
 // otherwise); a refusal is a 403 naming the rules.
 func (a *access) decideAttrs(ctx context.Context, action, typ, id string, attrs policy.ResourceAttributes, stored *policy.Resource) (policy.Decision, error) {
+	var seen func() // notes the last decision's input for the audit record
 	decide := func(need policy.Facts) (policy.Decision, error) {
 		f, err := a.loadFor(ctx, need, attrs.Patient)
 		if err != nil {
 			return policy.Decision{}, err
 		}
+		pc := f.contextFor(attrs.Patient)
 		d, err := a.engine.Decide(ctx, policy.Input{Action: action, Subject: a.subject(),
-			Resource: policy.Resource{Type: typ, ID: id, ResourceAttributes: attrs}, Context: f.contextFor(attrs.Patient), Stored: stored})
+			Resource: policy.Resource{Type: typ, ID: id, ResourceAttributes: attrs}, Context: pc, Stored: stored})
 		if err != nil {
 			return d, fmt.Errorf("policy decision: %w", err)
+		}
+		if stored == nil {
+			seen = func() { a.trail.noteInput(action, typ, &attrs, &pc, f.have, d.Allow) }
 		}
 		return d, nil
 	}
@@ -350,6 +355,9 @@ func (a *access) decideAttrs(ctx context.Context, action, typ, id string, attrs 
 	}
 	if err != nil {
 		return d, err
+	}
+	if seen != nil {
+		seen()
 	}
 	return d, a.conclude(ctx, typ, id, attrs, d)
 }
@@ -494,6 +502,7 @@ func (a *access) decideVersions(ctx context.Context, action string, versions []*
 		}
 		for j, i := range idx {
 			d := ds[j]
+			a.trail.noteInput(action, typ, &attrs[j], &ctxs[j], f.have, d.Allow)
 			if !d.Allow {
 				continue // already kept out by the database filter, or a rule the filter does not carry
 			}

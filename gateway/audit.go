@@ -51,6 +51,8 @@ type trail struct {
 	// export; its manifest and downloads are audited with counts and
 	// patients instead).
 	bulk bool
+	// decided are the decisions' inputs, for replay (decided.go).
+	decided decidedInputs
 }
 
 func trailOf(c *gin.Context) *trail {
@@ -171,6 +173,7 @@ func (s *Server) entry(c *gin.Context, status int) audit.Entry {
 		Counts:       t.counts,
 		Decision: audit.Decision{Allowed: !t.refused && status != http.StatusUnauthorized && status != http.StatusForbidden,
 			Reasons: t.reasons, Revision: t.revision, Obligations: t.obligations},
+		Decided: t.decided.list, DecidedOmitted: t.decided.omitted,
 	}
 	if e.Interaction == "" {
 		e.Interaction = "operation"

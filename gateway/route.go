@@ -67,6 +67,9 @@ func parseRoute(method, path string) *route {
 	if segs[0] == "social-care" {
 		return parseSocialCareRoute(method, segs[1:])
 	}
+	if segs[0] == "policy" {
+		return parsePolicyRoute(method, segs[1:])
+	}
 	rt.name = segs[0]
 	if strings.HasPrefix(segs[0], "$") {
 		rt.Operation, rt.Interaction = segs[0], "operation"
@@ -147,6 +150,25 @@ func parseSocialCareRoute(method string, segs []string) *route {
 		rt.shape, rt.Operation, rt.Interaction, rt.ID = "/social-care/$import-status/{job}", "$import-status", "operation", segs[1]
 	default:
 		rt.shape = "/social-care/..."
+	}
+	return rt
+}
+
+// parsePolicyRoute reads the policy version paths (policyapi.go).
+func parsePolicyRoute(method string, segs []string) *route {
+	rt := &route{name: "policy", Interaction: "operation"}
+	switch {
+	case len(segs) == 1 && segs[0] == "versions":
+		rt.shape, rt.Operation = "/policy/versions", "$policy-list"
+		if method == http.MethodPost {
+			rt.Operation = "$policy-propose"
+		}
+	case len(segs) == 2 && segs[0] == "versions":
+		rt.shape, rt.ID, rt.Operation = "/policy/versions/{id}", segs[1], "$policy-read"
+	case len(segs) == 3 && segs[0] == "versions" && strings.HasPrefix(segs[2], "$"):
+		rt.shape, rt.ID, rt.Operation = "/policy/versions/{id}/$op", segs[1], "$policy-"+segs[2][1:]
+	default:
+		rt.shape, rt.Interaction = "/policy/...", ""
 	}
 	return rt
 }

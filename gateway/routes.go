@@ -50,6 +50,7 @@ func (s *Server) readyz(c *gin.Context) error {
 //	/Patient/{id}/$who-accessed, /Patient/{id}/$data-quality   GET operations
 //	/Patient/{id}/$subject-access, /Task...  rights requests (rightsHandlers)
 //	/AuditEvent...               the audit trail (auditHandlers)
+//	/policy/versions...          the access policy's versions (policyHandlers)
 //	/$export, /Patient/$export, /$export-status/{job}, /$export-file/{job}/{file}
 //	                             Bulk Data export (exportHandlers)
 //
@@ -87,6 +88,9 @@ func (s *Server) handlersFor(rt *route) (map[string]handler, error) {
 		return hs, nil
 	}
 	if hs, ok := s.rightsHandlers(rt); ok {
+		return hs, nil
+	}
+	if hs, ok := s.policyHandlers(rt); ok {
 		return hs, nil
 	}
 	switch {

@@ -78,6 +78,9 @@ type Config struct {
 	// AuditReader serves the audit trail to IG leads and to people asking
 	// who has seen their record; usually the same *audit.Log as Audit.
 	AuditReader AuditReader
+	// PolicyVersions, when set, serves the access policy's versions at
+	// /policy/versions (policyapi.go).
+	PolicyVersions PolicyVersions
 	// SMART, when set, serves /.well-known/smart-configuration and the
 	// SMART Backend Services token endpoint (TokenPath). Auth must trust
 	// the tokens it issues.

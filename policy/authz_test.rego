@@ -443,3 +443,10 @@ test_refusal_is_the_decision_of_a_refused_record if {
 test_no_grant_for_an_unknown_category if {
 	not authz.grant with input as {"action": "read", "subject": trust_doctor, "paths": ["relationship"], "categories": ["care-plan", "mystery"]}
 }
+
+# The filter rule (decision.rego) stands in for the plans of a policy
+# decided in full: a record the reader may see passes it, another not.
+test_filter_rule if {
+	authz.filter with input as {"action": "search", "subject": gp_nurse, "resource": care_plan, "context": related}
+	not authz.filter with input as {"action": "search", "subject": researcher, "resource": care_plan, "context": related}
+}

@@ -8,13 +8,17 @@
 //
 // Data moves through it like this:
 //
-//   - At start-up [NewLoader] calls [Load], which reads the directory, checks
-//     that every module is formatted and compiles in strict mode with network
-//     built-ins removed, runs the Rego tests (none, or any failure, rejects the
-//     version), prepares the decision, page and filter queries once and
-//     returns an immutable [Engine] named by its [Engine.Revision], a hash of
-//     the modules and data. [Loader.Watch] repeats this when a file changes or
-//     on SIGHUP and swaps the engine only if the new version passed.
+//   - [Load] (a directory) and [LoadFiles] (a stored version) check a
+//     version: every module must be formatted and compile in strict mode
+//     with network built-ins removed, the Rego tests must exist and pass
+//     (none, or any failure, rejects it), the decision, page and filter
+//     queries are prepared once, and the result is an immutable [Engine]
+//     named by its [Engine.Revision], a hash of the files
+//     ([Files.Revision]). [Coverage] reports how much of each rule the
+//     tests evaluate. The gateway serves the active version kept in the
+//     database (package policy/versions, whose Loader swaps engines when
+//     another version is activated); [Loader] serves a directory, reloaded
+//     when a file changes or on SIGHUP, for tests and tools.
 //   - The store saves [Attributes] of each resource (patient, record
 //     categories, security labels, author organisations) on its document.
 //   - A request takes [Loader.Current] once and uses that engine throughout.

@@ -324,3 +324,12 @@ func (e *Engine) partial(ctx context.Context, q rego.PreparedPartialQuery, in as
 	defer e.partialMu.Unlock()
 	return q.Partial(ctx, rego.EvalParsedInput(in))
 }
+
+// LoadFiles is [Load] for a version held as files (a stored version).
+func LoadFiles(ctx context.Context, files Files) (*Engine, error) {
+	src, err := newSource(files)
+	if err != nil {
+		return nil, err
+	}
+	return load(ctx, src)
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,36 +38,71 @@ type source struct {
 // readSource reads the *.rego files and data.json at the top of dir (not
 // subdirectories) and names the version by a hash of their contents.
 func readSource(dir string) (*source, error) {
+	files, err := ReadFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	return newSource(files)
+}
+
+// Files is one policy version as files: Rego modules (tests among them,
+// named *_test.rego) and data.json, by file name.
+type Files map[string][]byte
+
+// ReadFiles reads the *.rego files and data.json at the top of dir (not
+// subdirectories).
+func ReadFiles(dir string) (Files, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read policy directory: %w", err)
 	}
-	src := &source{modules: map[string][]byte{}}
-	h := sha256.New()
-	for _, e := range entries { // ReadDir sorts by name
+	files := Files{}
+	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || (!strings.HasSuffix(name, ".rego") && name != DataFile) {
+		if e.IsDir() || !relevant(name) {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
-		fmt.Fprintf(h, "%s\x00%d\x00", name, len(b))
-		h.Write(b)
-		if name == DataFile {
+		files[name] = b
+	}
+	return files, nil
+}
+
+// Revision names a version by a hash of its files: what [Engine.Revision]
+// returns for the engine loaded from them.
+func (f Files) Revision() string {
+	h := sha256.New()
+	names := slices.Sorted(maps.Keys(f))
+	for _, name := range names {
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(f[name]))
+		h.Write(f[name])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// newSource checks that files hold a policy: data.json and at least one
+// Rego module, and nothing else.
+func newSource(files Files) (*source, error) {
+	src := &source{modules: map[string][]byte{}, revision: files.Revision()}
+	for name, b := range files {
+		switch {
+		case name == DataFile:
 			src.data = b
-		} else {
+		case strings.HasSuffix(name, ".rego") && filepath.Base(name) == name:
 			src.modules[name] = b
+		default:
+			return nil, fmt.Errorf("policy file %q: a policy holds only %s and *.rego files", name, DataFile)
 		}
 	}
 	if src.data == nil {
-		return nil, fmt.Errorf("policy directory has no %s", DataFile)
+		return nil, fmt.Errorf("policy has no %s", DataFile)
 	}
 	if len(src.modules) == 0 {
-		return nil, errors.New("policy directory has no Rego modules")
+		return nil, errors.New("policy has no Rego modules")
 	}
-	src.revision = "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
 	return src, nil
 }
 

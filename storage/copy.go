@@ -20,6 +20,7 @@ type CopyReport struct {
 	Resources                    map[string]int64
 	AuditRecords, AuditReviews   int64
 	IngestJournals, IngestJobs   int64
+	PolicyVersions               int64
 	AuditHead                    audit.Anchor
 	AuditVerified, CountsMatched bool
 }
@@ -108,6 +109,10 @@ func Copy(ctx context.Context, from, to *Engine, progress func(step string, n in
 	}
 	progress("ingest journals", rep.IngestJournals)
 	progress("ingest jobs", rep.IngestJobs)
+	if rep.PolicyVersions, err = copyPolicyVersions(ctx, from, to); err != nil {
+		return rep, err
+	}
+	progress("policy versions", rep.PolicyVersions)
 
 	// Check the copy.
 	rep.CountsMatched = true
@@ -135,6 +140,20 @@ func Copy(ctx context.Context, from, to *Engine, progress func(step string, n in
 	}
 	rep.AuditVerified = true
 	return rep, nil
+}
+
+// copyPolicyVersions copies every policy version, state and history kept.
+func copyPolicyVersions(ctx context.Context, from, to *Engine) (int64, error) {
+	vs, err := from.Policies.List(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("copy policy versions: %w", err)
+	}
+	for _, v := range vs {
+		if err := to.Policies.Insert(ctx, v); err != nil {
+			return 0, fmt.Errorf("copy policy version %s: %w", v.ID, err)
+		}
+	}
+	return int64(len(vs)), nil
 }
 
 // AuditHeads is the source's chain head as an anchor list (none for an

@@ -8,12 +8,14 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/storetest"
 	"github.com/socialcare-fhir/gateway/fixtures"
+	policyversions "github.com/socialcare-fhir/gateway/policy/versions"
 	"github.com/socialcare-fhir/gateway/storage"
 )
 
@@ -48,9 +50,15 @@ func TestCopyDemoToMongoDBAndBack(t *testing.T) {
 	for i := range 30 {
 		if _, err := src.Audit.Record(ctx, audit.Entry{Interaction: "read", ResourceType: "Patient", HTTPStatus: 200,
 			Agent:    audit.Agent{Kind: audit.KindUser, Subject: "u1", Org: "Y99001", Role: "R0260", Purpose: "TREAT"},
-			Patients: []string{fmt.Sprintf("Patient/p%d", i%3)}, Decision: audit.Decision{Allowed: true, Revision: "r1"}}); err != nil {
+			Patients: []string{fmt.Sprintf("Patient/p%d", i%3)}, Decision: audit.Decision{Allowed: true, Revision: "r1"},
+			Decided: []audit.Decided{{Action: "read", Type: "Patient", Patient: fmt.Sprintf("Patient/p%d", i%3), Categories: []string{"demographics"}, Facts: "1?0?0", Allowed: true, Count: 1}}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	pv := &policyversions.Version{ID: "0123456789abcdef", Revision: "sha256:0123456789abcdef", State: policyversions.Active, Data: "{}",
+		Modules: map[string]string{"a.rego": "package a\n"}, Author: policyversions.Person{Subject: "u-ig"}, Created: time.UnixMilli(1)}
+	if err := src.Policies.Insert(ctx, pv); err != nil {
+		t.Fatal(err)
 	}
 	mongo := open(t, storage.Config{Kind: storage.MongoDB, URI: storetest.Server(t, "")})
 	rep, err := storage.Copy(ctx, src, mongo, nil)
@@ -64,6 +72,9 @@ func TestCopyDemoToMongoDBAndBack(t *testing.T) {
 	rep2, err := storage.Copy(ctx, mongo, back, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if id, err := back.Policies.ActiveID(ctx); err != nil || id != pv.ID || rep.PolicyVersions != 1 || rep2.PolicyVersions != 1 {
+		t.Fatalf("policy versions copied: %d, %d; active on the copy %q, %v", rep.PolicyVersions, rep2.PolicyVersions, id, err)
 	}
 	if !maps.Equal(rep.Versions, rep2.Versions) || rep2.AuditRecords != rep.AuditRecords {
 		t.Fatalf("copied back %v / %d audit records, want %v / %d", rep2.Versions, rep2.AuditRecords, rep.Versions, rep.AuditRecords)

@@ -6,9 +6,10 @@
 //     process on one machine. Its files live in the data directory:
 //     fhir.db (resources and their search index, package sqlstore),
 //     audit.db (the hash-chained trail), ingest.db (journals and bulk
-//     import jobs) and export.db (Bulk Data export jobs; their NDJSON
+//     import jobs), export.db (Bulk Data export jobs; their NDJSON
 //     files are written by the gateway under the data directory's
-//     exports/), each a SQLite database in WAL mode.
+//     exports/) and policy.db (the access policy's versions, package
+//     policy/versions), each a SQLite database in WAL mode.
 //   - mongodb: MongoDB through the official driver (package store), the
 //     production engine and the way past one machine (replica set;
 //     sharding on the patient compartment). With kind mongodb and no URI,
@@ -32,6 +33,7 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
 	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
+	"github.com/socialcare-fhir/gateway/policy/versions"
 	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
@@ -114,6 +116,9 @@ type Engine struct {
 	Ingest    *ingest.Ingester
 	// Exports keeps the Bulk Data export jobs (package export).
 	Exports Exports
+	// Policies keeps the access policy's versions (policy.db; the
+	// policy_versions collection).
+	Policies versions.Store
 	// Mongo is the MongoDB resource store (kind mongodb), SQL the SQLite
 	// one (kind sqlite); the other is nil.
 	Mongo   *store.Store
@@ -190,7 +195,13 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 		}
 		e.closers = append(e.closers, xdb.Close)
 		e.Exports = export.NewSQLite(xdb)
-		return nil
+		pdb, err := sqlitedb.Open(filepath.Join(cfg.DataDir, versions.File))
+		if err != nil {
+			return err
+		}
+		e.closers = append(e.closers, pdb.Close)
+		e.Policies, err = versions.OpenSQLite(ctx, pdb)
+		return err
 	}
 	uri := cfg.URI
 	if uri == "" {
@@ -214,7 +225,8 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 	}
 	e.Ingest = ingest.New(st, cfg.Logger)
 	e.Exports = export.NewMongo(st.Database())
-	return nil
+	e.Policies, err = versions.OpenMongo(ctx, st.Database())
+	return err
 }
 
 // Close closes the audit trail, the ingester and the databases, in the

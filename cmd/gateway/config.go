@@ -38,6 +38,8 @@ type config struct {
 	LogLevel        string
 	LogFormat       string
 	PolicyDir       string
+	PolicyPoll      time.Duration
+	MinCoverage     float64
 	IssuersFile     string
 	Audience        string
 	DevKeyDir       string
@@ -77,7 +79,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		{"max-count", "GATEWAY_MAX_COUNT", "largest search page size (_count is capped to it)", func(fs *flag.FlagSet, n, u string) { fs.IntVar(&c.MaxCount, n, 1000, u) }},
 		{"log-level", "GATEWAY_LOG_LEVEL", "debug, info, warn or error", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.LogLevel, n, "info", u) }},
 		{"log-format", "GATEWAY_LOG_FORMAT", "json or text", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.LogFormat, n, "json", u) }},
-		{"policy-dir", "GATEWAY_POLICY_DIR", "directory of the Rego policy, its data and tests (reloaded on change or SIGHUP)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.PolicyDir, n, "policy", u) }},
+		{"policy-dir", "GATEWAY_POLICY_DIR", "directory of the Rego policy, its data and tests: the first policy version of an empty database; in development mode a changed directory becomes a draft at start-up", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.PolicyDir, n, "policy", u) }},
+		{"policy-poll", "GATEWAY_POLICY_POLL", "how often the gateway reads which policy version is active (every instance on the database serves it)", func(fs *flag.FlagSet, n, u string) { fs.DurationVar(&c.PolicyPoll, n, 5*time.Second, u) }},
+		{"policy-min-coverage", "GATEWAY_POLICY_MIN_COVERAGE", "share (percent) of each rule's lines a policy version's Rego tests must evaluate to pass $test", func(fs *flag.FlagSet, n, u string) { fs.Float64Var(&c.MinCoverage, n, 50, u) }},
 		{"trusted-issuers", "GATEWAY_TRUSTED_ISSUERS", "JSON file listing the trusted token issuers and their JWKS (see docs/authentication.md)", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.IssuersFile, n, "", u) }},
 		{"audience", "GATEWAY_AUDIENCE", "the aud value tokens must carry", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.Audience, n, "socialcare-fhir-gateway", u) }},
 		{"dev-key-dir", "GATEWAY_DEV_KEY_DIR", "DEVELOPMENT: directory of the public development signing key, trusted in development mode only", func(fs *flag.FlagSet, n, u string) { fs.StringVar(&c.DevKeyDir, n, "fixtures/devkeys", u) }},

@@ -19,8 +19,12 @@ import (
 func policyCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	usage := func() error {
 		fmt.Fprintln(stderr, `usage: gateway policy check [-policy-dir DIR]
-       gateway policy decide [-policy-dir DIR] [FILE]   (the input as JSON; - or none reads standard input)`)
+       gateway policy decide [-policy-dir DIR] [FILE]   (the input as JSON; - or none reads standard input)
+`+policyVersionUsage)
 		return errUsage
+	}
+	if len(args) > 0 && isPolicyVersionCommand(args[0]) {
+		return policyVersionCmd(ctx, args[0], args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || (args[0] != "check" && args[0] != "decide") {
 		return usage()

@@ -12,7 +12,6 @@ import (
 	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/gateway"
-	"github.com/socialcare-fhir/gateway/policy"
 	"github.com/socialcare-fhir/gateway/storage"
 )
 
@@ -60,11 +59,14 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	policies, err := policy.NewLoader(ctx, cfg.PolicyDir, logger)
+	policies, workflow, err := openPolicies(ctx, cfg, eng, logger)
 	if err != nil {
-		return fmt.Errorf("load the access policy from %s: %w", cfg.PolicyDir, err)
+		return err
 	}
-	go policies.Watch(ctx)
+	if cfg.PolicyPoll <= 0 {
+		return fmt.Errorf("-policy-poll must be positive")
+	}
+	go policies.Poll(ctx, cfg.PolicyPoll)
 	logger.Info("access policy loaded", "revision", policies.Current().Revision())
 	h := gateway.New(gateway.Config{
 		BaseURL:            cfg.BaseURL,
@@ -82,6 +84,7 @@ func serve(ctx context.Context, args []string) error {
 		Exports:            eng.Exports,
 		ExportDir:          filepath.Join(cfg.DataDir, "exports"),
 		ExportExpiry:       cfg.ExportExpiry,
+		PolicyVersions:     workflow,
 	}, eng.Resources, logger)
 	defer h.Close(context.Background())
 	if err := h.ResumeExports(ctx); err != nil {

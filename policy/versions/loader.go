@@ -1,0 +1,88 @@
+package versions
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/socialcare-fhir/gateway/policy"
+)
+
+// Loader serves the active version from the database. A request takes
+// [Loader.Current] once and keeps that engine for its whole life; a
+// refresh swaps the pointer for later requests only.
+type Loader struct {
+	store   Store
+	logger  *slog.Logger
+	current atomic.Pointer[policy.Engine]
+	mu      sync.Mutex // one refresh at a time
+}
+
+// NewLoader loads the active version; there must be one (see
+// [Workflow.Seed]).
+func NewLoader(ctx context.Context, store Store, logger *slog.Logger) (*Loader, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	l := &Loader{store: store, logger: logger}
+	if err := l.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	if l.Current() == nil {
+		return nil, fmt.Errorf("no policy version is active")
+	}
+	return l, nil
+}
+
+// Current is the engine of the active version as last refreshed.
+func (l *Loader) Current() *policy.Engine { return l.current.Load() }
+
+// Refresh reads the active version's id and, if it changed, loads that
+// version and swaps it in. A version that does not load (it passed its
+// test when approved, so this means a damaged database or a new gateway
+// refusing it) keeps the current engine and returns the error.
+func (l *Loader) Refresh(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id, err := l.store.ActiveID(ctx)
+	if err != nil {
+		return fmt.Errorf("read the active policy version: %w", err)
+	}
+	cur := l.Current()
+	if id == "" || (cur != nil && IDOf(cur.Revision()) == id) {
+		return nil
+	}
+	v, err := l.store.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("read policy version %s: %w", id, err)
+	}
+	e, err := policy.LoadFiles(ctx, v.Files())
+	if err != nil {
+		l.logger.ErrorContext(ctx, "active policy version refused; keeping the current one", "version", id, "error", err)
+		return err
+	}
+	l.current.Store(e)
+	prev := ""
+	if cur != nil {
+		prev = cur.Revision()
+	}
+	l.logger.InfoContext(ctx, "policy version in force", "revision", e.Revision(), "previous", prev)
+	return nil
+}
+
+// Poll refreshes every interval until ctx ends.
+func (l *Loader) Poll(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = l.Refresh(ctx)
+		}
+	}
+}
