@@ -42,7 +42,7 @@ type Entry struct {
 	// Counts are the resources by type an interaction handed over without
 	// listing them one by one: a Bulk Data export's manifest and files.
 	Counts   map[string]int
-	Decision   Decision
+	Decision Decision
 	// Decided are the inputs of the decisions about records the
 	// interaction made, so that an impact preview can replay them under
 	// another policy version (package policy/versions). Alike inputs are
