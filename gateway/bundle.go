@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -77,3 +78,22 @@ func historyEntry(base string, v *store.Version) bundleEntry {
 }
 
 func statusLine(code int) string { return strconv.Itoa(code) + " " + http.StatusText(code) }
+
+// addLink adds the link rel to b: path with params and, when set, the
+// paging cursor (no link for an empty cursor unless rel is self).
+func (b *bundle) addLink(rel, path string, params url.Values, cursor string) {
+	if cursor == "" && rel != "self" {
+		return
+	}
+	v := url.Values{}
+	for k, vs := range params {
+		v[k] = vs
+	}
+	if cursor != "" {
+		v.Set("_cursor", cursor)
+	}
+	if enc := v.Encode(); enc != "" {
+		path += "?" + enc
+	}
+	b.Link = append(b.Link, bundleLink{Relation: rel, URL: path})
+}

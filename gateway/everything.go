@@ -73,24 +73,8 @@ func (s *Server) everything(c *gin.Context) error {
 		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + m.Type + "/" + m.ID, Resource: m.JSON, Search: &entrySearch{Mode: "match"}})
 	}
 	self := base + "/Patient/" + id + "/$everything"
-	link := func(rel, cursor string) {
-		v := url.Values{}
-		for k, vs := range req.self {
-			v[k] = vs
-		}
-		if cursor != "" {
-			v.Set("_cursor", cursor)
-		}
-		u := self
-		if enc := v.Encode(); enc != "" {
-			u += "?" + enc
-		}
-		b.Link = append(b.Link, bundleLink{Relation: rel, URL: u})
-	}
-	link("self", params.Get("_cursor"))
-	if next != "" {
-		link("next", next)
-	}
+	b.addLink("self", self, req.self, params.Get("_cursor"))
+	b.addLink("next", self, req.self, next)
 	writeJSON(c, http.StatusOK, b)
 	return nil
 }

@@ -48,27 +48,9 @@ func (s *Server) search(c *gin.Context) error {
 	b := newBundle("searchset")
 	b.Total = page.Total
 	self := base + "/" + typ
-	link := func(rel, cursor string) {
-		v := url.Values{}
-		for k, vs := range q.Self {
-			v[k] = vs
-		}
-		if cursor != "" {
-			v.Set("_cursor", cursor)
-		}
-		u := self
-		if enc := v.Encode(); enc != "" {
-			u += "?" + enc
-		}
-		b.Link = append(b.Link, bundleLink{Relation: rel, URL: u})
-	}
-	link("self", q.Cursor)
-	if page.Next != "" {
-		link("next", page.Next)
-	}
-	if page.Prev != "" {
-		link("previous", page.Prev)
-	}
+	b.addLink("self", self, q.Self, q.Cursor)
+	b.addLink("next", self, q.Self, page.Next)
+	b.addLink("previous", self, q.Self, page.Prev)
 	for _, v := range page.Matches {
 		body := v.JSON
 		if len(q.Elements) > 0 {
