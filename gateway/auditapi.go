@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -257,9 +256,9 @@ func (s *Server) breakGlassReview(c *gin.Context) error {
 	if err := requireJSONBody(c); err != nil {
 		return err
 	}
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c)
 	if err != nil {
-		return fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+		return err
 	}
 	var params struct {
 		ResourceType string `json:"resourceType"`

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -40,13 +39,9 @@ func (s *Server) batch(c *gin.Context) error {
 	if err := requireJSONBody(c); err != nil {
 		return err
 	}
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge(mbe.Limit)
-		}
-		return fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+		return err
 	}
 	if err := fhir.CheckJSON(body, fhir.DefaultJSONLimits); err != nil {
 		return err

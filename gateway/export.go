@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -168,13 +167,9 @@ func exportParamsOf(c *gin.Context) (url.Values, error) {
 	if err := requireJSONBody(c); err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge(mbe.Limit)
-		}
-		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+		return nil, err
 	}
 	var p struct {
 		ResourceType string

@@ -209,6 +209,20 @@ func acceptsJSON(accept string) bool {
 	return false
 }
 
+// readBody reads the request body: 413 past its limit (limitBody), 400 if
+// it cannot be read.
+func readBody(c *gin.Context) ([]byte, error) {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(mbe.Limit)
+		}
+		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+	}
+	return body, nil
+}
+
 // requireJSONBody checks the Content-Type of a request with a resource body.
 func requireJSONBody(c *gin.Context) error {
 	ct := c.GetHeader("Content-Type")

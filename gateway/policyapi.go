@@ -260,9 +260,9 @@ func (s *Server) refreshPolicy(ctx context.Context) {
 
 // readOptionalJSON reads a small JSON body into v; no body is fine.
 func readOptionalJSON(c *gin.Context, v any) error {
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c)
 	if err != nil {
-		return fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+		return err
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil

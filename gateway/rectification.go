@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -314,13 +313,9 @@ func (s *Server) openRequest(c *gin.Context, operation string, open bool) (*requ
 // operationBody reads an operation's optional Parameters body: name to
 // the parameter (nil when there is no body).
 func operationBody(c *gin.Context) (map[string]map[string]any, error) {
-	b, err := io.ReadAll(c.Request.Body)
+	b, err := readBody(c)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge(mbe.Limit)
-		}
-		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+		return nil, err
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return nil, nil

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -259,13 +258,9 @@ func (s *Server) readResource(c *gin.Context, resourceType, id string) (*fhir.Re
 	if err := requireJSONBody(c); err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge(mbe.Limit)
-		}
-		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+		return nil, err
 	}
 	return checkResource(body, resourceType, id)
 }

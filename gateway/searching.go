@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -79,13 +78,9 @@ func searchParams(c *gin.Context) (url.Values, error) {
 	if ct != "" && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		return nil, fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported", "POST _search takes its parameters as application/x-www-form-urlencoded")
 	}
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge(mbe.Limit)
-		}
-		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "the request body could not be read")
+		return nil, err
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
