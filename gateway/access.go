@@ -405,6 +405,20 @@ func (a *access) selfPatient() string {
 	return ""
 }
 
+// mayWriteAtAll refuses, before any body is read, a caller the policy lets
+// write nothing of typ whatever it sends (the refusal names the rules and
+// is audited like any other).
+func (a *access) mayWriteAtAll(ctx context.Context, typ string) error {
+	if !a.engine.Never(ctx, policy.ActionWrite, a.subject()) {
+		return nil
+	}
+	_, err := a.decideAttrs(ctx, policy.ActionWrite, typ, "", policy.ResourceAttributes{}, nil)
+	if err == nil {
+		return fmt.Errorf("policy: a subject with no write path was allowed to write %s", typ)
+	}
+	return err
+}
+
 // mayChange says whether the caller may update or delete the stored
 // version v: only what it may read, and may write as it is now, as a
 // change of itself (input.stored is v: a delete, and the half of an update

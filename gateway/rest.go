@@ -73,6 +73,9 @@ func goneWithHeaders(c *gin.Context, v *store.Version, err error) error {
 }
 
 func (s *Server) create(c *gin.Context) error {
+	if err := accessOf(c).mayWriteAtAll(c.Request.Context(), routeOf(c).Type); err != nil {
+		return err
+	}
 	res, err := s.readResource(c, routeOf(c).Type, "")
 	if err != nil {
 		return err
@@ -150,6 +153,9 @@ func (s *Server) update(c *gin.Context) error {
 	}
 	ifMatch, err := parseIfMatch(c.GetHeader("If-Match"))
 	if err != nil {
+		return err
+	}
+	if err := accessOf(c).mayWriteAtAll(c.Request.Context(), routeOf(c).Type); err != nil {
 		return err
 	}
 	res, err := s.readResource(c, routeOf(c).Type, id)

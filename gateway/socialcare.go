@@ -76,6 +76,9 @@ func (s *Server) postSocialCareRecord(c *gin.Context) error {
 	if mediaType(c) != "application/json" {
 		return fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported", "send one social care record with Content-Type: application/json (see %s/social-care/schema)", s.base(c))
 	}
+	if err := accessOf(c).mayWriteAtAll(c.Request.Context(), recordType); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		return bodyError(fmt.Errorf("%w: %w", errReadBody, err))

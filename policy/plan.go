@@ -116,6 +116,15 @@ func (e *Engine) preparePlans(ctx context.Context, c *ast.Compiler, opts func(st
 
 // planFor returns the subject's plan for the action, building it on first
 // use; nil when the policy cannot be specialised for it.
+// Never reports whether the policy allows the subject nothing at all for
+// action, whatever the resource: no path is open to it (an NHS
+// organisation or a person writing, under the baseline policy). It is
+// false when the engine cannot tell (a policy decided in full).
+func (e *Engine) Never(ctx context.Context, action string, s Subject) bool {
+	p := e.planFor(ctx, action, s)
+	return p != nil && len(p.paths.names) == 0
+}
+
 func (e *Engine) planFor(ctx context.Context, action string, s Subject) *plan {
 	if e.plans == nil {
 		return nil
