@@ -152,17 +152,20 @@ func (s *Server) qualityReport(ctx context.Context, a *access, opt quality.Optio
 		if patient != "" && typ != "Patient" && !slices.Contains(search.CompartmentTypes(), typ) && typ != "Organization" {
 			continue // not about the person (Organizations name the providers of the person's packages)
 		}
+		// One person's records are their compartment; the Organizations
+		// are every one the reader may read.
+		restrict := a.restrictTo(policy.ActionSearch, typ, pinned)
+		inCompartment := patient != "" && typ != "Organization"
+		if patient != "" && !inCompartment {
+			restrict = a.restrictTo(policy.ActionSearch, typ, nil)
+		}
 		cursor := ""
 		for {
 			q, err := search.Parse(typ, url.Values{"_count": {strconv.Itoa(qualityPage)}}, search.Options{DefaultCount: qualityPage, MaxCount: qualityPage})
 			if err != nil {
 				return nil, err
 			}
-			restrict := a.restrictTo(policy.ActionSearch, typ, pinned)
-			if patient != "" && typ == "Organization" {
-				restrict = a.restrictTo(policy.ActionSearch, typ, nil)
-			}
-			if patient != "" && typ != "Organization" {
+			if inCompartment {
 				q.Filter = cond.AllOf(q.Filter, cond.Is(cond.Compartment, patient))
 			}
 			q.Cursor = cursor
