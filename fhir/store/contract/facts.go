@@ -77,6 +77,10 @@ func contractFacts(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	put(`{"resourceType":"Patient","id":"a","generalPractitioner":[{"reference":"Organization/gp2"}]}`)
+	check("one organisation, asked again after the changes", facts.Query{Orgs: []string{"Organization/trust"}},
+		"Patient/a encounter Organization/trust 2026-01-01")
+	check("one patient, asked again after the changes", facts.Query{Patients: []string{"Patient/a"}, Orgs: all},
+		"Patient/a encounter Organization/trust 2026-01-01")
 	check("after changes", facts.Query{Orgs: append(all, "Organization/gp2")},
 		"Patient/a encounter Organization/trust 2026-01-01", "Patient/a gp Organization/gp2",
 		"Patient/b episode Organization/la", "Patient/b referral Organization/agency", "Patient/b referral-active Organization/agency")

@@ -36,6 +36,9 @@ func (s *Store) setupFacts(ctx context.Context) error {
 	if err := s.db.Exec(ctx, factsSchema...); err != nil {
 		return err
 	}
+	if err := s.db.Exec(ctx, factsGenSchema...); err != nil {
+		return err
+	}
 	var n, version int
 	if err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('facts') WHERE name = 'code'`).Scan(&n); err != nil {
 		return s.db.Check(err)
@@ -122,7 +125,14 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 // Facts returns the access facts q selects: one query, of index ranges
 // and seeks, grouped in the database (one row per patient, kind and
 // organisation, however many encounters make it).
+// The answer is remembered until the facts change (factcache.go) and is
+// shared: callers must not modify it.
 func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
+	return s.cachedFacts(ctx, q, s.lookupFacts)
+}
+
+// lookupFacts is Facts from the database.
+func (s *Store) lookupFacts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
 	w := &sqlWriter{s: s}
 	orgs := func() { w.orgSet(q.ODS, q.Orgs) }
 	kinds := q.OrgKinds()

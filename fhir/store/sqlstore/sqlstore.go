@@ -65,6 +65,8 @@ type Store struct {
 	// sorts are each type's sort-key columns by stored field name
 	// ("sp._sort.date.a" -> "s_date_a").
 	sorts map[string]map[string]string
+	// facts remembers Facts answers while the facts are unchanged.
+	facts factCache
 }
 
 // Options configure Open.
