@@ -102,23 +102,16 @@ func (s *Store) upgradeFacts(ctx context.Context) error {
 	return wrap(err)
 }
 
-// Facts returns the access facts q selects: one query, or two for an
-// ODS code and no patients (the organisations first, then their facts).
+// Facts returns the access facts q selects: one query, or for an ODS code
+// and no patients one when the code names the organisations this instance
+// found for it last time (odsorgs.go), and two when it names others.
 func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
-	var odsFacts []facts.Fact
-	orgs := q.Orgs
 	if q.ODS != "" && len(q.Patients) == 0 {
-		var err error
-		if odsFacts, err = s.findFacts(ctx, bson.D{{Key: "f.k", Value: facts.ODS}, {Key: "f.c", Value: q.ODS}}); err != nil {
-			return nil, err
-		}
-		odsFacts = slices.DeleteFunc(odsFacts, func(f facts.Fact) bool { return f.Kind != facts.ODS || f.Code != q.ODS })
-		orgs = append(slices.Clone(orgs), facts.Orgs(odsFacts)...)
-		q.ODS = ""
+		return s.caseloadFacts(ctx, q)
 	}
 	or := bson.A{bson.D{{Key: "f.k", Value: facts.Objection}}}
-	if len(orgs) > 0 {
-		or = append(or, bson.D{{Key: "f.o", Value: bson.D{{Key: "$in", Value: orgs}}}})
+	if len(q.Orgs) > 0 {
+		or = append(or, bson.D{{Key: "f.o", Value: bson.D{{Key: "$in", Value: q.Orgs}}}})
 	}
 	filter := bson.D{{Key: "$or", Value: or}}
 	if len(q.Patients) > 0 {
@@ -132,12 +125,62 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range all {
-		if f.Kind == facts.ODS && q.ODS != "" && f.Code == q.ODS {
-			odsFacts = append(odsFacts, f)
+	return selectFacts(q, all), nil
+}
+
+// caseloadFacts is Facts for an ODS code and every patient: the code's
+// ods facts and the facts naming the organisations it named last time in
+// one query, then the facts naming any organisation it names now that
+// were not asked for.
+func (s *Store) caseloadFacts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
+	guess := s.ods.get(q.ODS)
+	or := bson.A{bson.D{{Key: "f.k", Value: facts.ODS}, {Key: "f.c", Value: q.ODS}}, bson.D{{Key: "f.k", Value: facts.Objection}}}
+	if asked := append(slices.Clone(q.Orgs), guess...); len(asked) > 0 {
+		or = append(or, bson.D{{Key: "f.o", Value: bson.D{{Key: "$in", Value: asked}}}})
+	}
+	all, err := s.findFacts(ctx, bson.D{{Key: "$or", Value: or}})
+	if err != nil {
+		return nil, err
+	}
+	named := facts.Orgs(odsFactsOf(all, q.ODS))
+	s.ods.put(q.ODS, named)
+	var missed []string
+	for _, o := range named {
+		if !slices.Contains(guess, o) && !slices.Contains(q.Orgs, o) {
+			missed = append(missed, o)
 		}
 	}
-	orgs = append(orgs, facts.Orgs(odsFacts)...)
+	if len(missed) > 0 {
+		more, err := s.findFacts(ctx, bson.D{{Key: "f.o", Value: bson.D{{Key: "$in", Value: missed}}}})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, more...)
+	}
+	return selectFacts(q, all), nil
+}
+
+// odsFactsOf is the ods facts of code among fs.
+func odsFactsOf(fs []facts.Fact, code string) []facts.Fact {
+	var out []facts.Fact
+	for _, f := range fs {
+		if f.Kind == facts.ODS && f.Code == code {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// selectFacts is the facts q selects among all, which holds them and
+// possibly more: the ods facts of q.ODS, then the facts of the kinds
+// asked for that are objections or name q's organisations (those listed
+// and those of the code), about q's patients when it names some.
+func selectFacts(q facts.Query, all []facts.Fact) []facts.Fact {
+	var odsFacts []facts.Fact
+	if q.ODS != "" {
+		odsFacts = odsFactsOf(all, q.ODS)
+	}
+	orgs := append(slices.Clone(q.Orgs), facts.Orgs(odsFacts)...)
 	out := odsFacts
 	for _, f := range all {
 		if f.Kind == facts.ODS || !q.Wants(f.Kind) {
@@ -151,7 +194,7 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 		}
 		out = append(out, f)
 	}
-	return facts.Merge(out), nil
+	return facts.Merge(out)
 }
 
 // findFacts is every fact of the documents filter selects.

@@ -48,6 +48,8 @@ type Store struct {
 	db     *mongo.Database
 	logger *slog.Logger
 	now    func() time.Time
+	// ods remembers the organisations each ODS code named last time.
+	ods odsOrgs
 }
 
 // Options configure Open.

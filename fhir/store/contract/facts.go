@@ -116,6 +116,23 @@ func contractFacts(t *testing.T, open Opener) {
 	check("by ODS code", facts.Query{ODS: "RYQ"},
 		" ods Organization/trust RYQ", " ods Organization/trust-site RYQ",
 		"Patient/a encounter Organization/trust 2026-01-01", "Patient/b encounter Organization/trust-site 2026-02-01")
+	// A new organisation with a code already looked up is found at the
+	// next lookup (the MongoDB engine remembers which organisations a
+	// code named, as a guess it checks).
+	put(`{"resourceType":"Organization","id":"trust-new","identifier":[{"system":"` + facts.ODSSystem + `","value":"RYQ"}]}`)
+	put(`{"resourceType":"CareTeam","id":"ct2","status":"active","participant":[{"member":{"reference":"Patient/b"}},{"member":{"reference":"Organization/trust-new"}}]}`)
+	check("by ODS code, with an organisation new to it", facts.Query{ODS: "RYQ"},
+		" ods Organization/trust RYQ", " ods Organization/trust-new RYQ", " ods Organization/trust-site RYQ",
+		"Patient/a encounter Organization/trust 2026-01-01", "Patient/b care-team Organization/trust-new", "Patient/b encounter Organization/trust-site 2026-02-01")
+	for _, id := range []string{"CareTeam/ct2", "Organization/trust-new"} {
+		typ, id, _ := strings.Cut(id, "/")
+		if _, err := e.Delete(ctx, typ, id, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("by ODS code, after it went", facts.Query{ODS: "RYQ"},
+		" ods Organization/trust RYQ", " ods Organization/trust-site RYQ",
+		"Patient/a encounter Organization/trust 2026-01-01", "Patient/b encounter Organization/trust-site 2026-02-01")
 	check("by ODS code, one patient", facts.Query{ODS: "RYQ", Patients: []string{"Patient/b"}},
 		" ods Organization/trust RYQ", " ods Organization/trust-site RYQ", "Patient/b encounter Organization/trust-site 2026-02-01")
 	check("by ODS code and reference", facts.Query{ODS: "AG1", Orgs: []string{"Organization/gp2"}, Patients: []string{"Patient/a", "Patient/b"}},
