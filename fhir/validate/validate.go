@@ -48,8 +48,14 @@ func Object(obj map[string]any) (*fhir.Resource, error) {
 		e.Err = fmt.Errorf("validate: encode object: %w", err)
 		return nil, e
 	}
-	v, err := decode(b)
-	if err != nil {
+	// What json.Marshal wrote is one valid JSON value, UTF-8, with no
+	// member twice, and no bigger than the object: the checks decode makes
+	// of a body from outside (fhir.CheckJSON) cannot fail here, and cost
+	// more than the decoding itself.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("validate: decode encoded object: %w", err)
 	}
 	m, _ := v.(map[string]any) // nil for a nil obj: reported as missing resourceType

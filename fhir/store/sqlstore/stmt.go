@@ -7,13 +7,21 @@ import (
 	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
+// Statements of one row (a write's inserts, a read by id) run with their
+// context's values but not its cancellation (brief): the driver starts a
+// goroutine to watch every cancellable statement, which costs more than
+// such a statement. A transaction still ends when its context does
+// (database/sql rolls it back), and searches, which may run long, keep
+// their cancellation (query).
+func brief(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
 // exec runs q in tx as a cached statement of the writer.
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
 	st, err := s.db.TxStmt(ctx, tx, q)
 	if err != nil {
 		return nil, err
 	}
-	r, err := st.ExecContext(ctx, args...)
+	r, err := st.ExecContext(brief(ctx), args...)
 	return r, sqlitedb.Wrap(err)
 }
 
@@ -23,7 +31,7 @@ func (s *Store) txRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *s
 	if err != nil {
 		return tx.QueryRowContext(ctx, q, args...) // reports the same error
 	}
-	return st.QueryRowContext(ctx, args...)
+	return st.QueryRowContext(brief(ctx), args...)
 }
 
 // query runs q on the readers as a cached statement.
@@ -42,5 +50,5 @@ func (s *Store) row(ctx context.Context, q string, args ...any) *sql.Row {
 	if err != nil {
 		return s.db.R.QueryRowContext(ctx, q, args...)
 	}
-	return st.QueryRowContext(ctx, args...)
+	return st.QueryRowContext(brief(ctx), args...)
 }
