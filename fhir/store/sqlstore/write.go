@@ -227,28 +227,25 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 	return &store.Version{Type: res.Type, ID: id, VersionID: vid, LastUpdated: lu, JSON: js}, nil
 }
 
-// entryChunk is how many index rows one statement inserts: fewer, longer
+// entryChunk is the most index rows one statement inserts: fewer, longer
 // statements cost less than one per row.
 const entryChunk = 16
 
-// insertEntries writes index rows, entryChunk at a time, with prepared
-// statements of two shapes (a chunk and a single row).
+// insertEntries writes index rows, entryChunk at a time and the rest in
+// one statement, each shape prepared once.
 func (s *Store) insertEntries(ctx context.Context, tx *sql.Tx, t string, rid int64, es []entry) error {
 	one := `INSERT OR IGNORE INTO ` + index(t) + ` (f, v, r) VALUES (?, ?, ?)`
-	for len(es) >= entryChunk {
-		args := make([]any, 0, 3*entryChunk)
-		for _, e := range es[:entryChunk] {
+	args := make([]any, 0, 3*min(len(es), entryChunk))
+	for len(es) > 0 {
+		n := min(len(es), entryChunk)
+		args = args[:0]
+		for _, e := range es[:n] {
 			args = append(args, e.f, e.v, rid)
 		}
-		if _, err := s.exec(ctx, tx, one+strings.Repeat(", (?, ?, ?)", entryChunk-1), args...); err != nil {
+		if _, err := s.exec(ctx, tx, one+strings.Repeat(", (?, ?, ?)", n-1), args...); err != nil {
 			return err
 		}
-		es = es[entryChunk:]
-	}
-	for _, e := range es {
-		if _, err := s.exec(ctx, tx, one, e.f, e.v, rid); err != nil {
-			return err
-		}
+		es = es[n:]
 	}
 	return nil
 }
