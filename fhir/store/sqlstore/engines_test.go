@@ -47,7 +47,11 @@ func randomResource(t *testing.T, r *rand.Rand, i int) *fhir.Resource {
 	date := fmt.Sprintf("2026-%02d-%02d", 1+r.IntN(12), 1+r.IntN(28))
 	status := []string{"final", "amended", "preliminary"}[r.IntN(3)]
 	if r.IntN(2) == 0 {
-		js := fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":%q,"code":{"coding":[{"system":"http://snomed.info/sct","code":"%d"}],"text":"code %d"},
+		ident := fmt.Sprintf(`{"system":"urn:sys%d","value":"v%d"}`, r.IntN(3), r.IntN(2))
+		if r.IntN(3) == 0 {
+			ident = fmt.Sprintf(`{"system":"urn:sys%d"}`, r.IntN(3))
+		}
+		js := fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","identifier":[`+ident+`],"status":%q,"code":{"coding":[{"system":"http://snomed.info/sct","code":"%d"}],"text":"code %d"},
 			"subject":{"reference":%q},"effectiveDateTime":%q,"valueQuantity":{"value":%d.%d,"unit":"mg","system":"http://unitsofmeasure.org","code":"mg"}}`,
 			i, status, 100+r.IntN(4), r.IntN(4), patient, date, r.IntN(20), r.IntN(10))
 		return contract.Resource(t, js)
@@ -75,7 +79,13 @@ func randomQuery(r *rand.Rand, typ string) string {
 			}
 		case 3:
 			if typ == "Observation" {
-				v.Add(pick("code", "code:not"), pick("101", "http://snomed.info/sct|102", "103,100"))
+				if r.IntN(2) == 0 {
+					v.Add(pick("code", "code:not"), pick("101", "http://snomed.info/sct|102", "103,100", "http://snomed.info/sct|", "http://loinc.org|,103"))
+				} else {
+					// An identifier's system is searched with and without a
+					// value, and some identifiers have none.
+					v.Add(pick("identifier", "identifier:not"), pick("urn:sys0|", "urn:sys1|v1", "v0", "urn:sys2|,urn:sys0|v0"))
+				}
 			} else {
 				v.Add("service-provider", pick("org0", "Organization/org1", "org2,org0"))
 			}

@@ -91,7 +91,7 @@ func (s *Store) indexOf(t string, obj map[string]any) indexed {
 		if k == "_sort" {
 			continue
 		}
-		flatten("sp."+k, v, add)
+		flatten("sp."+k, codelessSystems(v), add)
 	}
 	if so, ok := sp["_sort"].(bson.M); ok {
 		out.sorts = map[string]int64{}

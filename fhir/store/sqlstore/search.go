@@ -171,6 +171,7 @@ var live = cond.Is(deleted, int64(0))
 // themselves. It returns the FROM clause, the WHERE clause and its
 // arguments, FROM's first.
 func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (string, string, []any, error) {
+	n = systemsByCode(n)
 	conj := []*cond.Node{n}
 	if n.Op == cond.And {
 		conj = n.Kids
