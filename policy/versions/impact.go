@@ -110,24 +110,27 @@ func (f *Flips) add(auditID string, n int, s *policy.Subject, categories, reason
 func Impact(ctx context.Context, candidate *policy.Engine, src DecisionSource, from, to time.Time) (*ImpactReport, error) {
 	rep := &ImpactReport{Candidate: IDOf(candidate.Revision()), From: from, To: to, Refused: newFlips(), Allowed: newFlips()}
 	r := newReplayer(candidate, rep)
-	err := src.Decisions(ctx, from, to, func(dr *audit.DecisionRecord) error {
-		rep.Records++
-		switch {
-		case len(dr.Decided) > 0:
-		case isRecordDecision(dr.Interaction):
-			rep.NotReplayable.WithoutInputs++
-			return nil
-		default:
-			rep.NotReplayable.OtherInteractions++
-			return nil
-		}
-		rep.NotReplayable.Omitted += dr.DecidedOmitted
-		return r.add(ctx, dr)
-	})
+	err := src.Decisions(ctx, from, to, func(dr *audit.DecisionRecord) error { return r.observe(ctx, dr) })
 	if err != nil {
 		return nil, err
 	}
 	return rep, r.flush(ctx)
+}
+
+// observe counts one audit record and holds its decisions for replay.
+func (r *replayer) observe(ctx context.Context, dr *audit.DecisionRecord) error {
+	r.rep.Records++
+	switch {
+	case len(dr.Decided) > 0:
+	case isRecordDecision(dr.Interaction):
+		r.rep.NotReplayable.WithoutInputs++
+		return nil
+	default:
+		r.rep.NotReplayable.OtherInteractions++
+		return nil
+	}
+	r.rep.NotReplayable.Omitted += dr.DecidedOmitted
+	return r.add(ctx, dr)
 }
 
 // isRecordDecision reports whether an interaction decides about records
@@ -143,6 +146,9 @@ type replayer struct {
 	batches map[batchKey]*batch
 	pending int
 	needs   map[batchKey]policy.Facts
+	// onFlip, when set, hears of each decision the engine decides
+	// otherwise (a shadow's disagreements).
+	onFlip func(auditID string, nowAllowed bool, reasons []string)
 }
 
 type batchKey struct {
@@ -245,6 +251,11 @@ func (r *replayer) flush(ctx context.Context) error {
 					r.rep.Refused.add(it.auditID, it.count, &k.subject, b.attrs[lo+j].Categories, d.Reasons)
 				case !it.allowed && d.Allow:
 					r.rep.Allowed.add(it.auditID, it.count, &k.subject, b.attrs[lo+j].Categories, d.Reasons)
+				default:
+					continue
+				}
+				if r.onFlip != nil {
+					r.onFlip(it.auditID, d.Allow, d.Reasons)
 				}
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/policy"
 )
 
@@ -18,6 +19,7 @@ type Loader struct {
 	store   Store
 	logger  *slog.Logger
 	current atomic.Pointer[policy.Engine]
+	shadow  atomic.Pointer[Shadow]
 	mu      sync.Mutex // one refresh at a time
 }
 
@@ -47,6 +49,9 @@ func (l *Loader) Current() *policy.Engine { return l.current.Load() }
 func (l *Loader) Refresh(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.refreshShadow(ctx); err != nil {
+		l.logger.ErrorContext(ctx, "policy shadow not started", "error", err)
+	}
 	id, err := l.store.ActiveID(ctx)
 	if err != nil {
 		return fmt.Errorf("read the active policy version: %w", err)
@@ -85,4 +90,46 @@ func (l *Loader) Poll(ctx context.Context, every time.Duration) {
 			_ = l.Refresh(ctx)
 		}
 	}
+}
+
+// Shadow is the version evaluated in shadow on this instance, nil when none.
+func (l *Loader) Shadow() *Shadow { return l.shadow.Load() }
+
+// Observe hands a committed audit record to the shadow, if one runs.
+func (l *Loader) Observe(dr *audit.DecisionRecord) {
+	if s := l.shadow.Load(); s != nil {
+		s.Observe(dr)
+	}
+}
+
+// refreshShadow starts the shadow the database names, or stops the one
+// running when it names another or none.
+func (l *Loader) refreshShadow(ctx context.Context) error {
+	id, err := l.store.ShadowID(ctx)
+	if err != nil {
+		return err
+	}
+	cur := l.shadow.Load()
+	if cur != nil && cur.ID() == id {
+		return nil
+	}
+	if cur != nil {
+		l.shadow.Store(nil)
+		cur.Close()
+		l.logger.InfoContext(ctx, "policy shadow stopped", "candidate", cur.ID())
+	}
+	if id == "" {
+		return nil
+	}
+	v, err := l.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	e, err := policy.LoadFiles(ctx, v.Files())
+	if err != nil {
+		return err
+	}
+	l.shadow.Store(startShadow(id, time.UnixMilli(v.Shadowing).UTC(), e, l.logger))
+	l.logger.InfoContext(ctx, "policy shadow started", "candidate", id)
+	return nil
 }

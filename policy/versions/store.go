@@ -29,6 +29,9 @@ type Store interface {
 	// ActiveID is the id of the active version activated last ("" when
 	// none): what every instance polls.
 	ActiveID(ctx context.Context) (string, error)
+	// ShadowID is the id of the version shadowing the active one, the
+	// one that began last ("" when none): polled beside ActiveID.
+	ShadowID(ctx context.Context) (string, error)
 }
 
 // File is the SQLite database of policy versions in the data directory.
@@ -128,6 +131,16 @@ func (s *SQLite) ActiveID(ctx context.Context) (string, error) {
 	return id, s.db.Check(err)
 }
 
+func (s *SQLite) ShadowID(ctx context.Context) (string, error) {
+	var id string
+	err := s.db.R.QueryRowContext(ctx, `SELECT id FROM policy_versions WHERE json_extract(doc, '$.shadowing') > 0
+		ORDER BY json_extract(doc, '$.shadowing') DESC, id LIMIT 1`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, s.db.Check(err)
+}
+
 // Mongo keeps versions in a MongoDB collection.
 type Mongo struct{ coll *mongo.Collection }
 
@@ -150,12 +163,13 @@ type mongoDoc struct {
 	State     string `bson:"state"`
 	Created   int64  `bson:"created"`
 	Activated int64  `bson:"activated"`
+	Shadowing int64  `bson:"shadowing"`
 	Doc       string `bson:"doc"`
 }
 
 func toMongo(v *Version) (mongoDoc, error) {
 	doc, err := json.Marshal(v)
-	return mongoDoc{ID: v.ID, State: v.State, Created: v.Created.UnixMilli(), Activated: v.Activated, Doc: string(doc)}, err
+	return mongoDoc{ID: v.ID, State: v.State, Created: v.Created.UnixMilli(), Activated: v.Activated, Shadowing: v.Shadowing, Doc: string(doc)}, err
 }
 
 func (m *Mongo) Insert(ctx context.Context, v *Version) error {
@@ -235,4 +249,16 @@ func decode(doc []byte) (*Version, error) {
 		return nil, fmt.Errorf("decode stored policy version: %w", err)
 	}
 	return &v, nil
+}
+
+func (m *Mongo) ShadowID(ctx context.Context) (string, error) {
+	var d struct {
+		ID string `bson:"_id"`
+	}
+	err := m.coll.FindOne(ctx, bson.D{{Key: "shadowing", Value: bson.D{{Key: "$gt", Value: int64(0)}}}}, options.FindOne().
+		SetSort(bson.D{{Key: "shadowing", Value: -1}, {Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "_id", Value: 1}})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", nil
+	}
+	return d.ID, err
 }

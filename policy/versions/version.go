@@ -82,7 +82,10 @@ type Version struct {
 	// Activated orders activations (Unix ms of the last one): of two
 	// versions left active by a crash between the two writes of an
 	// activation, the later serves.
-	Activated int64   `json:"activated,omitempty"`
+	Activated int64 `json:"activated,omitempty"`
+	// Shadowing is when the version began to be evaluated in shadow
+	// beside the active one (Unix ms), 0 when it is not (shadow.go).
+	Shadowing int64   `json:"shadowing,omitempty"`
 	History   []Event `json:"history"`
 	// Report is what the last test showed.
 	Report *Report `json:"report,omitempty"`

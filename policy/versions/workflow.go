@@ -35,6 +35,7 @@ const (
 	OpApprove  = "$policy-approve"
 	OpActivate = "$policy-activate"
 	OpRollback = "$policy-rollback"
+	OpShadow   = "$policy-shadow"
 )
 
 // Workflow moves versions through their states, enforcing who may do what.
@@ -241,7 +242,7 @@ func (w *Workflow) activate(ctx context.Context, by Person, id, op string, from 
 	}
 	now := w.now()
 	was := v.State
-	v.State, v.Activated = Active, now.UnixMilli()
+	v.State, v.Activated, v.Shadowing = Active, now.UnixMilli(), 0
 	v.History = append(v.History, Event{Time: now, Action: op[len("$policy-"):], By: by})
 	if err := w.Store.Replace(ctx, v, was); err != nil {
 		return nil, err
@@ -295,3 +296,44 @@ func (w *Workflow) record(ctx context.Context, op string, by Person, id string, 
 
 // ResourceType names versions in audit records: PolicyVersion/<id>.
 const ResourceType = "PolicyVersion"
+
+// Shadow starts (on) or stops evaluating a tested or approved version in
+// shadow beside the active one: every instance then decides each audited
+// decision of live traffic under it too, counting and logging where the
+// two disagree, enforcing nothing (see [Shadow]). One version shadows at a
+// time: starting one stops any other. Activating a version stops its
+// shadowing.
+func (w *Workflow) Shadow(ctx context.Context, by Person, id string, on bool) (*Version, error) {
+	v, err := w.Store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := w.now()
+	if !on {
+		if v.Shadowing == 0 {
+			return v, fmt.Errorf("%w: version %s is not in shadow", ErrState, id)
+		}
+		v.Shadowing = 0
+		v.History = append(v.History, Event{Time: now, Action: "shadow-stop", By: by})
+		if err := w.Store.Replace(ctx, v, v.State); err != nil {
+			return nil, err
+		}
+		return v, w.record(ctx, OpShadow, by, id, true)
+	}
+	if v.State != Tested && v.State != Approved {
+		return v, fmt.Errorf("%w: version %s is %s; only a tested or approved version is evaluated in shadow", ErrState, id, v.State)
+	}
+	if other, err := w.Store.ShadowID(ctx); err != nil {
+		return nil, err
+	} else if other != "" && other != id {
+		if _, err := w.Shadow(ctx, by, other, false); err != nil && !errors.Is(err, ErrState) {
+			return nil, err
+		}
+	}
+	v.Shadowing = now.UnixMilli()
+	v.History = append(v.History, Event{Time: now, Action: "shadow-start", By: by})
+	if err := w.Store.Replace(ctx, v, v.State); err != nil {
+		return nil, err
+	}
+	return v, w.record(ctx, OpShadow, by, id, true)
+}
