@@ -33,9 +33,9 @@ func retentionWords(d time.Duration) string {
 	case d <= 0:
 		return "kept without a time limit (no purge is configured)"
 	case d%year == 0:
-		return fmt.Sprintf("kept for %d years, then deleted (a signed checkpoint keeps the chain verifiable)", d/year)
+		return fmt.Sprintf("kept for %d years, then deleted (a checkpoint keeps the chain verifiable)", d/year)
 	case d%(24*time.Hour) == 0:
-		return fmt.Sprintf("kept for %d days, then deleted (a signed checkpoint keeps the chain verifiable)", d/(24*time.Hour))
+		return fmt.Sprintf("kept for %d days, then deleted (a checkpoint keeps the chain verifiable)", d/(24*time.Hour))
 	}
 	return "kept for " + d.String() + ", then deleted"
 }

@@ -46,8 +46,9 @@ const opExplain = "$explain"
 var templateFiles embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"join": strings.Join,
-	"inc":  func(i int) int { return i + 1 },
+	"join":  strings.Join,
+	"inc":   func(i int) int { return i + 1 },
+	"words": andList,
 }).ParseFS(templateFiles, "templates/*.html"))
 
 // writePage answers v as JSON, or as the page named (with v as its data)
@@ -230,4 +231,15 @@ func (s *Server) policyExplain(c *gin.Context) error {
 		return err
 	}
 	return writePage(c, wantsHTML(c), "explain-input.html", x)
+}
+
+// andList joins words as a sentence does: "a", "a and b", "a, b and c".
+func andList(ws []string) string {
+	switch len(ws) {
+	case 0:
+		return ""
+	case 1:
+		return ws[0]
+	}
+	return strings.Join(ws[:len(ws)-1], ", ") + " and " + ws[len(ws)-1]
 }

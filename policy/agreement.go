@@ -89,7 +89,7 @@ func (d *dsa) redactionWhy(p, cls string, cats []string) string {
 	}
 	for _, cat := range d.SummaryOnly[cls] {
 		if slices.Contains(cats, cat) && slices.Contains(d.Redactions["care-package-summary"], p) {
-			why = append(why, ClassWords(cls)+" see a summary of the "+CategoryWords(cat)+" only")
+			why = append(why, ClassWords(cls)+" see only a summary of records of "+CategoryWords(cat))
 		}
 	}
 	return strings.Join(why, "; ")
@@ -142,6 +142,7 @@ type AgreementKind struct {
 	WritesWords string   `json:"writes_words"`
 	NHS         bool     `json:"nhs"`
 	NeverSees   []string `json:"never_sees"`
+	NeverWords  []string `json:"never_sees_words"`
 	ReadsAudit  bool     `json:"reads_audit"`
 	Shares      bool     `json:"shares"`
 }
@@ -171,6 +172,11 @@ type CategoryAccess struct {
 	Classes     []string `json:"classes"`
 	ClassWords  []string `json:"class_words"`
 	SummaryOnly []string `json:"summary_only,omitempty"`
+	// AlertOnly are the role classes that see only that a safeguarding
+	// concern exists, not its details (they are not in
+	// safeguarding_detail_classes); AlertOnlyWords in words.
+	AlertOnly      []string `json:"alert_only,omitempty"`
+	AlertOnlyWords []string `json:"alert_only_words,omitempty"`
 	// NeverKinds are the kinds of organisation that never see it.
 	NeverKinds []string `json:"never_kinds,omitempty"`
 	NeverWords []string `json:"never_words,omitempty"`
@@ -224,7 +230,7 @@ func (e *Engine) Agreement() (*Agreement, error) {
 	for _, kind := range slices.Sorted(maps.Keys(d.Kinds)) {
 		k := d.Kinds[kind]
 		a.Kinds = append(a.Kinds, AgreementKind{Kind: kind, Words: KindWords(kind), Reads: k.Reads, ReadsWords: readsWords(k.Reads),
-			Writes: k.Writes, WritesWords: writesWords(k.Writes), NHS: k.NHS, NeverSees: nonNil(k.ExcludedCategories),
+			Writes: k.Writes, WritesWords: writesWords(k.Writes), NHS: k.NHS, NeverSees: nonNil(k.ExcludedCategories), NeverWords: categoryList(k.ExcludedCategories),
 			ReadsAudit: k.ReadsAudit, Shares: shares(kind)})
 	}
 	classes := slices.Sorted(maps.Keys(d.RoleClasses))
@@ -239,6 +245,10 @@ func (e *Engine) Agreement() (*Agreement, error) {
 		ca := CategoryAccess{Category: cat, Words: CategoryWords(cat), Classes: []string{}, ClassWords: []string{}}
 		for _, cls := range classes {
 			if slices.Contains(d.RoleClasses[cls].Categories, cat) {
+				if cat == "safeguarding" && !slices.Contains(d.SafeguardingDetailClasses, cls) {
+					ca.AlertOnly, ca.AlertOnlyWords = append(ca.AlertOnly, cls), append(ca.AlertOnlyWords, ClassWords(cls))
+					continue
+				}
 				ca.Classes = append(ca.Classes, cls)
 				ca.ClassWords = append(ca.ClassWords, ClassWords(cls))
 				if slices.Contains(d.SummaryOnly[cls], cat) {
@@ -342,6 +352,14 @@ var classWords = map[string]string{
 	"system":      "NHS computer systems acting for direct care",
 	"ig":          "information governance leads",
 	"caldicott":   "the Caldicott Guardian",
+}
+
+func categoryList(cats []string) []string {
+	ws := make([]string, len(cats))
+	for i, c := range cats {
+		ws[i] = CategoryWords(c)
+	}
+	return ws
 }
 
 func classList(cs []string) string {
