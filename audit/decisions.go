@@ -15,6 +15,9 @@ type DecisionRecord struct {
 	Agent       Agent
 	Allowed     bool
 	Revision    string
+	// Reasons and Obligations are the interaction's decision as recorded.
+	Reasons     []string
+	Obligations []string
 	// Decided is empty for records written before decisions' inputs were
 	// kept, and for interactions that decided about no record.
 	Decided        []Decided
@@ -35,10 +38,7 @@ func (l *Log) Decisions(ctx context.Context, from, to time.Time, fn func(*Decisi
 		}
 		for i := range recs {
 			r := &recs[i]
-			dr := DecisionRecord{ID: r.ID, Time: r.T, Interaction: r.Interaction, Operation: r.Operation,
-				Agent: Agent{Kind: r.AgentKind, Subject: r.Subject, Org: r.Org, Role: r.Role, Purpose: r.Purpose,
-					BreakGlassReason: r.BreakGlassReason, ClientID: r.ClientID, Patient: r.AgentPatient},
-				Allowed: r.Allowed, Revision: r.Revision, Decided: r.Decided, DecidedOmitted: r.DecidedOmitted}
+			dr := decisionRecordOf(r)
 			if err := fn(&dr); err != nil {
 				return err
 			}

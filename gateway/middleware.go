@@ -165,7 +165,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 func negotiate() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		// The operations that offer a page people can read.
-		html := slices.ContainsFunc([]string{"/$who-accessed", "/$summary", "/$subject-access"}, func(op string) bool { return strings.HasSuffix(c.Request.URL.Path, op) })
+		html := slices.ContainsFunc([]string{"/$who-accessed", "/$summary", "/$subject-access", "/$explain", "/policy/agreement", "/rights"}, func(op string) bool { return strings.HasSuffix(c.Request.URL.Path, op) })
 		if strings.HasSuffix(c.Request.URL.Path, "/$data-quality") {
 			c.Next() // json, csv or html: the report checks its _format itself
 			return
@@ -176,7 +176,7 @@ func negotiate() gin.HandlerFunc {
 			case "json", "application/json", "application/fhir+json", "fhir+json":
 			case "html", "text/html":
 				if !html {
-					_ = c.Error(fhir.Errorf(http.StatusNotAcceptable, "not-supported", "_format=html is offered only by $who-accessed, $summary and $subject-access; this server speaks JSON").At("_format"))
+					_ = c.Error(fhir.Errorf(http.StatusNotAcceptable, "not-supported", "_format=html is offered only by $who-accessed, $summary, $subject-access, $explain, /policy/agreement and /rights; this server speaks JSON").At("_format"))
 					c.Abort()
 					return
 				}

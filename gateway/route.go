@@ -167,6 +167,10 @@ func parsePolicyRoute(method string, segs []string) *route {
 		rt.shape, rt.ID, rt.Operation = "/policy/versions/{id}", segs[1], "$policy-read"
 	case len(segs) == 3 && segs[0] == "versions" && strings.HasPrefix(segs[2], "$"):
 		rt.shape, rt.ID, rt.Operation = "/policy/versions/{id}/$op", segs[1], "$policy-"+segs[2][1:]
+	case len(segs) == 1 && segs[0] == "$explain":
+		rt.shape, rt.Operation = "/policy/$explain", "$policy-explain"
+	case len(segs) == 1 && segs[0] == "agreement":
+		rt.shape, rt.Operation = "/policy/agreement", "$policy-agreement"
 	default:
 		rt.shape, rt.Interaction = "/policy/...", ""
 	}

@@ -21,6 +21,7 @@ func (s *Server) routes() {
 
 	api := []gin.HandlerFunc{withTimeout(s.cfg.RequestTimeout), limitBody(s.cfg.MaxBodyBytes), negotiate()}
 	e.GET("/metadata", append(api, s.capabilities)...)
+	e.GET("/rights", append(api, endpoint(s.rightsPage))...) // public, like /metadata (agreement.go)
 	s.smartRoutes(e)
 	s.socialCareRoutes(e, api)
 	e.NoRoute(slices.Concat([]gin.HandlerFunc{s.auditResponses}, api, []gin.HandlerFunc{s.authenticate, s.dispatch})...)
@@ -51,6 +52,8 @@ func (s *Server) readyz(c *gin.Context) error {
 //	/Patient/{id}/$subject-access, /Task...  rights requests (rightsHandlers)
 //	/AuditEvent...               the audit trail (auditHandlers)
 //	/policy/versions...          the access policy's versions (policyHandlers)
+//	/AuditEvent/{id}/$explain, /policy/$explain, /policy/agreement
+//	                             decisions explained, the agreement (explainHandlers)
 //	/$export, /Patient/$export, /$export-status/{job}, /$export-file/{job}/{file}
 //	                             Bulk Data export (exportHandlers)
 //
@@ -88,6 +91,9 @@ func (s *Server) handlersFor(rt *route) (map[string]handler, error) {
 		return hs, nil
 	}
 	if hs, ok := s.rightsHandlers(rt); ok {
+		return hs, nil
+	}
+	if hs, ok := s.explainHandlers(rt); ok {
 		return hs, nil
 	}
 	if hs, ok := s.policyHandlers(rt); ok {

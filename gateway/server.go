@@ -81,6 +81,9 @@ type Config struct {
 	// PolicyVersions, when set, serves the access policy's versions at
 	// /policy/versions (policyapi.go).
 	PolicyVersions PolicyVersions
+	// AuditRetention is how long the audit trail is kept (0: for ever),
+	// as the agreement and the rights page say (agreement.go).
+	AuditRetention time.Duration
 	// SMART, when set, serves /.well-known/smart-configuration and the
 	// SMART Backend Services token endpoint (TokenPath). Auth must trust
 	// the tokens it issues.
@@ -165,6 +168,8 @@ type Server struct {
 	// exportPageHook, when set (tests), is called after each page an
 	// export saves.
 	exportPageHook func(job string)
+	// engines are stored policy versions loaded to explain (explain.go).
+	engines engineCache
 }
 
 // New builds the HTTP handler.

@@ -49,6 +49,13 @@
 //     whose plans disagree, or whose conditions cannot be compiled, is
 //     refused. Policies that read the clock or random numbers, or define no
 //     plan entry points, are evaluated in full instead.
+//   - Every rule id a policy can give as a reason carries a # METADATA
+//     annotation (title, description, custom id), read at load into
+//     [Engine.Rules] (annotations.go); a policy with an unannotated id is
+//     refused. [Engine.Explain] (explain.go) decides one input in full and
+//     says in those words which rules applied, on which facts, with which
+//     redactions; [Engine.Agreement] (agreement.go) is the agreement of
+//     data.json in plain words, for the agreement and rights pages.
 //
 // # Accepted Rego
 //

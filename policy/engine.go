@@ -48,13 +48,22 @@ type Engine struct {
 	partialMu sync.Mutex
 	// subjectFields are the input.subject keys the policy reads (nil: any).
 	subjectFields []string
+
+	// rules are the rule annotations (annotations.go); data is data.json,
+	// the agreement (agreement.go); explain the queries of Explain
+	// (explain.go).
+	rules   *ruleBook
+	data    []byte
+	explain explainQueries
 }
 
 // Load reads the policy in dir, checks it and prepares it: every module
 // must be formatted and compile in strict mode without network built-ins,
 // the Rego tests must exist and pass, and the decision, page and filter
 // queries must prepare and the filter translate for every organisation and
-// role class in the agreement. Tests are not part of the prepared engine.
+// role class in the agreement; and every rule id it can give as a reason
+// must carry a # METADATA annotation (annotations.go). Tests are not part
+// of the prepared engine.
 func Load(ctx context.Context, dir string) (*Engine, error) {
 	src, err := readSource(dir)
 	if err != nil {
@@ -76,10 +85,14 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 	if compiler.Compile(policy); compiler.Failed() {
 		return nil, fmt.Errorf("policy %s: compile: %w", src.revision, compiler.Errors)
 	}
+	rules, err := readRules(ctx, compiler, store, policy)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
+	}
 	if err := runTests(ctx, store, policy, tests); err != nil {
 		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
 	}
-	e := &Engine{revision: src.revision}
+	e := &Engine{revision: src.revision, data: src.data, rules: rules}
 	if deterministic(policy) {
 		e.memo, e.filters = &bounded[string, Decision]{}, &bounded[[32]byte, filterResult]{}
 		e.plans = &bounded[string, *plan]{limit: planLimit}
@@ -101,6 +114,9 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 	}
 	if e.operation, err = rego.New(opts(operationQuery)...).PrepareForEval(ctx); err != nil {
 		return nil, fmt.Errorf("policy %s: prepare operation decision: %w", src.revision, err)
+	}
+	if e.explain, err = prepareExplain(ctx, opts); err != nil {
+		return nil, fmt.Errorf("policy %s: prepare explain: %w", src.revision, err)
 	}
 	partial := append(opts(filterQuery), rego.Unknowns([]string{"input.resource"}))
 	if e.filter, err = rego.New(partial...).PrepareForPartial(ctx); err != nil {

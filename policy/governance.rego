@@ -11,11 +11,27 @@
 # the ACTIVE version is the one asked.
 package gateway.authz
 
+# METADATA
+# title: Information governance manages the policy
+# description: >-
+#   Information governance leads and approvers of the organisation hosting
+#   the shared record read, propose, test, activate and roll back versions
+#   of this policy, and explain its decisions.
+# custom:
+#   id: POLICY-10-manage
 operation_decision := policy_decision("POLICY-10-manage", policy_manage_allowed) if {
 	input.action == "operation"
 	input.operation == "$policy-manage"
 }
 
+# METADATA
+# title: The Caldicott Guardian approves policy changes
+# description: >-
+#   A change to the policy takes effect only when someone with the
+#   approver role (the Caldicott Guardian) approves it, and never the
+#   person who proposed it: two people, always.
+# custom:
+#   id: POLICY-11-approve
 operation_decision := policy_decision("POLICY-11-approve", policy_approve_allowed) if {
 	input.action == "operation"
 	input.operation == "$policy-approve"

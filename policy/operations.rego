@@ -52,12 +52,28 @@ access_report_decision := {
 	"obligations": [],
 }
 
+# METADATA
+# title: A person may see who has looked at their record
+# description: >-
+#   A person may see their access report: every organisation and role that
+#   looked at their record, when and why.
+# custom:
+#   id: SELF-6-access-report
 access_report_grants contains "SELF-6-access-report" if {
 	person
 	self_purpose
 	is_self(input.resource, input.context)
 }
 
+# METADATA
+# title: Council staff may fetch a person's access report for them
+# description: >-
+#   Council adult social care staff who know the person may fetch the
+#   person's access report to help them. Nobody else reads it, not even
+#   the person's GP: it shows every organisation that looked, which is the
+#   person's to share.
+# custom:
+#   id: AUDIT-8-access-report
 access_report_grants contains "AUDIT-8-access-report" if {
 	staff
 	org.kind in data.dsa.access_report_kinds

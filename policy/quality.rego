@@ -29,6 +29,14 @@ data_quality_decision := {
 	"obligations": [],
 }
 
+# METADATA
+# title: The council checks the quality of its records
+# description: >-
+#   Council staff whose role runs data-quality reports may run them over
+#   the whole record or one person known to the council, to find gaps and
+#   errors. The report lists only what its reader could read anyway.
+# custom:
+#   id: QUALITY-9-data-quality
 data_quality_allowed if {
 	staff
 	org.kind in data.dsa.data_quality_kinds

@@ -32,6 +32,14 @@ path("self-request", r, c) if {
 	not input.stored
 }
 
+# METADATA
+# title: A person may ask for their record to be corrected
+# description: >-
+#   A person may raise a request about their own record (for example to
+#   correct an inaccuracy). They create the request; only the council
+#   moves it on, by accepting or declining it, within one month.
+# custom:
+#   id: SELF-6-request
 record_checks contains "SELF-6-request" if {
 	person
 	write
@@ -71,6 +79,15 @@ rights_decision := {
 	"obligations": [],
 }
 
+# METADATA
+# title: Council staff handle people's rights requests
+# description: >-
+#   Council staff whose role handles rights requests raise, answer and
+#   trace requests for correction and subject access for people known to
+#   the council, and list requests that are overdue. What they then write
+#   or read is decided as any other write or read.
+# custom:
+#   id: RIGHTS-10-requests
 rights_grants contains "RIGHTS-10-requests" if {
 	staff
 	org.kind in data.dsa.rights_kinds
@@ -79,6 +96,14 @@ rights_grants contains "RIGHTS-10-requests" if {
 	rights_scope
 }
 
+# METADATA
+# title: A person may have a copy of their record
+# description: >-
+#   A person may export a copy of their own record (subject access). The
+#   copy holds what they could read themselves, less information about
+#   other people.
+# custom:
+#   id: SELF-6-subject-access
 rights_grants contains "SELF-6-subject-access" if {
 	input.operation == "$subject-access"
 	person

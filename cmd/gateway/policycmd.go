@@ -12,7 +12,8 @@ import (
 	"github.com/socialcare-fhir/gateway/policy"
 )
 
-// policyCmd runs `gateway policy check` and `gateway policy decide`, the
+// policyCmd runs `gateway policy check`, `gateway policy decide` and
+// `gateway policy explain` (explaincmd.go), the
 // information governance lead's tools: check says whether a running
 // gateway would accept the policy in a directory (and why not), decide
 // shows the decision it makes on one input.
@@ -20,11 +21,14 @@ func policyCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	usage := func() error {
 		fmt.Fprintln(stderr, `usage: gateway policy check [-policy-dir DIR]
        gateway policy decide [-policy-dir DIR] [FILE]   (the input as JSON; - or none reads standard input)
-`+policyVersionUsage)
+`+policyVersionUsage+"\n"+policyExplainUsage)
 		return errUsage
 	}
 	if len(args) > 0 && isPolicyVersionCommand(args[0]) {
 		return policyVersionCmd(ctx, args[0], args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "explain" {
+		return policyExplainCmd(ctx, args[1:], stdin, stdout, stderr)
 	}
 	if len(args) == 0 || (args[0] != "check" && args[0] != "decide") {
 		return usage()

@@ -85,6 +85,7 @@ func serve(ctx context.Context, args []string) error {
 		ExportDir:          filepath.Join(cfg.DataDir, "exports"),
 		ExportExpiry:       cfg.ExportExpiry,
 		PolicyVersions:     workflow,
+		AuditRetention:     cfg.AuditRetention,
 	}, eng.Resources, logger)
 	defer h.Close(context.Background())
 	if err := h.ResumeExports(ctx); err != nil {
