@@ -23,6 +23,7 @@ func (s *Server) routes() {
 	e.GET("/metadata", append(api, s.capabilities)...)
 	s.smartRoutes(e)
 	s.socialCareRoutes(e, api)
+	s.workbenchRoutes(e)
 	e.NoRoute(slices.Concat([]gin.HandlerFunc{s.auditResponses}, api, []gin.HandlerFunc{s.authenticate, s.dispatch})...)
 }
 

@@ -81,6 +81,12 @@ type Config struct {
 	// PolicyVersions, when set, serves the access policy's versions at
 	// /policy/versions (policyapi.go).
 	PolicyVersions PolicyVersions
+	// DevSignIn, when set, offers the IG workbench's development sign-in
+	// (workbench.go): demo people get tokens minted for DevAudience, e.g.
+	// with the public development key (an *auth.DevKey). DEVELOPMENT
+	// ONLY: the gateway sets it in development mode alone.
+	DevSignIn   DevTokens
+	DevAudience string
 	// SMART, when set, serves /.well-known/smart-configuration and the
 	// SMART Backend Services token endpoint (TokenPath). Auth must trust
 	// the tokens it issues.
