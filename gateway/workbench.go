@@ -185,6 +185,8 @@ type problem struct {
 	Status  int
 	Title   string
 	Message string
+	// Hint explains the refusing rule, when it is one the workbench knows.
+	Hint string
 }
 
 func problemOf(fe *fhir.Error) *problem {
@@ -195,7 +197,20 @@ func problemOf(fe *fhir.Error) *problem {
 	if len(msgs) == 0 {
 		msgs = append(msgs, http.StatusText(fe.Status))
 	}
-	return &problem{Status: fe.Status, Title: problemTitle(fe.Status), Message: strings.Join(msgs, "; ")}
+	p := &problem{Status: fe.Status, Title: problemTitle(fe.Status), Message: strings.Join(msgs, "; ")}
+	for rule, hint := range ruleHints {
+		if strings.Contains(p.Message, rule) {
+			p.Hint = hint
+		}
+	}
+	return p
+}
+
+// ruleHints say in plain words what the policy's refusals of the
+// workbench mean.
+var ruleHints = map[string]string{
+	"POLICY-10-manage":  "The access policy lets only information governance leads and approvers of the council that hosts the shared record use the workbench.",
+	"POLICY-11-approve": "The access policy lets only someone with the approver role (for example the Caldicott Guardian) approve a policy version. Ask them to approve it.",
 }
 
 func problemTitle(status int) string {
