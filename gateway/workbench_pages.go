@@ -7,6 +7,7 @@ package gateway
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -262,7 +263,7 @@ func (s *Server) igImpact(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	view := &impactView{ID: routeOf(c).ID, Since: since.String(), Report: rep, Flips: []flipsView{
+	view := &impactView{ID: routeOf(c).ID, Since: humanPeriod(since), Report: rep, Flips: []flipsView{
 		flipsOf("Allowed then, refused now", "Accesses that happened in the period and that this version would refuse.", rep.Refused),
 		flipsOf("Refused then, allowed now", "Accesses that were refused in the period and that this version would allow.", rep.Allowed),
 	}}
@@ -273,6 +274,24 @@ func (s *Server) igImpact(c *gin.Context) error {
 	}
 	s.render(c, http.StatusOK, "impact", "Impact preview of "+short(view.ID), view, nil)
 	return nil
+}
+
+// humanPeriod says a period as people do: "7 days", "1 hour", or the
+// duration.
+func humanPeriod(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch day := 24 * time.Hour; {
+	case d%day == 0:
+		return plural(int64(d/day), "day")
+	case d%time.Hour == 0:
+		return plural(int64(d/time.Hour), "hour")
+	}
+	return d.String()
 }
 
 func flipsOf(title, explain string, f versions.Flips) flipsView {

@@ -48,5 +48,5 @@ done
 
 cd "$here"
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi
-GATEWAY_URL="$url" CARER_TOKEN="$carer" MED_IDS="$ids" CARER_READS="$reads" BROWSER_PROFILE="$work/profile" \
+GATEWAY_URL="$url" SCREENSHOT_DIR="${SCREENSHOT_DIR:-}" CARER_TOKEN="$carer" MED_IDS="$ids" CARER_READS="$reads" BROWSER_PROFILE="$work/profile" \
   node --test --test-reporter=spec workbench.test.mjs || { echo "== gateway log"; tail -50 "$work/log"; exit 1; }

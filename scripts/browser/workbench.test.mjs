@@ -29,6 +29,11 @@ async function submit(page, selector) {
   return resp.status();
 }
 
+// shot saves a screenshot when SCREENSHOT_DIR is set (to look at the pages).
+async function shot(page, name) {
+  if (process.env.SCREENSHOT_DIR) await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/${name}.png`, fullPage: true });
+}
+
 async function text(page, selector = 'main') {
   return (await page.locator(selector).innerText()).replace(/\s+/g, ' ');
 }
@@ -50,7 +55,7 @@ test('the IG workbench takes a policy change from proposal to enforcement and ba
   });
   t.after(() => ctx.close());
   const page = ctx.pages()[0] || await ctx.newPage();
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(90_000); // $test and the impact replay take seconds on a busy machine
   let version, seed, failed = false;
   // step runs one step of the scenario; after a failure the rest are
   // skipped (each depends on the one before).
@@ -99,6 +104,7 @@ test('the IG workbench takes a policy change from proposal to enforcement and ba
     assert.equal(await page.locator('#state').innerText(), 'tested');
     assert.match(await page.locator('#report-outcome').innerText(), /^Passed: overall coverage \d+%/);
     assert.ok(await page.locator('table.coverage tbody tr').count() > 10, 'coverage is listed per rule');
+    await shot(page, 'version-tested');
   });
 
   await step('the impact preview lists the carer\'s recent reads that would be refused', async () => {
@@ -113,6 +119,7 @@ test('the IG workbench takes a policy change from proposal to enforcement and ba
     assert.match(await byCategory.innerText(), /medication/);
     assert.ok(await flips.locator('code.audit-id').count() > 0, 'examples are audit record ids');
     assert.equal(await page.locator('#flips-1 .count').innerText(), '0', 'nothing refused becomes allowed');
+    await shot(page, 'impact');
     await page.selectOption('#since', '1h');
     assert.equal(await submit(page, '#run'), 200);
     assert.equal(Number(await page.locator('#flips-0 .count').innerText()), refused, 'the last hour holds the same reads');
@@ -126,6 +133,7 @@ test('the IG workbench takes a policy change from proposal to enforcement and ba
     assert.match(problem, /Not allowed \(HTTP 403\)/);
     assert.match(problem, /approver role/);
     assert.match(problem, /POLICY-11-approve/);
+    await shot(page, 'approve-refused');
     assert.equal(await page.locator('#state').innerText(), 'tested');
     assert.equal(await page.locator('#activate').count(), 0, 'no Activate button before approval');
   });
