@@ -92,12 +92,13 @@ var demoPeople = []demoPerson{
 //	POST /ig/propose                   the draft: the form's files or an uploaded bundle
 //	GET  /ig/sign-in, POST /ig/sign-in (a token), POST /ig/sign-in/dev (development only), POST /ig/sign-out
 func (s *Server) workbenchRoutes(e *gin.Engine) {
-	limits := []gin.HandlerFunc{withTimeout(s.cfg.RequestTimeout), limitBody(s.cfg.MaxBodyBytes)}
+	base := func(c *gin.Context) { c.Set(igBaseKey, s.cfg.BaseURL); c.Next() }
+	limits := []gin.HandlerFunc{base, withTimeout(s.cfg.RequestTimeout), limitBody(s.cfg.MaxBodyBytes)}
 	e.GET(igPath, func(c *gin.Context) { c.Redirect(http.StatusSeeOther, igPath+"/") })
 	e.GET(igPath+"/workbench.css", igStylesheet)
 	// Signing in reads no record and decides nothing: not audited (as
 	// the SMART token endpoint is not); every page after it is.
-	e.GET(igPath+"/sign-in", s.igErrors, endpoint(s.igSignInPage))
+	e.GET(igPath+"/sign-in", base, s.igErrors, endpoint(s.igSignInPage))
 	e.POST(igPath+"/sign-in", append(limits, s.igErrors, endpoint(s.igSignInToken))...)
 	e.POST(igPath+"/sign-in/dev", append(limits, s.igErrors, endpoint(s.igSignInDev))...)
 	e.POST(igPath+"/sign-out", append(limits, s.igErrors, endpoint(s.igSignOut))...)
@@ -334,16 +335,22 @@ func readForm(c *gin.Context, want string) (*form, error) {
 	return f, nil
 }
 
-// setCookie sets a workbench cookie: HttpOnly, SameSite=Strict, Path=/ig,
-// Secure when served over TLS (or behind a base URL that is https).
-func (s *Server) setCookie(c *gin.Context, name, value string, maxAge int) {
+// setCookie sets a workbench cookie (maxAge -1 removes it): HttpOnly,
+// SameSite=Strict, Path=/ig, Secure when served over TLS (or behind a base
+// URL that is https).
+func setCookie(c *gin.Context, name, value string, maxAge int) {
+	secure := c.Request.TLS != nil
+	if s, ok := c.Get(igBaseKey); ok {
+		secure = secure || strings.HasPrefix(s.(string), "https://")
+	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: value, Path: igPath, MaxAge: maxAge, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil || strings.HasPrefix(s.cfg.BaseURL, "https://")})
+		SameSite: http.SameSiteStrictMode, Secure: secure})
 }
 
-func clearCookie(c *gin.Context, name string) {
-	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: "", Path: igPath, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-}
+func clearCookie(c *gin.Context, name string) { setCookie(c, name, "", -1) }
+
+// igBaseKey holds the configured base URL for setCookie.
+const igBaseKey = "gateway.ig.base"
 
 // signInData is the sign-in page's.
 type signInData struct {
@@ -365,7 +372,7 @@ func (s *Server) renderSignIn(c *gin.Context, status int, p *problem) error {
 		b := make([]byte, 24)
 		_, _ = rand.Read(b)
 		value = base64.RawURLEncoding.EncodeToString(b)
-		s.setCookie(c, igSignInCookie, value, 3600)
+		setCookie(c, igSignInCookie, value, 3600)
 	}
 	d := signInData{Next: safeNext(c.Query("next"))}
 	if d.Next == "" {
@@ -454,7 +461,7 @@ func (s *Server) signInProblem(c *gin.Context, err error) error {
 }
 
 func (s *Server) signedIn(c *gin.Context, token string, maxAge int, next string) {
-	s.setCookie(c, igSessionCookie, token, maxAge)
+	setCookie(c, igSessionCookie, token, maxAge)
 	clearCookie(c, igSignInCookie)
 	if next = safeNext(next); next == "" {
 		next = igPath + "/"
