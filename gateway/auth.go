@@ -37,6 +37,13 @@ func (s *Server) authenticate(c *gin.Context) {
 		c.Abort()
 		return
 	}
+	s.admit(c, token)
+}
+
+// admit verifies a token (from the Authorization header, or the IG
+// workbench's session cookie), puts its identity on the request and pins
+// the policy version the request will use; a bad token is 401.
+func (s *Server) admit(c *gin.Context, token string) {
 	id, err := s.cfg.Auth.Verify(c.Request.Context(), token)
 	if err != nil {
 		_ = c.Error(auth.Challenge(err, "fhir"))

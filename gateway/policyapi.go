@@ -180,10 +180,6 @@ func (s *Server) policyImpact(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	src, ok := s.cfg.AuditReader.(versions.DecisionSource)
-	if !ok {
-		return fhir.Errorf(http.StatusNotImplemented, "not-supported", "this gateway's audit trail cannot be replayed")
-	}
 	since := versions.DefaultImpactPeriod
 	if q := c.Query("since"); q != "" {
 		d, err := time.ParseDuration(q)
@@ -192,23 +188,37 @@ func (s *Server) policyImpact(c *gin.Context) error {
 		}
 		since = d
 	}
-	ctx := c.Request.Context()
-	v, err := w.Get(ctx, routeOf(c).ID)
+	rep, err := s.impactOf(c, w, routeOf(c).ID, since)
 	if err != nil {
-		return versionError(err)
+		return err
+	}
+	writeJSON(c, http.StatusOK, rep)
+	return nil
+}
+
+// impactOf replays the audited decisions of the last period under version
+// id (the API's $impact and the workbench's impact page).
+func (s *Server) impactOf(c *gin.Context, w PolicyVersions, id string, since time.Duration) (*versions.ImpactReport, error) {
+	src, ok := s.cfg.AuditReader.(versions.DecisionSource)
+	if !ok {
+		return nil, fhir.Errorf(http.StatusNotImplemented, "not-supported", "this gateway's audit trail cannot be replayed")
+	}
+	ctx := c.Request.Context()
+	v, err := w.Get(ctx, id)
+	if err != nil {
+		return nil, versionError(err)
 	}
 	e, err := policy.LoadFiles(ctx, v.Files())
 	if err != nil {
-		return versionError(fmt.Errorf("%w: %w", versions.ErrTestFailed, err))
+		return nil, versionError(fmt.Errorf("%w: %w", versions.ErrTestFailed, err))
 	}
 	now := s.cfg.Clock()
 	rep, err := versions.Impact(ctx, e, src, now.Add(-since), now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	trailOf(c).resources = appendNew(trailOf(c).resources, versions.ResourceType+"/"+v.ID)
-	writeJSON(c, http.StatusOK, rep)
-	return nil
+	return rep, nil
 }
 
 // policyStep runs $test, $approve, $activate or $rollback.
@@ -217,32 +227,49 @@ func (s *Server) policyStep(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, a, id := c.Request.Context(), accessOf(c), routeOf(c).ID
-	var v *versions.Version
-	switch routeOf(c).Operation {
-	case versions.OpTest:
-		v, err = w.Test(ctx, person(a), id)
-	case versions.OpApprove:
+	note := ""
+	if routeOf(c).Operation == versions.OpApprove {
 		var body struct {
 			Note string `json:"note"`
 		}
 		if err := readOptionalJSON(c, &body); err != nil {
 			return err
 		}
+		note = body.Note
+	}
+	v, err := s.runPolicyStep(c, w, routeOf(c).Operation, routeOf(c).ID, note)
+	return s.writePolicyVersion(c, http.StatusOK, v, err)
+}
+
+// runPolicyStep runs one step of the workflow (versions.OpTest,
+// OpApprove, OpActivate, OpRollback) on version id for the caller: the
+// API's and the workbench's buttons.
+func (s *Server) runPolicyStep(c *gin.Context, w PolicyVersions, op, id, note string) (*versions.Version, error) {
+	ctx, a := c.Request.Context(), accessOf(c)
+	var (
+		v   *versions.Version
+		err error
+	)
+	switch op {
+	case versions.OpTest:
+		v, err = w.Test(ctx, person(a), id)
+	case versions.OpApprove:
 		// The policy says who approves; the workflow also refuses the author.
 		if err := a.decideWholeOperation(ctx, opPolicyApprove); err != nil {
-			return err
+			return nil, err
 		}
-		v, err = w.Approve(ctx, a.engine, person(a), id, body.Note)
+		v, err = w.Approve(ctx, a.engine, person(a), id, note)
 	case versions.OpActivate:
 		v, err = w.Activate(ctx, person(a), id)
 	case versions.OpRollback:
 		v, err = w.Rollback(ctx, person(a), id)
+	default:
+		return nil, fhir.Errorf(http.StatusNotFound, "not-found", "the steps of a policy version are test, approve, activate and rollback")
 	}
 	if err == nil && v.State == versions.Active {
 		s.refreshPolicy(ctx)
 	}
-	return s.writePolicyVersion(c, http.StatusOK, v, err)
+	return v, err
 }
 
 // refreshPolicy has this instance serve a version it just activated at

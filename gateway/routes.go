@@ -24,6 +24,7 @@ func (s *Server) routes() {
 	e.GET("/rights", append(api, endpoint(s.rightsPage))...) // public, like /metadata (agreement.go)
 	s.smartRoutes(e)
 	s.socialCareRoutes(e, api)
+	s.workbenchRoutes(e)
 	e.NoRoute(slices.Concat([]gin.HandlerFunc{s.auditResponses}, api, []gin.HandlerFunc{s.authenticate, s.dispatch})...)
 }
 

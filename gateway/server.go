@@ -84,6 +84,12 @@ type Config struct {
 	// AuditRetention is how long the audit trail is kept (0: for ever),
 	// as the agreement and the rights page say (agreement.go).
 	AuditRetention time.Duration
+	// DevSignIn, when set, offers the IG workbench's development sign-in
+	// (workbench.go): demo people get tokens minted for DevAudience, e.g.
+	// with the public development key (an *auth.DevKey). DEVELOPMENT
+	// ONLY: the gateway sets it in development mode alone.
+	DevSignIn   DevTokens
+	DevAudience string
 	// SMART, when set, serves /.well-known/smart-configuration and the
 	// SMART Backend Services token endpoint (TokenPath). Auth must trust
 	// the tokens it issues.

@@ -59,6 +59,10 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	signIn, err := devSignIn(cfg, logger)
+	if err != nil {
+		return err
+	}
 	policies, workflow, err := openPolicies(ctx, cfg, eng, logger)
 	if err != nil {
 		return err
@@ -86,6 +90,8 @@ func serve(ctx context.Context, args []string) error {
 		ExportExpiry:       cfg.ExportExpiry,
 		PolicyVersions:     workflow,
 		AuditRetention:     cfg.AuditRetention,
+		DevSignIn:          signIn,
+		DevAudience:        cfg.Audience,
 	}, eng.Resources, logger)
 	defer h.Close(context.Background())
 	if err := h.ResumeExports(ctx); err != nil {
@@ -96,6 +102,21 @@ func serve(ctx context.Context, args []string) error {
 		logger.Info("gateway listening", "url", "http://"+addr, "mode", cfg.Mode)
 		fmt.Fprintf(os.Stderr, "FHIR gateway listening on http://%s (try: curl http://%s/metadata)\n", addr, addr)
 	})
+}
+
+// devSignIn is the IG workbench's development sign-in (/ig/sign-in):
+// demo people get tokens signed with the public development key, which
+// only development mode trusts. None in production mode.
+func devSignIn(cfg *config, logger *slog.Logger) (gateway.DevTokens, error) {
+	if cfg.Mode != "development" {
+		return nil, nil
+	}
+	key, err := auth.LoadDevKey(cfg.DevKeyDir)
+	if err != nil {
+		return nil, fmt.Errorf("the IG workbench's development sign-in needs the development key: %w", err)
+	}
+	logger.Warn("DEVELOPMENT: the IG workbench offers a development sign-in as demo people; never run this mode with real data", "page", "/ig/sign-in")
+	return key, nil
 }
 
 // smartEndpoint is the gateway's token endpoint: none without SMART
