@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -34,6 +35,34 @@ type Log struct {
 	stopping chan struct{}     // closed by Close
 	finished chan struct{}     // closed when the writer has exited
 	stopOnce sync.Once
+	// observer hears of each event record once it is durable (SetObserver).
+	observer atomic.Pointer[func(*DecisionRecord)]
+}
+
+// SetObserver makes fn hear of every event record this log writes, as a
+// DecisionRecord, once it is durable (a shadow policy compares its
+// decisions: package policy/versions). fn runs on the log's writer and
+// must not block; nil stops it.
+func (l *Log) SetObserver(fn func(*DecisionRecord)) {
+	if fn == nil {
+		l.observer.Store(nil)
+		return
+	}
+	l.observer.Store(&fn)
+}
+
+// observe tells the observer of the event records of a stored batch.
+func (l *Log) observe(recs []*record) {
+	fn := l.observer.Load()
+	if fn == nil {
+		return
+	}
+	for _, r := range recs {
+		if r.Kind == kindEvent {
+			dr := decisionRecordOf(r)
+			(*fn)(&dr)
+		}
+	}
 }
 
 // Options configure Open and OpenSQLite.

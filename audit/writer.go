@@ -144,6 +144,7 @@ func (w *writer) insert(ctx context.Context, batch []*pending) ([]*pending, erro
 		for _, p := range batch {
 			p.done <- nil
 		}
+		w.log.observe(recs)
 		return nil, nil
 	}
 	// An ordered MongoDB insert may have stored a prefix of the batch

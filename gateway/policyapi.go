@@ -30,6 +30,13 @@ type PolicyVersions interface {
 	Approve(ctx context.Context, active *policy.Engine, by versions.Person, id, note string) (*versions.Version, error)
 	Activate(ctx context.Context, by versions.Person, id string) (*versions.Version, error)
 	Rollback(ctx context.Context, by versions.Person, id string) (*versions.Version, error)
+	Shadow(ctx context.Context, by versions.Person, id string, on bool) (*versions.Version, error)
+}
+
+// Shadows is what the shadow report needs of the policy source: the
+// version in shadow on this instance (versions.Loader).
+type Shadows interface {
+	Shadow() *versions.Shadow
 }
 
 var _ PolicyVersions = (*versions.Workflow)(nil)
@@ -70,9 +77,13 @@ func (s *Server) policyHandlers(rt *route) (map[string]handler, bool) {
 			return map[string]handler{http.MethodGet: s.policyImpact}, true
 		case versions.OpTest, versions.OpApprove, versions.OpActivate, versions.OpRollback:
 			return map[string]handler{http.MethodPost: s.policyStep}, true
+		case versions.OpShadow:
+			return map[string]handler{http.MethodGet: s.policyShadowReport, http.MethodPost: s.policyShadow}, true
+		case versions.OpShadow + "-stop":
+			return map[string]handler{http.MethodPost: s.policyShadow}, true
 		}
 		unknown := func(*gin.Context) error {
-			return fhir.Errorf(http.StatusNotFound, "not-found", "policy version operations are $test, $approve, $activate, $rollback, $diff and $impact")
+			return fhir.Errorf(http.StatusNotFound, "not-found", "policy version operations are $test, $approve, $activate, $rollback, $diff, $impact, $shadow and $shadow-stop")
 		}
 		return map[string]handler{http.MethodGet: unknown, http.MethodPost: unknown}, true
 	}
@@ -415,4 +426,42 @@ func versionError(err error) error {
 		return fhir.Errorf(http.StatusUnprocessableEntity, "processing", "%v", err)
 	}
 	return err
+}
+
+// policyShadow starts ($shadow) or stops ($shadow-stop) evaluating a
+// version in shadow beside the active one, on every instance.
+func (s *Server) policyShadow(c *gin.Context) error {
+	w, err := s.policyWorkflow(c)
+	if err != nil {
+		return err
+	}
+	rt := routeOf(c)
+	v, err := w.Shadow(c.Request.Context(), person(accessOf(c)), rt.ID, rt.Operation == versions.OpShadow)
+	if err == nil {
+		s.refreshPolicy(c.Request.Context())
+	}
+	return s.writePolicyVersion(c, http.StatusOK, v, err)
+}
+
+// policyShadowReport is what this instance's shadow of the version has
+// compared so far.
+func (s *Server) policyShadowReport(c *gin.Context) error {
+	if _, err := s.policyWorkflow(c); err != nil {
+		return err
+	}
+	id := routeOf(c).ID
+	src, ok := s.cfg.Policy.(Shadows)
+	sh := (*versions.Shadow)(nil)
+	if ok {
+		sh = src.Shadow()
+	}
+	if sh == nil || sh.ID() != id {
+		return fhir.Errorf(http.StatusNotFound, "not-found", "policy version %s is not in shadow on this instance: start it with POST /policy/versions/%s/$shadow", id, id)
+	}
+	rep, err := sh.Report(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(c, http.StatusOK, rep)
+	return nil
 }

@@ -258,3 +258,59 @@ func TestAuditedDecisionsReplayExactly(t *testing.T) {
 	}
 	p.one.mustStatus(p.one.as(igLead, "GET", "/policy/versions/"+p.seed+"/$impact?since=soon", ""), 400)
 }
+
+// A version in shadow is decided beside the active one on live traffic:
+// the carers' reads of medication records go on being allowed, and the
+// shadow report counts each as one the candidate would refuse.
+func TestPolicyShadowOnLiveTraffic(t *testing.T) {
+	p := newPolicyInstances(t)
+	p.one.eng.Audit.SetObserver(p.loadOne.Observe)
+	people := loadPeople(t, p.one)
+	var medAdmin string
+	for _, k := range []string{"01", "02", "03"} {
+		if len(people[k].byType["MedicationAdministration"]) > 0 {
+			medAdmin = "/" + people[k].first(t, "MedicationAdministration", nil)
+			break
+		}
+	}
+	var (
+		igLead = mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Subject: "u-ig", Org: "SYN01", Role: "R0001", Purpose: "HOPERAT"})
+		social = councilToken(t, "R1330", "TREAT")
+		carer  = councilToken(t, "R1460", "TREAT")
+	)
+	r := p.one.as(igLead, "POST", "/policy/versions", proposalBody(t, "care", "medication"))
+	p.one.mustStatus(r, 201)
+	path := "/policy/versions/" + r.json(t)["id"].(string)
+	p.one.mustStatus(p.one.as(igLead, "POST", path+"/$shadow", ""), 409) // a draft
+	p.one.mustStatus(p.one.as(igLead, "POST", path+"/$test", ""), 200)
+	p.one.mustStatus(p.one.as(social, "POST", path+"/$shadow", ""), 403)
+	p.one.mustStatus(p.one.as(igLead, "POST", path+"/$shadow", ""), 200)
+
+	for range 3 {
+		p.one.mustStatus(p.one.as(carer, "GET", medAdmin, ""), 200) // nothing is enforced
+	}
+	var rep map[string]any
+	for range 100 { // the shadow compares off the requests' path
+		r = p.one.as(igLead, "GET", path+"/$shadow", "")
+		p.one.mustStatus(r, 200)
+		rep = r.json(t)
+		if refused := rep["now_refused"].(map[string]any); refused["count"].(float64) >= 3 && rep["pending"].(float64) == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	refused := rep["now_refused"].(map[string]any)
+	if refused["count"].(float64) != 3 || rep["dropped"].(float64) != 0 {
+		t.Fatalf("shadow report: %v", rep)
+	}
+	if cats := refused["by_category"].(map[string]any); cats["medication"] == nil {
+		t.Errorf("shadow flips by category: %v", cats)
+	}
+	if n := rep["now_allowed"].(map[string]any)["count"].(float64); n != 0 {
+		t.Errorf("the shadow would allow %v decisions the active version refused; taking a category away allows nothing", n)
+	}
+
+	p.one.mustStatus(p.one.as(igLead, "POST", path+"/$shadow-stop", ""), 200)
+	p.one.mustStatus(p.one.as(igLead, "GET", path+"/$shadow", ""), 404)
+	p.one.mustStatus(p.one.as(igLead, "POST", path+"/$shadow-stop", ""), 409)
+}

@@ -71,6 +71,10 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("-policy-poll must be positive")
 	}
 	go policies.Poll(ctx, cfg.PolicyPoll)
+	// A version in shadow decides every audited decision again, off the
+	// request's path (policy/versions.Shadow).
+	trail.SetObserver(policies.Observe)
+	defer trail.SetObserver(nil)
 	logger.Info("access policy loaded", "revision", policies.Current().Revision())
 	h := gateway.New(gateway.Config{
 		BaseURL:            cfg.BaseURL,
