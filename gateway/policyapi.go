@@ -79,7 +79,7 @@ func (s *Server) policyHandlers(rt *route) (map[string]handler, bool) {
 			return map[string]handler{http.MethodPost: s.policyStep}, true
 		case versions.OpShadow:
 			return map[string]handler{http.MethodGet: s.policyShadowReport, http.MethodPost: s.policyShadow}, true
-		case versions.OpShadow + "-stop":
+		case opShadowStop:
 			return map[string]handler{http.MethodPost: s.policyShadow}, true
 		}
 		unknown := func(*gin.Context) error {
@@ -274,10 +274,12 @@ func (s *Server) runPolicyStep(c *gin.Context, w PolicyVersions, op, id, note st
 		v, err = w.Activate(ctx, person(a), id)
 	case versions.OpRollback:
 		v, err = w.Rollback(ctx, person(a), id)
+	case versions.OpShadow, opShadowStop:
+		v, err = w.Shadow(ctx, person(a), id, op == versions.OpShadow)
 	default:
-		return nil, fhir.Errorf(http.StatusNotFound, "not-found", "the steps of a policy version are test, approve, activate and rollback")
+		return nil, fhir.Errorf(http.StatusNotFound, "not-found", "the steps of a policy version are test, approve, activate, rollback, shadow and shadow-stop")
 	}
-	if err == nil && v.State == versions.Active {
+	if err == nil && (v.State == versions.Active || op == versions.OpShadow || op == opShadowStop) {
 		s.refreshPolicy(ctx)
 	}
 	return v, err
@@ -428,6 +430,9 @@ func versionError(err error) error {
 	return err
 }
 
+// opShadowStop stops a version's shadow (policyapi.go, the workbench).
+const opShadowStop = versions.OpShadow + "-stop"
+
 // policyShadow starts ($shadow) or stops ($shadow-stop) evaluating a
 // version in shadow beside the active one, on every instance.
 func (s *Server) policyShadow(c *gin.Context) error {
@@ -436,10 +441,7 @@ func (s *Server) policyShadow(c *gin.Context) error {
 		return err
 	}
 	rt := routeOf(c)
-	v, err := w.Shadow(c.Request.Context(), person(accessOf(c)), rt.ID, rt.Operation == versions.OpShadow)
-	if err == nil {
-		s.refreshPolicy(c.Request.Context())
-	}
+	v, err := s.runPolicyStep(c, w, rt.Operation, rt.ID, "")
 	return s.writePolicyVersion(c, http.StatusOK, v, err)
 }
 
@@ -450,18 +452,27 @@ func (s *Server) policyShadowReport(c *gin.Context) error {
 		return err
 	}
 	id := routeOf(c).ID
-	src, ok := s.cfg.Policy.(Shadows)
-	sh := (*versions.Shadow)(nil)
-	if ok {
-		sh = src.Shadow()
-	}
-	if sh == nil || sh.ID() != id {
-		return fhir.Errorf(http.StatusNotFound, "not-found", "policy version %s is not in shadow on this instance: start it with POST /policy/versions/%s/$shadow", id, id)
-	}
-	rep, err := sh.Report(c.Request.Context())
+	rep, err := s.shadowReport(c.Request.Context(), id)
 	if err != nil {
 		return err
 	}
+	if rep == nil {
+		return fhir.Errorf(http.StatusNotFound, "not-found", "policy version %s is not in shadow on this instance: start it with POST /policy/versions/%s/$shadow", id, id)
+	}
 	writeJSON(c, http.StatusOK, rep)
 	return nil
+}
+
+// shadowReport is this instance's report of version id's shadow, nil when
+// the version is not in shadow here.
+func (s *Server) shadowReport(ctx context.Context, id string) (*versions.ShadowReport, error) {
+	src, ok := s.cfg.Policy.(Shadows)
+	if !ok {
+		return nil, nil
+	}
+	sh := src.Shadow()
+	if sh == nil || sh.ID() != id {
+		return nil, nil
+	}
+	return sh.Report(ctx)
 }

@@ -112,6 +112,51 @@ func (s *Server) workbenchRoutes(e *gin.Engine) {
 	e.POST(igPath+"/versions/:id/:step", page("", s.igStep)...)
 	e.GET(igPath+"/propose", page("$policy-read", s.igProposeForm)...)
 	e.POST(igPath+"/propose", page("$policy-propose", s.igPropose)...)
+	// Explaining an audited decision and the agreement: the API's pages
+	// (explain.go, agreement.go), decided and audited as those requests.
+	routed := func(set gin.HandlerFunc, h handler) []gin.HandlerFunc {
+		return append([]gin.HandlerFunc{set, igSession, s.auditResponses}, append(limits, s.igErrors, s.igAuthenticate, endpoint(h))...)
+	}
+	e.GET(igPath+"/explain", routed(igExplainRoute, s.igExplain)...)
+	e.GET(igPath+"/agreement", routed(igAgreementRoute, s.igAgreement)...)
+}
+
+// igExplainRoute gives the explain page the route of
+// GET /AuditEvent/{id}/$explain (the form alone: of the list of versions).
+func igExplainRoute(c *gin.Context) {
+	rt := &route{Type: "AuditEvent", name: "AuditEvent", ID: c.Query("audit"), Operation: opExplain, Interaction: "operation", shape: "/{type}/{id}/$op"}
+	if rt.ID == "" {
+		rt = &route{name: "policy", Interaction: "operation", Operation: "$policy-list", shape: "/policy/versions"}
+	}
+	c.Set(routeKey, rt)
+	c.Next()
+}
+
+// igAgreementRoute gives the agreement page the route of GET /policy/agreement.
+func igAgreementRoute(c *gin.Context) {
+	c.Set(routeKey, &route{name: "policy", Interaction: "operation", Operation: "$policy-agreement", shape: "/policy/agreement"})
+	c.Next()
+}
+
+// igExplain asks for an audit record's id, then shows its decisions
+// explained (GET /AuditEvent/{id}/$explain as a page).
+func (s *Server) igExplain(c *gin.Context) error {
+	if c.Query("audit") == "" {
+		if _, err := s.policyWorkflow(c); err != nil {
+			return err
+		}
+		s.render(c, http.StatusOK, "explain", "Explain a decision", nil, nil)
+		return nil
+	}
+	c.Request.Header.Set("Accept", "text/html")
+	return s.auditExplain(c)
+}
+
+// igAgreement is the agreement in plain English (GET /policy/agreement as
+// a page).
+func (s *Server) igAgreement(c *gin.Context) error {
+	c.Request.Header.Set("Accept", "text/html")
+	return s.policyAgreement(c)
 }
 
 // igRoute gives a page the route of the API request it stands for, so
@@ -252,7 +297,7 @@ var workbenchPages = map[string]*template.Template{}
 
 func init() {
 	funcs := template.FuncMap{"percent": func(f float64) string { return fmt.Sprintf("%.0f%%", f) }}
-	for _, name := range []string{"error", "sign-in", "versions", "version", "propose", "impact"} {
+	for _, name := range []string{"error", "sign-in", "versions", "version", "propose", "impact", "explain"} {
 		workbenchPages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(workbenchFS, "workbench/layout.html", "workbench/"+name+".html"))
 	}
 }

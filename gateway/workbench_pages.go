@@ -67,6 +67,9 @@ type versionView struct {
 	DiffNote string
 	// The buttons the version's state allows.
 	CanTest, CanApprove, CanActivate, CanRollback bool
+	CanShadow, CanStopShadow                      bool
+	// Shadow is this instance's report of the version's shadow, if any.
+	Shadow *versions.ShadowReport
 }
 
 type fileView struct{ Name, Kind, Text string }
@@ -101,7 +104,14 @@ func (s *Server) versionView(c *gin.Context, w PolicyVersions, v *versions.Versi
 	}
 	view := &versionView{V: v, Files: filesOf(v), Against: cmp.Or(against, v.Parent),
 		CanTest: v.State == versions.Draft, CanApprove: v.State == versions.Tested,
-		CanActivate: v.State == versions.Approved, CanRollback: v.State == versions.Retired}
+		CanActivate: v.State == versions.Approved, CanRollback: v.State == versions.Retired,
+		CanShadow:     v.Shadowing == 0 && (v.State == versions.Tested || v.State == versions.Approved),
+		CanStopShadow: v.Shadowing != 0}
+	if v.Shadowing != 0 {
+		if view.Shadow, err = s.shadowReport(ctx, v.ID); err != nil {
+			return nil, err
+		}
+	}
 	for _, o := range all {
 		if o.ID != v.ID {
 			view.Others = append(view.Others, o)

@@ -46,7 +46,11 @@ for id in $ids; do
   reads=$((reads + 1))
 done
 
+# An IG lead's API token, to find the audit record of a refused read (the
+# workbench itself signs in with the demo people).
+ig=$("$work/gateway" token -kind council -org SYN01 -role R0001 -purpose HOPERAT -subject u-ig-api 2>/dev/null)
+
 cd "$here"
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi
-GATEWAY_URL="$url" SCREENSHOT_DIR="${SCREENSHOT_DIR:-}" CARER_TOKEN="$carer" MED_IDS="$ids" CARER_READS="$reads" BROWSER_PROFILE="$work/profile" \
+GATEWAY_URL="$url" SCREENSHOT_DIR="${SCREENSHOT_DIR:-}" CARER_TOKEN="$carer" IG_TOKEN="$ig" MED_IDS="$ids" CARER_READS="$reads" BROWSER_PROFILE="$work/profile" \
   node --test --test-reporter=spec workbench.test.mjs || { echo "== gateway log"; tail -50 "$work/log"; exit 1; }

@@ -3,7 +3,10 @@
 // the care role class, tests it, sees the impact preview list the carer's
 // recent reads that would be refused, cannot approve it, a Caldicott
 // Guardian approves, the IG lead activates, the gateway refuses the carer
-// at once, a rollback lets them read again. Run by run.sh, which starts
+// at once, the IG lead explains that refusal in plain English, the public
+// rights page says carers no longer see medication, a rollback lets them
+// read again. Before approval the change also runs in shadow beside the
+// active version and counts the carer's read it would refuse. Run by run.sh, which starts
 // the gateway and makes the carer's reads first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,10 +14,11 @@ import { chromium } from 'playwright-core';
 
 const base = process.env.GATEWAY_URL;
 const carer = process.env.CARER_TOKEN;
+const igToken = process.env.IG_TOKEN;
 const profile = process.env.BROWSER_PROFILE;
 const medIDs = (process.env.MED_IDS || '').split(' ').filter(Boolean);
 const carerReads = Number(process.env.CARER_READS || '0');
-assert.ok(base && carer && profile && medIDs.length > 0 && carerReads > 0, 'run.sh sets GATEWAY_URL, CARER_TOKEN, BROWSER_PROFILE, MED_IDS and CARER_READS');
+assert.ok(base && carer && igToken && profile && medIDs.length > 0 && carerReads > 0, 'run.sh sets GATEWAY_URL, CARER_TOKEN, BROWSER_PROFILE, MED_IDS and CARER_READS');
 
 async function carerReads1() {
   const r = await fetch(`${base}/MedicationAdministration/${medIDs[0]}`, {
@@ -32,6 +36,15 @@ async function submit(page, selector) {
 // shot saves a screenshot when SCREENSHOT_DIR is set (to look at the pages).
 async function shot(page, name) {
   if (process.env.SCREENSHOT_DIR) await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/${name}.png`, fullPage: true });
+}
+
+// rightsRow is the rights page's row for medication records: who sees them.
+async function rightsRow() {
+  const html = await (await fetch(`${base}/rights`)).text();
+  const rows = [...html.matchAll(/<tr><td>([^<]*)<\/td><td>([^<]*)<\/td><\/tr>/g)];
+  const row = rows.find((m) => /medic/i.test(m[1]));
+  assert.ok(row, 'the rights page has a row for medication records');
+  return row[2];
 }
 
 async function text(page, selector = 'main') {
@@ -56,7 +69,7 @@ test('the IG workbench takes a policy change from proposal to enforcement and ba
   t.after(() => ctx.close());
   const page = ctx.pages()[0] || await ctx.newPage();
   page.setDefaultTimeout(90_000); // $test and the impact replay take seconds on a busy machine
-  let version, seed, failed = false;
+  let version, seed, rightsBefore, failed = false;
   // step runs one step of the scenario; after a failure the rest are
   // skipped (each depends on the one before).
   const step = (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
@@ -65,6 +78,7 @@ test('the IG workbench takes a policy change from proposal to enforcement and ba
 
   await step('before: the carer reads medication records', async () => {
     assert.equal((await carerReads1()).status, 200);
+    rightsBefore = await rightsRow();
   });
 
   await step('the IG lead signs in and sees the versions, the active one marked', async () => {
@@ -125,6 +139,22 @@ test('the IG workbench takes a policy change from proposal to enforcement and ba
     assert.equal(Number(await page.locator('#flips-0 .count').innerText()), refused, 'the last hour holds the same reads');
   });
 
+  await step('it runs in shadow and counts the carer\'s read it would refuse, enforcing nothing', async () => {
+    await page.goto(`${base}/ig/versions/${version}`);
+    assert.equal(await submit(page, '#shadow'), 200);
+    assert.match(await text(page), /In shadow/);
+    assert.equal((await carerReads1()).status, 200, 'the shadow enforces nothing');
+    let refused = 0;
+    for (let i = 0; i < 50 && refused < 1; i++) { // the shadow compares off the request's path
+      await page.goto(`${base}/ig/versions/${version}`);
+      refused = Number(await page.locator('#shadow-refused').innerText());
+      if (refused < 1) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(refused, 1, 'the shadow counts the carer\'s one read since it began');
+    assert.match(await text(page, '#shadow-report'), /REL-3|NTK-4/, 'the rules that would refuse it are named');
+    await shot(page, 'shadow');
+  });
+
   await step('the IG lead cannot approve it', async () => {
     await page.goto(`${base}/ig/versions/${version}`);
     await page.fill('#note', 'I approve my own change');
@@ -162,6 +192,26 @@ test('the IG workbench takes a policy change from proposal to enforcement and ba
     assert.match(r.body.issue[0].diagnostics, new RegExp(`sha256:${version}`));
   });
 
+  await step('the IG lead explains the refused read in plain English', async () => {
+    const r = await fetch(`${base}/AuditEvent?allowed=false&_count=1`, { headers: { Authorization: `Bearer ${igToken}`, Accept: 'application/fhir+json' } });
+    assert.equal(r.status, 200);
+    const refusedRead = (await r.json()).entry?.[0]?.resource;
+    assert.ok(refusedRead, 'the refused read is in the audit trail');
+    await page.click('text=Explain a decision');
+    await page.fill('#audit', refusedRead.id);
+    assert.equal(await submit(page, '#explain'), 200);
+    const body = (await page.locator('body').innerText()).replace(/\s+/g, ' ');
+    assert.match(body, /refused/i, 'the explanation says the read was refused');
+    assert.match(body, /NTK-4/, 'it names the need-to-know rule that refused it');
+    assert.match(body, new RegExp(version.slice(0, 12)), 'under the version that made the decision');
+    await shot(page, 'explain');
+  });
+
+  await step('the public rights page says carers no longer see medication', async () => {
+    assert.notEqual(await rightsRow(), rightsBefore, 'who sees medication records changed with the activation');
+    assert.ok((await rightsRow()).length < rightsBefore.length, 'fewer people see them');
+  });
+
   await step('a rollback to the earlier version lets the carer read again', async () => {
     await page.goto(`${base}/ig/`);
     assert.match(await page.locator(`tr[data-version="${seed}"]`).innerText(), /retired/);
@@ -169,6 +219,7 @@ test('the IG workbench takes a policy change from proposal to enforcement and ba
     assert.equal(await submit(page, '#rollback'), 200);
     assert.match(await text(page), /Rolled back: this version is active again/);
     assert.equal((await carerReads1()).status, 200);
+    assert.equal(await rightsRow(), rightsBefore, 'the rights page is as it was');
     await page.goto(`${base}/ig/`);
     assert.match(await page.locator(`tr[data-version="${seed}"]`).innerText(), /active/);
     assert.match(await page.locator(`tr[data-version="${version}"]`).innerText(), /retired/);
