@@ -17,7 +17,7 @@ import (
 
 // policyVersionCommands are the subcommands of gateway policy that work on
 // the stored versions.
-var policyVersionCommands = []string{"list", "propose", "test", "approve", "activate", "rollback", "impact"}
+var policyVersionCommands = []string{"list", "propose", "test", "approve", "activate", "rollback", "impact", "shadow"}
 
 const policyVersionUsage = `       gateway policy list     [engine flags] [-seed-dir DIR]   (an empty database starts with -seed-dir as its active version)
        gateway policy propose  [engine flags] -as WHO [-org ODS -role CODE] [-policy-dir DIR] [-note TEXT]
@@ -26,6 +26,7 @@ const policyVersionUsage = `       gateway policy list     [engine flags] [-seed
        gateway policy activate [engine flags] -as WHO ID
        gateway policy rollback [engine flags] -as WHO ID
        gateway policy impact   [engine flags] [-since 168h] ID
+       gateway policy shadow   [engine flags] -as WHO [-stop] ID   (every gateway on the database decides live traffic under it too; its report: GET /policy/versions/ID/$shadow)
   The CLI trusts its operator: -as, -org and -role say who acts, and the
   audit record says so. In production use the API (/policy/versions),
   which takes them from the caller's token.`
@@ -43,6 +44,7 @@ func policyVersionCmd(ctx context.Context, cmd string, args []string, stdout, st
 	dir := fs.String("policy-dir", envOr("GATEWAY_POLICY_DIR", "policy"), "the directory proposed (propose)")
 	seedDir := fs.String("seed-dir", envOr("GATEWAY_POLICY_DIR", "policy"), "the policy an empty database starts with, as its active version (as gateway serve does)")
 	since := fs.Duration("since", versions.DefaultImpactPeriod, "how far back the impact preview replays audited decisions")
+	stop := fs.Bool("stop", false, "stop the version's shadow (shadow)")
 	minCov := fs.Float64("min-coverage", versions.DefaultMinRuleCoverage, "share (percent) of each rule's lines the Rego tests must evaluate (test)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -107,6 +109,16 @@ func policyVersionCmd(ctx context.Context, cmd string, args []string, stdout, st
 		}
 	case "impact":
 		return impact(ctx, eng, id, *since, stdout)
+	case "shadow":
+		if v, err = w.Shadow(ctx, by, id, !*stop); err != nil {
+			return err
+		}
+		if v.Shadowing != 0 {
+			fmt.Fprintf(stdout, "policy version %s is in shadow: each gateway on this database starts it at its next policy poll\n", v.ID)
+		} else {
+			fmt.Fprintf(stdout, "policy version %s is no longer in shadow\n", v.ID)
+		}
+		return nil
 	}
 	fmt.Fprintf(stdout, "policy version %s is %s\n", v.ID, v.State)
 	return nil
