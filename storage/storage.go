@@ -66,6 +66,10 @@ type Resources interface {
 	// Versions and Restore move every version between engines.
 	Versions(ctx context.Context, resourceType string, fn func(*store.Version) error) error
 	Restore(ctx context.Context, versions []*store.Version) error
+	// Purge removes a resource and every version of it, its search index
+	// and its access facts, for a disposal under the retention schedule
+	// (package retention); fhir.ErrNotFound if nothing of it is stored.
+	Purge(ctx context.Context, resourceType, id string) (int, error)
 }
 
 // Exports is the export job store both engines keep (package export).
