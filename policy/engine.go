@@ -48,6 +48,8 @@ type Engine struct {
 	partialMu sync.Mutex
 	// subjectFields are the input.subject keys the policy reads (nil: any).
 	subjectFields []string
+	// retention is the retention schedule of the policy data.
+	retention *Schedule
 }
 
 // Load reads the policy in dir, checks it and prepares it: every module
@@ -80,6 +82,9 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
 	}
 	e := &Engine{revision: src.revision}
+	if e.retention, err = parseSchedule(src.data); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
+	}
 	if deterministic(policy) {
 		e.memo, e.filters = &bounded[string, Decision]{}, &bounded[[32]byte, filterResult]{}
 		e.plans = &bounded[string, *plan]{limit: planLimit}
