@@ -51,6 +51,8 @@ func (s *Server) readyz(c *gin.Context) error {
 //	/Patient/{id}/$subject-access, /Task...  rights requests (rightsHandlers)
 //	/AuditEvent...               the audit trail (auditHandlers)
 //	/policy/versions...          the access policy's versions (policyHandlers)
+//	/$disposal-due, /$disposal..., /$legal-hold..., /$retention-extend
+//	                             retention and disposal (retentionHandlers)
 //	/$export, /Patient/$export, /$export-status/{job}, /$export-file/{job}/{file}
 //	                             Bulk Data export (exportHandlers)
 //
@@ -91,6 +93,9 @@ func (s *Server) handlersFor(rt *route) (map[string]handler, error) {
 		return hs, nil
 	}
 	if hs, ok := s.policyHandlers(rt); ok {
+		return hs, nil
+	}
+	if hs, ok := s.retentionHandlers(rt); ok {
 		return hs, nil
 	}
 	switch {

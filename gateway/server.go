@@ -14,6 +14,7 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/ingest"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/retention"
 	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
 )
 
@@ -81,6 +82,14 @@ type Config struct {
 	// PolicyVersions, when set, serves the access policy's versions at
 	// /policy/versions (policyapi.go).
 	PolicyVersions PolicyVersions
+	// Retention keeps records-management decisions and Records purges
+	// what an approved disposal names (retention.go); without both the
+	// retention routes answer 501. RetentionEvery, when positive, runs
+	// the appraisal in the background that often (daily in production),
+	// audited, logging only counts.
+	Retention      retention.Store
+	Records        RecordKeeper
+	RetentionEvery time.Duration
 	// SMART, when set, serves /.well-known/smart-configuration and the
 	// SMART Backend Services token endpoint (TokenPath). Auth must trust
 	// the tokens it issues.
@@ -183,6 +192,10 @@ func New(cfg Config, st Store, logger *slog.Logger) *Server {
 	s := &Server{cfg: cfg, store: st, logger: logger, engine: gin.New(), running: map[string]runningExport{}}
 	s.bg, s.stop = context.WithCancel(context.Background())
 	s.routes()
+	if cfg.RetentionEvery > 0 && cfg.Retention != nil && cfg.Records != nil {
+		s.wg.Add(1)
+		go s.appraiseEvery(cfg.RetentionEvery)
+	}
 	return s
 }
 

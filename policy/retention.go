@@ -38,6 +38,8 @@ type Schedule struct {
 	Source     string                   `json:"source"`
 	Default    *RetentionRule           `json:"default,omitempty"`
 	Categories map[string]RetentionRule `json:"categories"`
+	// Vocabulary is the record categories of the policy data.
+	Vocabulary []string `json:"-"`
 }
 
 // For is the rule of a category: its own entry or the default.
@@ -122,6 +124,7 @@ func parseSchedule(data []byte) (*Schedule, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%s: %w", DataFile, errors.Join(errs...))
 	}
+	s.Vocabulary = doc.DSA.Vocabulary
 	return s, nil
 }
 

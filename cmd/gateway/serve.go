@@ -85,6 +85,9 @@ func serve(ctx context.Context, args []string) error {
 		ExportDir:          filepath.Join(cfg.DataDir, "exports"),
 		ExportExpiry:       cfg.ExportExpiry,
 		PolicyVersions:     workflow,
+		Retention:          eng.Retention,
+		Records:            eng.Resources,
+		RetentionEvery:     24 * time.Hour,
 	}, eng.Resources, logger)
 	defer h.Close(context.Background())
 	if err := h.ResumeExports(ctx); err != nil {
