@@ -427,7 +427,9 @@ type holdRequest struct {
 	Until    string `json:"until"`
 }
 
-func (s *Server) legalHold(c *gin.Context) error { return s.placeDecision(c, opLegalHold, retention.KindHold) }
+func (s *Server) legalHold(c *gin.Context) error {
+	return s.placeDecision(c, opLegalHold, retention.KindHold)
+}
 
 func (s *Server) retentionExtend(c *gin.Context) error {
 	return s.placeDecision(c, opRetentionExtend, retention.KindExtend)

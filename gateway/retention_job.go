@@ -83,5 +83,3 @@ func (s *Server) appraiseEvery(period time.Duration) {
 		}
 	}
 }
-
-

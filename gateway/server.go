@@ -14,8 +14,8 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/ingest"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
-	"github.com/socialcare-fhir/gateway/retention"
 	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
+	"github.com/socialcare-fhir/gateway/retention"
 )
 
 // Store is what the handlers need from the record store.

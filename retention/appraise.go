@@ -386,7 +386,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-func sortedKeys2[K interface{ ~struct{ category, rule string } }, V any](m map[K]V) []K {
+func sortedKeys2[K interface {
+	~struct{ category, rule string }
+}, V any](m map[K]V) []K {
 	out := make([]K, 0, len(m))
 	for k := range m {
 		out = append(out, k)
