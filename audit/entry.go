@@ -50,6 +50,27 @@ type Entry struct {
 	// counted in DecidedOmitted.
 	Decided        []Decided
 	DecidedOmitted int
+	// Destruction, on the record of an approved disposal, is its
+	// destruction record (docs/records-retention.md): which disposal,
+	// under which schedule rules, proposed by whom (the agent approved
+	// it), how many versions went. The resources destroyed are in
+	// Resources, their classes in Categories; no clinical content.
+	Destruction *Destruction
+}
+
+// Destruction is what a destruction record adds to an audit record.
+type Destruction struct {
+	// Disposal is the disposal's id (its certificate is
+	// GET /$disposal/{id}).
+	Disposal string `bson:"id" json:"id"`
+	// Rules are the retention schedule entries applied.
+	Rules []string `bson:"rules" json:"rules"`
+	// Schedule is the policy revision whose schedule was applied.
+	Schedule string `bson:"sch,omitempty" json:"sch,omitempty"`
+	// ProposedBy is the subject who proposed the disposal.
+	ProposedBy string `bson:"by" json:"by"`
+	// Versions is how many stored versions were destroyed.
+	Versions int `bson:"v" json:"v"`
 }
 
 // MaxDecided is how many distinct decision inputs one audit record keeps.

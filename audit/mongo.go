@@ -194,7 +194,7 @@ func (m mongoRecords) walk(ctx context.Context, fn func(*storedRecord) error) er
 var fields = []string{"_id", "seq", "prev", "hash", "kind", "t",
 	"rid", "ia", "op", "rt", "q", "out", "st",
 	"ak", "sub", "org", "role", "pou", "bgr", "cid", "apat", "net",
-	"pat", "res", "cat", "n", "own", "allowed", "bg", "why", "rev", "obl", "dec", "deco",
+	"pat", "res", "cat", "n", "own", "allowed", "bg", "why", "rev", "obl", "dec", "deco", "dst",
 	"rof", "vdt", "vnote", "vat",
 	"cps", "cph", "cpn"}
 

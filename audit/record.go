@@ -72,6 +72,8 @@ type record struct {
 	// before they were kept have neither.
 	Decided        []Decided `bson:"dec,omitempty" json:"dec,omitempty"`
 	DecidedOmitted int       `bson:"deco,omitempty" json:"deco,omitempty"`
+	// Destruction is a disposal's destruction record (Entry.Destruction).
+	Destruction *Destruction `bson:"dst,omitempty" json:"dst,omitempty"`
 
 	// Review fields, on the record of a break-glass review (review.go):
 	// the id of the record reviewed, the verdict ("justified" or
@@ -107,7 +109,7 @@ func newRecord(e *Entry) (*record, error) {
 		Patients: e.Patients, Resources: e.Resources, Categories: e.Categories, Counts: e.Counts,
 		Allowed: e.Decision.Allowed, BreakGlass: e.breakGlass(), Reasons: e.Decision.Reasons,
 		Revision: e.Decision.Revision, Obligations: e.Decision.Obligations,
-		Decided: e.Decided, DecidedOmitted: e.DecidedOmitted,
+		Decided: e.Decided, DecidedOmitted: e.DecidedOmitted, Destruction: e.Destruction,
 	}
 	if e.Agent.Kind == KindPerson {
 		switch {

@@ -206,6 +206,25 @@ func entities(r *record) []any {
 		}
 		out = append(out, q)
 	}
+	if d := r.Destruction; d != nil {
+		detail := []any{
+			map[string]any{"type": "disposal", "valueString": d.Disposal},
+			map[string]any{"type": "proposed-by", "valueString": d.ProposedBy},
+			map[string]any{"type": "versions-destroyed", "valueString": strconv.Itoa(d.Versions)},
+		}
+		for _, rule := range d.Rules {
+			detail = append(detail, map[string]any{"type": "retention-rule", "valueString": rule})
+		}
+		if d.Schedule != "" {
+			detail = append(detail, map[string]any{"type": "retention-schedule", "valueString": d.Schedule})
+		}
+		out = append(out, map[string]any{
+			"what":   map[string]any{"display": "destruction record"},
+			"type":   coding(sysEntityType, "2", "System Object"),
+			"role":   coding(sysObjectRole, "4", "Domain Resource"),
+			"detail": detail,
+		})
+	}
 	out = append(out, requestEntity(r))
 	return out
 }

@@ -53,6 +53,9 @@ type trail struct {
 	bulk bool
 	// decided are the decisions' inputs, for replay (decided.go).
 	decided decidedInputs
+	// destruction, on an approved disposal, makes the record its
+	// destruction record (retention.go).
+	destruction *audit.Destruction
 }
 
 func trailOf(c *gin.Context) *trail {
@@ -174,6 +177,7 @@ func (s *Server) entry(c *gin.Context, status int) audit.Entry {
 		Decision: audit.Decision{Allowed: !t.refused && status != http.StatusUnauthorized && status != http.StatusForbidden,
 			Reasons: t.reasons, Revision: t.revision, Obligations: t.obligations},
 		Decided: t.decided.list, DecidedOmitted: t.decided.omitted,
+		Destruction: t.destruction,
 	}
 	if e.Interaction == "" {
 		e.Interaction = "operation"

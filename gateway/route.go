@@ -87,6 +87,16 @@ func parseRoute(method, path string) *route {
 			// The audit trail names a download of an export's file so.
 			rt.Operation = opExportDownload
 		}
+		// Retention (retention.go): a disposal's approval and certificate,
+		// a hold's lifting, are operations of their own.
+		switch {
+		case rt.Operation == opDisposal && rt.shape == "/$op/{id}":
+			rt.Operation = opDisposalCertificate
+		case rt.Operation == opDisposal && rt.File == "$approve":
+			rt.Operation = opDisposalApprove
+		case rt.Operation == opLegalHold && rt.File == "$lift":
+			rt.Operation = opLegalHoldLift
+		}
 		return rt
 	}
 	if fhir.Supported(segs[0]) {

@@ -55,6 +55,8 @@ func (s *Server) readyz(c *gin.Context) error {
 //	/policy/versions...          the access policy's versions (policyHandlers)
 //	/AuditEvent/{id}/$explain, /policy/$explain, /policy/agreement
 //	                             decisions explained, the agreement (explainHandlers)
+//	/$disposal-due, /$disposal..., /$legal-hold..., /$retention-extend
+//	                             retention and disposal (retentionHandlers)
 //	/$export, /Patient/$export, /$export-status/{job}, /$export-file/{job}/{file}
 //	                             Bulk Data export (exportHandlers)
 //
@@ -98,6 +100,9 @@ func (s *Server) handlersFor(rt *route) (map[string]handler, error) {
 		return hs, nil
 	}
 	if hs, ok := s.policyHandlers(rt); ok {
+		return hs, nil
+	}
+	if hs, ok := s.retentionHandlers(rt); ok {
 		return hs, nil
 	}
 	switch {

@@ -15,6 +15,7 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
+	"github.com/socialcare-fhir/gateway/retention"
 )
 
 // Store is what the handlers need from the record store.
@@ -90,6 +91,14 @@ type Config struct {
 	// ONLY: the gateway sets it in development mode alone.
 	DevSignIn   DevTokens
 	DevAudience string
+	// Retention keeps records-management decisions and Records purges
+	// what an approved disposal names (retention.go); without both the
+	// retention routes answer 501. RetentionEvery, when positive, runs
+	// the appraisal in the background that often (daily in production),
+	// audited, logging only counts.
+	Retention      retention.Store
+	Records        RecordKeeper
+	RetentionEvery time.Duration
 	// SMART, when set, serves /.well-known/smart-configuration and the
 	// SMART Backend Services token endpoint (TokenPath). Auth must trust
 	// the tokens it issues.
@@ -194,6 +203,10 @@ func New(cfg Config, st Store, logger *slog.Logger) *Server {
 	s := &Server{cfg: cfg, store: st, logger: logger, engine: gin.New(), running: map[string]runningExport{}}
 	s.bg, s.stop = context.WithCancel(context.Background())
 	s.routes()
+	if cfg.RetentionEvery > 0 && cfg.Retention != nil && cfg.Records != nil {
+		s.wg.Add(1)
+		go s.appraiseEvery(cfg.RetentionEvery)
+	}
 	return s
 }
 

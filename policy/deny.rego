@@ -36,6 +36,9 @@ rule_ids := [
 	"SELF-6-request",
 	"SELF-6-subject-access",
 	"RIGHTS-10-requests",
+	"RETAIN-12-appraisal",
+	"RETAIN-12-disposal",
+	"RETAIN-12-hold",
 ]
 
 record_failures(r, c) := {id | some id in record_checks; record_fails(id, r, c)}

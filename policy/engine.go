@@ -55,6 +55,8 @@ type Engine struct {
 	rules   *ruleBook
 	data    []byte
 	explain explainQueries
+	// retention is the retention schedule of the policy data.
+	retention *Schedule
 }
 
 // Load reads the policy in dir, checks it and prepares it: every module
@@ -93,6 +95,9 @@ func load(ctx context.Context, src *source) (*Engine, error) {
 		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
 	}
 	e := &Engine{revision: src.revision, data: src.data, rules: rules}
+	if e.retention, err = parseSchedule(src.data); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", src.revision, err)
+	}
 	if deterministic(policy) {
 		e.memo, e.filters = &bounded[string, Decision]{}, &bounded[[32]byte, filterResult]{}
 		e.plans = &bounded[string, *plan]{limit: planLimit}

@@ -8,8 +8,9 @@
 //     audit.db (the hash-chained trail), ingest.db (journals and bulk
 //     import jobs), export.db (Bulk Data export jobs; their NDJSON
 //     files are written by the gateway under the data directory's
-//     exports/) and policy.db (the access policy's versions, package
-//     policy/versions), each a SQLite database in WAL mode.
+//     exports/), policy.db (the access policy's versions, package
+//     policy/versions) and retention.db (records-management decisions,
+//     package retention), each a SQLite database in WAL mode.
 //   - mongodb: MongoDB through the official driver (package store), the
 //     production engine and the way past one machine (replica set;
 //     sharding on the patient compartment). With kind mongodb and no URI,
@@ -34,6 +35,7 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/store/embedded"
 	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
 	"github.com/socialcare-fhir/gateway/policy/versions"
+	"github.com/socialcare-fhir/gateway/retention"
 	"github.com/socialcare-fhir/gateway/sqlitedb"
 )
 
@@ -66,6 +68,10 @@ type Resources interface {
 	// Versions and Restore move every version between engines.
 	Versions(ctx context.Context, resourceType string, fn func(*store.Version) error) error
 	Restore(ctx context.Context, versions []*store.Version) error
+	// Purge removes a resource and every version of it, its search index
+	// and its access facts, for a disposal under the retention schedule
+	// (package retention); fhir.ErrNotFound if nothing of it is stored.
+	Purge(ctx context.Context, resourceType, id string) (int, error)
 }
 
 // Exports is the export job store both engines keep (package export).
@@ -119,6 +125,10 @@ type Engine struct {
 	// Policies keeps the access policy's versions (policy.db; the
 	// policy_versions collection).
 	Policies versions.Store
+	// Retention keeps the records-management decisions: legal holds,
+	// extensions, disposals (retention.db; the retention_decisions
+	// collection).
+	Retention retention.Store
 	// Mongo is the MongoDB resource store (kind mongodb), SQL the SQLite
 	// one (kind sqlite); the other is nil.
 	Mongo   *store.Store
@@ -200,7 +210,15 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 			return err
 		}
 		e.closers = append(e.closers, pdb.Close)
-		e.Policies, err = versions.OpenSQLite(ctx, pdb)
+		if e.Policies, err = versions.OpenSQLite(ctx, pdb); err != nil {
+			return err
+		}
+		rdb, err := sqlitedb.Open(filepath.Join(cfg.DataDir, retention.File))
+		if err != nil {
+			return err
+		}
+		e.closers = append(e.closers, rdb.Close)
+		e.Retention, err = retention.OpenSQLite(ctx, rdb)
 		return err
 	}
 	uri := cfg.URI
@@ -225,7 +243,10 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 	}
 	e.Ingest = ingest.New(st, cfg.Logger)
 	e.Exports = export.NewMongo(st.Database())
-	e.Policies, err = versions.OpenMongo(ctx, st.Database())
+	if e.Policies, err = versions.OpenMongo(ctx, st.Database()); err != nil {
+		return err
+	}
+	e.Retention, err = retention.OpenMongo(ctx, st.Database())
 	return err
 }
 

@@ -96,6 +96,9 @@ func serve(ctx context.Context, args []string) error {
 		AuditRetention:     cfg.AuditRetention,
 		DevSignIn:          signIn,
 		DevAudience:        cfg.Audience,
+		Retention:          eng.Retention,
+		Records:            eng.Resources,
+		RetentionEvery:     24 * time.Hour,
 	}, eng.Resources, logger)
 	defer h.Close(context.Background())
 	if err := h.ResumeExports(ctx); err != nil {

@@ -46,6 +46,7 @@ func Contract(t *testing.T, open Opener) {
 	t.Run("Facts", func(t *testing.T) { contractFacts(t, open) })
 	t.Run("FactSets", func(t *testing.T) { contractFactSets(t, open) })
 	t.Run("Restart", func(t *testing.T) { contractRestart(t, open) })
+	t.Run("Purge", func(t *testing.T) { contractPurge(t, open) })
 }
 
 type clock struct {
