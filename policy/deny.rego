@@ -36,6 +36,7 @@ rule_ids := [
 	"SELF-6-request",
 	"SELF-6-subject-access",
 	"RIGHTS-10-requests",
+	"COHORT-11-own-cohort",
 ]
 
 record_failures(r, c) := {id | some id in record_checks; record_fails(id, r, c)}
@@ -100,6 +101,7 @@ record_checks contains "REL-3-relationship" if {
 record_fails("REL-3-relationship", r, c) if {
 	not related(r, c)
 	not "directory" in r.categories
+	not "cohort" in r.categories
 }
 
 record_checks contains "REL-3-known-to-council" if {
@@ -111,6 +113,7 @@ record_checks contains "REL-3-known-to-council" if {
 record_fails("REL-3-known-to-council", r, c) if {
 	not known(r, c)
 	not "directory" in r.categories
+	not "cohort" in r.categories
 }
 
 subject_failures contains "NTK-4-role" if {
