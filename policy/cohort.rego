@@ -42,6 +42,11 @@ open_paths contains "write-cohort" if {
 	cohort_reader
 }
 
+# The write-cohort path allows Groups only: a caller with no other write
+# path (an NHS organisation) is refused a write of any other type before
+# its body is read (Engine.NeverFor).
+path_types := {"write-cohort": ["Group"]}
+
 path("write-cohort", r, _) if {
 	r.type == "Group"
 	own_authorship(r)

@@ -48,6 +48,8 @@ type Engine struct {
 	partialMu sync.Mutex
 	// subjectFields are the input.subject keys the policy reads (nil: any).
 	subjectFields []string
+	// pathTypes limit paths to resource types (path_types; see NeverFor).
+	pathTypes map[string][]string
 }
 
 // Load reads the policy in dir, checks it and prepares it: every module
