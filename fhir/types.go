@@ -7,7 +7,7 @@ import "slices"
 var ResourceTypes = []string{
 	"AdverseEvent", "AuditEvent", "Basic", "CarePlan", "CareTeam", "Composition",
 	"Consent", "DocumentReference", "Encounter", "EpisodeOfCare", "Flag", "Goal",
-	"Medication", "MedicationAdministration", "Observation", "Organization",
+	"Group", "Medication", "MedicationAdministration", "Observation", "Organization",
 	"Patient", "Practitioner", "PractitionerRole", "Provenance", "RelatedPerson",
 	"ServiceRequest", "Task",
 }

@@ -409,7 +409,7 @@ func (a *access) selfPatient() string {
 // write nothing of typ whatever it sends (the refusal names the rules and
 // is audited like any other).
 func (a *access) mayWriteAtAll(ctx context.Context, typ string) error {
-	if !a.engine.Never(ctx, policy.ActionWrite, a.subject()) {
+	if !a.engine.NeverFor(ctx, policy.ActionWrite, a.subject(), typ) {
 		return nil
 	}
 	_, err := a.decideAttrs(ctx, policy.ActionWrite, typ, "", policy.ResourceAttributes{}, nil)

@@ -454,7 +454,8 @@ func TestExportKickOffErrors(t *testing.T) {
 		{note: "not Parameters", method: "POST", path: "/$export", headers: ok, status: 400, want: "Parameters", body: `{"resourceType":"Patient"}`},
 		{note: "_typeFilter with _include", method: "GET", path: "/$export?_typeFilter=Observation%3F_include%3DObservation:subject", headers: ok, status: 400, want: "_include"},
 		{note: "_typeFilter unknown parameter", method: "GET", path: "/$export?_typeFilter=Observation%3Fcolour%3Dred", headers: ok, status: 400, want: "_typeFilter"},
-		{note: "Group", method: "GET", path: "/Group/g1/$export", headers: ok, status: 501, want: "Patient/$export"},
+		{note: "unknown Group", method: "GET", path: "/Group/g1/$export", headers: ok, status: 404, want: "g1"},
+		{note: "patient in a Group GET", method: "GET", path: "/Group/g1/$export?patient=Patient/x", headers: ok, status: 400, want: "POST"},
 		{note: "PUT", method: "PUT", path: "/$export", headers: ok, status: 405, want: "allowed"},
 	} {
 		t.Run(c.note, func(t *testing.T) {
@@ -553,14 +554,12 @@ func TestExportCapabilityStatement(t *testing.T) {
 		defs[o.Definition] = true
 	}
 	for _, res := range cs.Rest[0].Resource {
-		if res.Type == "Group" {
-			t.Error("Group is declared but not served")
-		}
 		for _, o := range res.Operation {
 			defs[res.Type+" "+o.Definition] = true
 		}
 	}
-	for _, d := range []string{"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export", "Patient http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"} {
+	for _, d := range []string{"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export", "Patient http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+		"Group http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"} {
 		if !defs[d] {
 			t.Errorf("%s not declared", d)
 		}

@@ -97,6 +97,10 @@ func (s *Server) capabilities(c *gin.Context) {
 					Documentation: "GET or POST /Patient/$export (Prefer: respond-async): the Patients the caller may read and their compartments as NDJSON; _type, _since, _outputFormat, _typeFilter, patient (POST)"})
 			}
 		}
+		if t == "Group" && s.cfg.Exports != nil {
+			r.Operation = []op{{Name: "export", Definition: bulkDataOps + "group-export",
+				Documentation: "GET or POST /Group/{id}/$export (Prefer: respond-async): the current members of a Group the caller may read (not inactive, period not ended) and their compartments as NDJSON, each resource decided as a read; _type, _since (members who joined after it are exported whole), _outputFormat, _typeFilter, patient (POST: members only); the Group itself is not exported"}}
+		}
 		if t == "Task" {
 			// Rights requests move on by their operations only (rectification.go).
 			r.Interaction = slices.DeleteFunc(slices.Clone(interactions), func(c code) bool { return c.Code == "update" || c.Code == "delete" })
@@ -149,8 +153,7 @@ func (s *Server) capabilities(c *gin.Context) {
 		"rest":        []any{rest},
 	}
 	if s.cfg.Exports != nil {
-		// Bulk Data Access: system and patient-level $export (Group is
-		// not served, so neither is group-export).
+		// Bulk Data Access: system, patient and group-level $export.
 		cs["instantiates"] = []string{"http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"}
 		cs["rest"].([]any)[0].(map[string]any)["operation"] = []op{{Name: "export", Definition: bulkDataOps + "export",
 			Documentation: "GET or POST /$export (Prefer: respond-async): every resource the caller may read, as NDJSON; status at the Content-Location URL, files kept for " + s.cfg.ExportExpiry.String()}}

@@ -56,19 +56,14 @@ const (
 )
 
 // exportHandlers serve the Bulk Data export paths (ok false for any
-// other route): a 501 when exports are not configured, and for Group
-// exports, since no Group is served.
+// other route): a 501 when exports are not configured.
 func (s *Server) exportHandlers(rt *route) (map[string]handler, bool) {
 	var hs map[string]handler
 	switch {
 	case rt.shape == "/$op" && rt.Operation == opExport, rt.Type == "Patient" && rt.shape == "/{type}/$op" && rt.Operation == opExport:
 		hs = map[string]handler{http.MethodGet: s.exportKickOff, http.MethodPost: s.exportKickOff}
-	case rt.name == "Group" && rt.shape == "/{type}/{id}/$op" && rt.Operation == opExport:
-		groups := func(*gin.Context) error {
-			return fhir.Errorf(http.StatusNotImplemented, "not-supported",
-				"Group/$export is not supported: this gateway serves no Group resources yet; export your patients with POST /Patient/$export and a patient parameter for each")
-		}
-		return map[string]handler{http.MethodGet: groups, http.MethodPost: groups}, true
+	case rt.Type == "Group" && rt.shape == "/{type}/{id}/$op" && rt.Operation == opExport:
+		hs = map[string]handler{http.MethodGet: s.exportKickOff, http.MethodPost: s.exportKickOff}
 	case rt.shape == "/$op/{id}" && rt.Operation == opExportStatus:
 		hs = map[string]handler{http.MethodGet: s.exportStatus, http.MethodDelete: s.exportCancel}
 	case rt.shape == "/$op/{id}/{file}" && rt.Operation == opExportDownload:
@@ -100,14 +95,22 @@ func (s *Server) exportKickOff(c *gin.Context) error {
 	}
 	t.query = params.Encode()
 	level := export.LevelSystem
-	if routeOf(c).Type == "Patient" {
+	switch routeOf(c).Type {
+	case "Patient":
 		level = export.LevelPatient
+	case "Group":
+		level = export.LevelGroup
 	}
 	job, err := s.exportJob(c, level, params)
 	if err != nil {
 		return err
 	}
-	t.patients = job.Patients
+	if level == export.LevelGroup {
+		if err := s.groupCohort(c, job); err != nil {
+			return err
+		}
+	}
+	t.patients = appendNew(t.patients, job.Patients...)
 	ctx := c.Request.Context()
 	running, err := s.cfg.Exports.InState(ctx, export.Running)
 	if err != nil {
@@ -199,10 +202,12 @@ func exportParamsOf(c *gin.Context) (url.Values, error) {
 }
 
 // exportTypes are the types an export of the level may contain: every
-// served type (system) or the Patient and its compartment's (patient);
-// never AuditEvents, which are the audit trail, not records of care.
+// served type (system) or the Patient and its compartment's (patient,
+// group: a Group is in no compartment, and is not exported with its
+// members); never AuditEvents, which are the audit trail, not records of
+// care.
 func exportTypes(level string) []string {
-	if level == export.LevelPatient {
+	if level == export.LevelPatient || level == export.LevelGroup {
 		return everythingTypes()
 	}
 	return slices.DeleteFunc(slices.Clone(fhir.ResourceTypes), func(t string) bool { return t == "AuditEvent" })
@@ -272,8 +277,8 @@ func (s *Server) exportJob(c *gin.Context, level string, params url.Values) (*ex
 	}
 	for _, p := range params["patient"] {
 		switch {
-		case level != export.LevelPatient:
-			bad("patient", "is a parameter of Patient/$export, not of a system-level export")
+		case level == export.LevelSystem:
+			bad("patient", "is a parameter of Patient/$export and Group/[id]/$export, not of a system-level export")
 		case !strings.HasPrefix(p, "Patient/") || !validID.MatchString(strings.TrimPrefix(p, "Patient/")):
 			bad("patient", "must be a reference Patient/<id>")
 		default:

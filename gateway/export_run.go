@@ -180,6 +180,9 @@ func (s *Server) exportTypes(ctx context.Context, job *export.Job) error {
 	if err := os.MkdirAll(s.exportDir(job.ID), 0o700); err != nil {
 		return fmt.Errorf("export directory: %w", err)
 	}
+	if job.Level == export.LevelGroup && len(job.Patients) == 0 {
+		job.Position = export.Position{Type: len(job.Types)} // a group with no current members: nobody
+	}
 	for job.Position.Type < len(job.Types) {
 		if err := s.exportType(ctx, job, job.Types[job.Position.Type]); err != nil {
 			return err
@@ -198,20 +201,29 @@ func (s *Server) exportAccess(job *export.Job) *access {
 	return &access{server: s, id: id, engine: s.cfg.Policy.Current(), trail: &trail{bulk: true}}
 }
 
-// exportQuery is the search of one page of typ: changed after _since and
-// by the transaction time, in a pinned patient's compartment, matching
-// one of the type's _typeFilters.
+// exportQuery is the search of one page of typ: changed after _since
+// (unless in the compartment of a group member who joined after it) and
+// by the transaction time, in a pinned patient's compartment (a group's
+// members: always, none meaning nobody), matching one of the type's
+// _typeFilters.
 func exportQuery(job *export.Job, typ string, count int) (*search.Query, error) {
 	sp := url.Values{"_count": {strconv.Itoa(count)}, "_lastUpdated": {"le" + job.TransactionTime.UTC().Format(time.RFC3339Nano)}}
-	if job.Since != "" {
+	if job.Since != "" && len(job.Joined) == 0 {
 		sp.Add("_lastUpdated", "gt"+job.Since)
 	}
 	q, err := search.Parse(typ, sp, search.Options{DefaultCount: count, MaxCount: count})
 	if err != nil {
 		return nil, err
 	}
-	if len(job.Patients) > 0 {
+	if len(job.Patients) > 0 || job.Level == export.LevelGroup {
 		q.Filter = cond.AllOf(q.Filter, cond.OneOf(cond.Compartment, job.Patients))
+	}
+	if job.Since != "" && len(job.Joined) > 0 {
+		changed, err := search.Parse(typ, url.Values{"_lastUpdated": {"gt" + job.Since}}, search.Options{})
+		if err != nil {
+			return nil, err
+		}
+		q.Filter = cond.AllOf(q.Filter, cond.AnyOf(changed.Filter, cond.OneOf(cond.Compartment, job.Joined)))
 	}
 	if fs := job.TypeFilters[typ]; len(fs) > 0 {
 		var any []*cond.Node

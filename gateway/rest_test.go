@@ -207,7 +207,7 @@ func TestCapabilityStatement(t *testing.T) {
 		m := res.(map[string]any)
 		types[m["type"].(string)] = m
 	}
-	if len(types) != 23 {
+	if len(types) != 24 {
 		t.Fatalf("%d resource types", len(types))
 	}
 	if ae := types["AuditEvent"]; len(ae["interaction"].([]any)) != 2 {

@@ -30,7 +30,7 @@ func TestParseRoute(t *testing.T) {
 		{"POST", "/$export", route{Operation: "$export", shape: "/$op", Interaction: "operation", name: "$export"}},
 		{"GET", "/$export-status/j1", route{Operation: "$export-status", ID: "j1", shape: "/$op/{id}", Interaction: "operation", name: "$export-status"}},
 		{"GET", "/$export-file/j1/Patient-1.ndjson", route{Operation: "$export-download", ID: "j1", File: "Patient-1.ndjson", shape: "/$op/{id}/{file}", Interaction: "operation", name: "$export-file"}},
-		{"GET", "/Group/g1/$export", route{ID: "g1", Operation: "$export", shape: "/{type}/{id}/$op", Interaction: "operation", name: "Group"}},
+		{"GET", "/Group/g1/$export", route{Type: "Group", ID: "g1", Operation: "$export", shape: "/{type}/{id}/$op", Interaction: "operation", name: "Group"}},
 		{"GET", "/policy/versions", route{Operation: "$policy-list", shape: "/policy/versions", Interaction: "operation", name: "policy"}},
 		{"POST", "/policy/versions", route{Operation: "$policy-propose", shape: "/policy/versions", Interaction: "operation", name: "policy"}},
 		{"POST", "/policy/versions/v1/$approve", route{Operation: "$policy-approve", ID: "v1", shape: "/policy/versions/{id}/$op", Interaction: "operation", name: "policy"}},

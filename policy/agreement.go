@@ -333,6 +333,7 @@ var categoryWords = map[string]string{
 	"provenance":     "who recorded what, and when",
 	"audit":          "the audit trail of who looked at records",
 	"rights-request": "requests to correct or copy a record",
+	"cohort":         "lists of people an organisation cares for (for bulk transfers)",
 	"other":          "other social care records",
 }
 

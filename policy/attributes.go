@@ -57,7 +57,11 @@ const (
 	// CatRightsRequest is a person's request under their data protection
 	// rights (a Task: rectification, subject access).
 	CatRightsRequest = "rights-request"
-	CatOther         = "other"
+	// CatCohort is a Group: a list of people an organisation defined for
+	// itself (a trust's patients with active episodes), read and written
+	// by that organisation only (COHORT-11-own-cohort).
+	CatCohort = "cohort"
+	CatOther  = "other"
 )
 
 // Categories returns the record category vocabulary, in the order the
@@ -66,7 +70,7 @@ func Categories() []string {
 	return []string{
 		CatDemographics, CatContacts, CatDirectory, CatCarePlan, CatCarePackage,
 		CatVisit, CatMedication, CatIncident, CatAlert, CatSafeguarding,
-		CatFinancial, CatOpinion, CatConsent, CatProvenance, CatAudit, CatRightsRequest, CatOther,
+		CatFinancial, CatOpinion, CatConsent, CatProvenance, CatAudit, CatRightsRequest, CatCohort, CatOther,
 	}
 }
 
@@ -94,6 +98,7 @@ var typeCategories = map[string]typeCategory{
 	"Provenance":               {CatProvenance, true},
 	"AuditEvent":               {CatAudit, true},
 	"Task":                     {CatRightsRequest, true},
+	"Group":                    {CatCohort, true},
 	"CarePlan":                 {CatCarePlan, false},
 	"Goal":                     {CatCarePlan, false},
 	"EpisodeOfCare":            {CatCarePackage, false},

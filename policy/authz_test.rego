@@ -356,14 +356,14 @@ test_organisations_have_known_kinds if {
 # The subject half of the paths and the order of denial reasons.
 
 test_open_paths_by_subject if {
-	authz.open_paths == {"relationship", "directory"} with input as {"action": "read", "subject": trust_doctor}
+	authz.open_paths == {"relationship", "directory", "cohort"} with input as {"action": "read", "subject": trust_doctor}
 	authz.open_paths == {"break-glass"} with input as {"action": "read", "subject": object.union(trust_doctor, {"purpose": "BTG", "break_glass_reason": "collapsed"})}
-	authz.open_paths == {"council", "directory"} with input as {"action": "search", "subject": council_sw}
+	authz.open_paths == {"council", "directory", "cohort"} with input as {"action": "search", "subject": council_sw}
 	authz.open_paths == {"provider-own"} with input as {"action": "read", "subject": provider_carer}
 	authz.open_paths == set() with input as {"action": "read", "subject": researcher}
 	authz.open_paths == set() with input as {"action": "read", "subject": object.union(trust_doctor, {"role": "R9999"})}
 	authz.open_paths == {"self"} with input as {"action": "read", "subject": person}
-	authz.open_paths == {"write-council"} with input as {"action": "write", "subject": council_system}
+	authz.open_paths == {"write-council", "write-cohort"} with input as {"action": "write", "subject": council_system}
 }
 
 test_denial_reasons_in_rule_order if {

@@ -39,6 +39,7 @@ rule_ids := [
 	"RETAIN-12-appraisal",
 	"RETAIN-12-disposal",
 	"RETAIN-12-hold",
+	"COHORT-11-own-cohort",
 ]
 
 record_failures(r, c) := {id | some id in record_checks; record_fails(id, r, c)}
@@ -171,6 +172,7 @@ record_checks contains "REL-3-relationship" if {
 record_fails("REL-3-relationship", r, c) if {
 	not related(r, c)
 	not "directory" in r.categories
+	not "cohort" in r.categories
 }
 
 # METADATA
@@ -191,6 +193,7 @@ record_checks contains "REL-3-known-to-council" if {
 record_fails("REL-3-known-to-council", r, c) if {
 	not known(r, c)
 	not "directory" in r.categories
+	not "cohort" in r.categories
 }
 
 # METADATA

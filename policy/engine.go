@@ -57,6 +57,8 @@ type Engine struct {
 	explain explainQueries
 	// retention is the retention schedule of the policy data.
 	retention *Schedule
+	// pathTypes limit paths to resource types (path_types; see NeverFor).
+	pathTypes map[string][]string
 }
 
 // Load reads the policy in dir, checks it and prepares it: every module

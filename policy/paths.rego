@@ -22,6 +22,8 @@ path_rules := {
 	"write-council": ["WRITE-7", "PURPOSE-2-direct-care"],
 	"write-provider": ["WRITE-7-provider-named", "WRITE-7-provider-own", "WRITE-7-relationship", "WRITE-7-labels", "WRITE-7-source", "PURPOSE-2-direct-care"],
 	"audit": ["DSA-1-signatory", "AUDIT-8-ig-review", "NTK-4-need-to-know"],
+	"cohort": ["DSA-1-signatory", "PURPOSE-2-direct-care", "COHORT-11-own-cohort", "NTK-4-need-to-know"],
+	"write-cohort": ["COHORT-11-own-cohort", "PURPOSE-2-direct-care"],
 }
 
 path_obligations := {"break-glass": ["audit-break-glass", "review-break-glass"]}
@@ -45,7 +47,8 @@ path("relationship", r, c) if {
 
 # PURPOSE-2-break-glass: a clinical role in an NHS organisation, with a
 # reason, reads without a relationship and despite an objection. Allowed and
-# flagged for review.
+# flagged for review. Breaking the glass opens a person's record, not
+# another organisation's cohorts (cohort.rego).
 open_paths contains "break-glass" if {
 	read_like
 	staff
@@ -56,6 +59,7 @@ open_paths contains "break-glass" if {
 
 path("break-glass", r, _) if {
 	need_to_know(r)
+	not "cohort" in r.categories
 }
 
 # DSA-1, REL-3-known-to-council: the council's adult social care reads the

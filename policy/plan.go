@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -26,6 +27,7 @@ const (
 	pathRule      = "data.gateway.authz.path"
 	checkRule     = "data.gateway.authz.record_fails"
 	openPathsRule = "data.gateway.authz.open_paths"
+	pathTypesRule = "data.gateway.authz.path_types"
 	recordChecks  = "data.gateway.authz.record_checks"
 	outcomeLimit  = 1024 // distinct outcomes one plan remembers; beyond it they are evaluated each time
 	maxConditions = 64   // paths or checks one plan holds
@@ -111,7 +113,39 @@ func (e *Engine) preparePlans(ctx context.Context, c *ast.Compiler, opts func(st
 	if e.refusalQ, err = rego.New(opts(refusalQuery)...).PrepareForEval(ctx); err != nil {
 		return fmt.Errorf("prepare refusal: %w", err)
 	}
+	rs, err := rego.New(opts(pathTypesRule)...).Eval(ctx)
+	if err != nil {
+		return fmt.Errorf("evaluate %s: %w", pathTypesRule, err)
+	}
+	if len(rs) > 0 && len(rs[0].Expressions) > 0 {
+		b, err := json.Marshal(rs[0].Expressions[0].Value)
+		if err == nil {
+			err = json.Unmarshal(b, &e.pathTypes)
+		}
+		if err != nil {
+			return fmt.Errorf("%s must map path names to lists of resource types: %w", pathTypesRule, err)
+		}
+	}
 	return nil
+}
+
+// NeverFor is [Engine.Never] for resources of type typ: it also reports
+// true when every path open to the subject is one the policy limits to
+// other types (path_types: a path named there allows only the types it
+// lists; a path not named may allow any). A wrong path_types can only
+// refuse a write early that a path would have allowed, never allow one.
+func (e *Engine) NeverFor(ctx context.Context, action string, s Subject, typ string) bool {
+	p := e.planFor(ctx, action, s)
+	if p == nil {
+		return false
+	}
+	for _, name := range p.paths.names {
+		types, limited := e.pathTypes[name]
+		if !limited || slices.Contains(types, typ) {
+			return false
+		}
+	}
+	return true
 }
 
 // planFor returns the subject's plan for the action, building it on first

@@ -29,6 +29,7 @@ const (
 const (
 	LevelSystem  = "system"  // /$export
 	LevelPatient = "patient" // /Patient/$export
+	LevelGroup   = "group"   // /Group/{id}/$export
 )
 
 // ErrNotFound is returned when there is no job with the id.
@@ -48,8 +49,17 @@ type Job struct {
 	Types []string `json:"types"`
 	// Since is _since (an instant), or "".
 	Since string `json:"since,omitempty"`
-	// Patients ("Patient/<id>") limit a patient-level export (patient).
+	// Patients ("Patient/<id>") limit a patient-level export (patient);
+	// in a group-level export they are the cohort: the group's current
+	// members (those of the patient parameter among them), none meaning
+	// nobody.
 	Patients []string `json:"patients,omitempty"`
+	// Group is the Group a group-level export is of ("Group/<id>").
+	Group string `json:"group,omitempty"`
+	// Joined are the members of a group-level export with _since who
+	// joined the group after it (member.period.start): their compartments
+	// are exported whole, whenever last changed.
+	Joined []string `json:"joined,omitempty"`
 	// TypeFilters are the _typeFilter queries by type ("status=active").
 	TypeFilters map[string][]string `json:"typeFilters,omitempty"`
 	// Notes are informational issues written to the error file (e.g.

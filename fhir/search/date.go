@@ -196,3 +196,8 @@ func dateCondition(loField, hiField string, point bool, raw string) (*cond.Node,
 	}
 	return cond.AllOf(lo(cond.Ge, plo), hi(cond.Le, phi)), nil
 }
+
+// DateRange parses a FHIR date, dateTime or instant into the half-open
+// range [lo, hi) its precision covers, in UTC (a date or a time without a
+// zone is taken as UTC); ok is false for anything else.
+func DateRange(s string) (lo, hi time.Time, ok bool) { return dateRange(s) }

@@ -193,6 +193,18 @@ func buildDefinitions() map[string][]def {
 			ref("requester", "Task.requester", "Search by task requester", served("Device", "Organization", "Patient", "Practitioner", "PractitionerRole", "RelatedPerson"), "requester"),
 			date("deadline", "Task.restriction.period.end", "When the request must be answered by (the end of Task.restriction.period)"+gatewayDefined, "restriction.period.end"),
 		},
+		// Group: the R4 parameters but characteristic-value (composite).
+		// A Group is in no patient's compartment here (see index.go).
+		"Group": {
+			tok("actual", "Group.actual", "Descriptive or actual", "actual"),
+			tok("characteristic", "Group.characteristic.code", "Kind of characteristic", "characteristic.code"),
+			tok("code", "Group.code", "The kind of resources contained", "code"),
+			tok("exclude", "Group.characteristic.exclude", "Group includes or excludes", "characteristic.exclude"),
+			ref("managing-entity", "Group.managingEntity", "Entity that is the custodian of the Group's definition", served("Practitioner", "Organization", "RelatedPerson", "PractitionerRole"), "managingEntity"),
+			ref("member", "Group.member.entity", "Reference to the group member", served("Practitioner", "Device", "Medication", "Patient", "Substance", "Group", "PractitionerRole"), "member.entity"),
+			withSystem(tok("type", "Group.type", "The type of resources the group contains", "type"), "http://hl7.org/fhir/group-type"),
+			tok("value", "(Group.characteristic.value as CodeableConcept) | (Group.characteristic.value as boolean)", "Value held by characteristic", "characteristic.value[CodeableConcept]", "characteristic.value[boolean]"),
+		},
 		"AuditEvent": {
 			date("date", "AuditEvent.recorded", "Time when the event was recorded", "recorded"),
 			withPatientOnly(ref("patient", "AuditEvent.agent.who.where(resolve() is Patient) | AuditEvent.entity.what.where(resolve() is Patient)", "Identifier of who", served("Patient"), "agent.who", "entity.what")),
@@ -211,7 +223,7 @@ func buildDefinitions() map[string][]def {
 		"AdverseEvent": {"identifier"}, "Basic": {"identifier"}, "CarePlan": {"identifier"},
 		"CareTeam": {"identifier"}, "Composition": {"identifier"}, "Consent": {"identifier"},
 		"DocumentReference": {"masterIdentifier", "identifier"}, "Encounter": {"identifier"},
-		"EpisodeOfCare": {"identifier"}, "Flag": {"identifier"}, "Goal": {"identifier"},
+		"EpisodeOfCare": {"identifier"}, "Flag": {"identifier"}, "Goal": {"identifier"}, "Group": {"identifier"},
 		"Medication": {"identifier"}, "MedicationAdministration": {"identifier"},
 		"Observation": {"identifier"}, "Organization": {"identifier"}, "Patient": {"identifier"},
 		"Practitioner": {"identifier"}, "PractitionerRole": {"identifier"},

@@ -75,6 +75,7 @@ func TestRequiredParams(t *testing.T) {
 		"Composition":              {"patient": "reference", "subject": "reference", "status": "token", "type": "token", "date": "date"},
 		"Basic":                    {"patient": "reference", "subject": "reference", "code": "token", "created": "date", "author": "reference"},
 		"Task":                     {"patient": "reference", "subject": "reference", "focus": "reference", "status": "token", "business-status": "token", "code": "token", "authored-on": "date", "modified": "date", "requester": "reference", "deadline": "date"},
+		"Group":                    {"actual": "token", "characteristic": "token", "code": "token", "exclude": "token", "identifier": "token", "managing-entity": "reference", "member": "reference", "type": "token", "value": "token"},
 		"AuditEvent":               {"date": "date", "patient": "reference", "agent": "reference", "entity": "reference", "type": "token", "subtype": "token", "outcome": "token", "action": "token"},
 	}
 	for rt, params := range want {

@@ -67,7 +67,7 @@ func TestParseFilter(t *testing.T) {
 		// reference
 		{"Observation", "subject=Patient/p1", `sp.subject = "Patient/p1"`},
 		{"Observation", "patient=p1", `sp.patient = "Patient/p1"`},
-		{"Observation", "subject=p1", `sp.subject = "Patient/p1"`},
+		{"Observation", "subject=p1", `sp.subject in ["Group/p1", "Patient/p1"]`},
 		{"Observation", "performer=pr1", `sp.performer in ["CareTeam/pr1", "Organization/pr1", "Patient/pr1", "Practitioner/pr1", "PractitionerRole/pr1", "RelatedPerson/pr1"]`},
 		{"Observation", "subject:Patient=p1", `sp.subject = "Patient/p1"`},
 		{"Observation", "subject=https://example.org/fhir/Patient/p1/_history/2", `sp.subject = "Patient/p1"`},

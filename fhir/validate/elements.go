@@ -26,7 +26,7 @@ var choiceTypes = map[string]primitive{
 }
 
 // requiredChoices are the choice elements with minimum cardinality 1 in R4,
-// among the 23 served resource types and the data types they use, keyed by
+// among the 24 served resource types and the data types they use, keyed by
 // samply struct name and choice base.
 var requiredChoices = map[string]bool{
 	"MedicationAdministration.medication": true, // medication[x] 1..1
@@ -37,6 +37,7 @@ var requiredChoices = map[string]bool{
 	"UsageContext.value":                  true, // UsageContext.value[x] 1..1
 	"TaskInput.value":                     true, // Task.input.value[x] 1..1
 	"TaskOutput.value":                    true, // Task.output.value[x] 1..1
+	"GroupCharacteristic.value":           true, // Group.characteristic.value[x] 1..1
 }
 
 // codeSets are the codes of required value sets that the samply model keeps
@@ -55,7 +56,7 @@ var codeSets = map[string][]string{
 // strings (or, for ints, not integer), keyed by samply struct name and JSON
 // name. Choice variants take their type from their name; a resource's own id
 // is an id (Element.id elsewhere is a string). Types are from the R4
-// StructureDefinitions of the data types and the 23 served resources.
+// StructureDefinitions of the data types and the 24 served resources.
 var elementTypes = map[string]primitive{
 	"Extension.url": pURI,
 
@@ -116,6 +117,7 @@ var elementTypes = map[string]primitive{
 	"EncounterDiagnosis.rank":                          pPositiveInt,
 	"EpisodeOfCareDiagnosis.rank":                      pPositiveInt,
 	"Goal.statusDate":                                  pDate,
+	"Group.quantity":                                   pUnsignedInt,
 	"Medication.status":                                pCode,
 	"MedicationBatch.expirationDate":                   pDateTime,
 	"MedicationAdministration.instantiates":            pURI,

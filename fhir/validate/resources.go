@@ -21,6 +21,7 @@ var resourceModels = map[string]reflect.Type{
 	"EpisodeOfCare":            reflect.TypeFor[models.EpisodeOfCare](),
 	"Flag":                     reflect.TypeFor[models.Flag](),
 	"Goal":                     reflect.TypeFor[models.Goal](),
+	"Group":                    reflect.TypeFor[models.Group](),
 	"Medication":               reflect.TypeFor[models.Medication](),
 	"MedicationAdministration": reflect.TypeFor[models.MedicationAdministration](),
 	"Observation":              reflect.TypeFor[models.Observation](),
