@@ -167,6 +167,31 @@ func (m mongoRecords) countThrough(ctx context.Context, through int64) (int64, e
 	return n, unavailable(err)
 }
 
+func (m mongoRecords) firstNaming(ctx context.Context, after, through int64) (map[string]int64, error) {
+	cur, err := m.coll.Find(ctx, bson.D{{Key: "seq", Value: bson.D{{Key: "$gt", Value: after}, {Key: "$lte", Value: through}}}, {Key: "pat", Value: bson.D{{Key: "$exists", Value: true}}}},
+		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetProjection(bson.D{{Key: "seq", Value: 1}, {Key: "pat", Value: 1}}).SetBatchSize(1000))
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer cur.Close(ctx)
+	out := map[string]int64{}
+	for cur.Next(ctx) {
+		var r struct {
+			Seq int64    `bson:"seq"`
+			Pat []string `bson:"pat"`
+		}
+		if err := cur.Decode(&r); err != nil {
+			return nil, unavailable(err)
+		}
+		for _, p := range r.Pat {
+			if _, ok := out[p]; !ok {
+				out[p] = r.Seq
+			}
+		}
+	}
+	return out, unavailable(cur.Err())
+}
+
 func (m mongoRecords) deleteThrough(ctx context.Context, through int64) (int64, error) {
 	res, err := m.coll.DeleteMany(ctx, bson.D{{Key: "seq", Value: bson.D{{Key: "$lte", Value: through}}}})
 	if err != nil {

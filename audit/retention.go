@@ -15,6 +15,20 @@ import (
 // An interrupted purge leaves a valid chain that the next purge finishes.
 // Review records go with the others of their time.
 func (l *Log) Purge(ctx context.Context, now time.Time) (int64, error) {
+	return l.PurgeKeeping(ctx, now, nil)
+}
+
+// Kept reports which of the patients named still have records stored:
+// the audit of those is kept however old it is.
+type Kept func(ctx context.Context, patients []string) (map[string]bool, error)
+
+// PurgeKeeping is Purge that also keeps every record from the first one
+// naming a patient whose records are still stored (kept, when not nil):
+// the audit trail stays at least as long as the records it describes,
+// whatever the retention says. Only a prefix of the chain ever goes, so
+// one long-kept person holds back the records after their first mention
+// too; they go once that person's records are disposed of.
+func (l *Log) PurgeKeeping(ctx context.Context, now time.Time, kept Kept) (int64, error) {
 	if l.opt.Retention == 0 {
 		return 0, nil
 	}
@@ -36,6 +50,25 @@ func (l *Log) Purge(ctx context.Context, now time.Time) (int64, error) {
 		through = h.seq
 	default:
 		through = first[0].Seq - 1
+	}
+	if kept != nil && through > cp.seq {
+		named, err := l.recs.firstNaming(ctx, cp.seq, through)
+		if err != nil {
+			return 0, fmt.Errorf("purge audit records: %w", err)
+		}
+		patients := make([]string, 0, len(named))
+		for p := range named {
+			patients = append(patients, p)
+		}
+		stored, err := kept(ctx, patients)
+		if err != nil {
+			return 0, fmt.Errorf("purge audit records: which people still have records: %w", err)
+		}
+		for p, seq := range named {
+			if stored[p] && seq-1 < through {
+				through = seq - 1
+			}
+		}
 	}
 	if through <= cp.seq {
 		// Nothing new to purge; finish an interrupted purge, if any.

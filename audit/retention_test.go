@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +119,48 @@ func TestPurgeWithoutRetentionKeepsEverything(t *testing.T) {
 		if n, err := l.Purge(context.Background(), base.Add(100*365*24*time.Hour)); err != nil || n != 0 {
 			t.Fatalf("Purge = %d, %v; want nothing removed", n, err)
 		}
+	})
+}
+
+// The audit of a person whose records are still stored is kept past the
+// retention: the purge stops before the first record naming them, and
+// takes it once their records are gone.
+func TestPurgeKeepsTheAuditOfRecordsStillKept(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *testBackend) {
+		l := b.open(t, Options{Retention: 24 * time.Hour, MinRetention: time.Hour})
+		ctx := context.Background()
+		now := base.Add(72 * time.Hour)
+		for i, p := range []string{"Patient/gone", "Patient/gone", "Patient/kept", "Patient/gone", "Patient/kept"} {
+			e := readEntry(i, p)
+			e.Time = now.Add(-48*time.Hour + time.Duration(i)*time.Minute)
+			mustRecord(t, l, e)
+		}
+		stored := map[string]bool{"Patient/kept": true}
+		var asked []string
+		kept := func(_ context.Context, ps []string) (map[string]bool, error) {
+			asked = append(asked, ps...)
+			out := map[string]bool{}
+			for _, p := range ps {
+				out[p] = stored[p]
+			}
+			return out, nil
+		}
+		n, err := l.PurgeKeeping(ctx, now, kept)
+		if err != nil || n != 2 {
+			t.Fatalf("PurgeKeeping = %d, %v; want the 2 records before the first naming a person still kept", n, err)
+		}
+		if !slices.Contains(asked, "Patient/kept") || !slices.Contains(asked, "Patient/gone") {
+			t.Errorf("asked about %v, want both people named", asked)
+		}
+		b.mustVerify(t, "audit")
+		if got, err := l.WhoAccessed(ctx, "Patient/kept", 0); err != nil || len(got) != 2 {
+			t.Fatalf("the kept person's accesses after the purge: %d, %v; want both", len(got), err)
+		}
+		// Their records disposed of, the rest goes.
+		delete(stored, "Patient/kept")
+		if n, err := l.PurgeKeeping(ctx, now, kept); err != nil || n != 3 {
+			t.Fatalf("PurgeKeeping after the disposal = %d, %v; want the other 3", n, err)
+		}
+		b.mustVerify(t, "audit")
 	})
 }

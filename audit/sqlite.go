@@ -363,6 +363,24 @@ func (s *sqliteRecords) countThrough(ctx context.Context, through int64) (int64,
 	return n, sqlitedb.Wrap(err)
 }
 
+func (s *sqliteRecords) firstNaming(ctx context.Context, after, through int64) (map[string]int64, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT pat, min(seq) FROM `+s.n.pats+` WHERE seq > ? AND seq <= ? GROUP BY pat`, after, through)
+	if err != nil {
+		return nil, sqlitedb.Wrap(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var p string
+		var seq int64
+		if err := rows.Scan(&p, &seq); err != nil {
+			return nil, sqlitedb.Wrap(err)
+		}
+		out[p] = seq
+	}
+	return out, sqlitedb.Wrap(rows.Err())
+}
+
 // deleteThrough removes the records and their patient rows in one
 // transaction.
 func (s *sqliteRecords) deleteThrough(ctx context.Context, through int64) (int64, error) {

@@ -38,6 +38,9 @@ type records interface {
 	// seq <= through.
 	countThrough(ctx context.Context, through int64) (int64, error)
 	deleteThrough(ctx context.Context, through int64) (int64, error)
+	// firstNaming is, for each patient the records with after < seq <=
+	// through name, the lowest such seq.
+	firstNaming(ctx context.Context, after, through int64) (map[string]int64, error)
 	// walk calls fn with every record as stored, in seq order, until fn
 	// returns an error (which walk returns). It is how Verify and
 	// ExportRecords read the chain.

@@ -317,6 +317,9 @@ func (emptyRecords) latestCheckpoint(context.Context) (checkpoint, error) {
 }
 func (emptyRecords) countThrough(context.Context, int64) (int64, error)  { return 0, nil }
 func (emptyRecords) deleteThrough(context.Context, int64) (int64, error) { return 0, nil }
+func (emptyRecords) firstNaming(context.Context, int64, int64) (map[string]int64, error) {
+	return nil, nil
+}
 func (emptyRecords) walk(context.Context, func(*storedRecord) error) error {
 	return nil
 }

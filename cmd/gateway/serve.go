@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/socialcare-fhir/gateway/audit"
 	"github.com/socialcare-fhir/gateway/auth"
+	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/gateway"
 	"github.com/socialcare-fhir/gateway/storage"
 )
@@ -48,7 +52,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	trail := eng.Audit
 	if cfg.AuditRetention > 0 {
-		go purgeAudit(ctx, trail, logger)
+		go purgeAudit(ctx, trail, keptPatients(eng.Resources), logger)
 	}
 	go logAuditHead(ctx, trail, logger, 10*time.Minute)
 	smart, err := newTokenService(ctx, cfg, logger)
@@ -152,13 +156,14 @@ func describe(kind string, c *config) string {
 	return "mongodb (database " + c.Database + ")"
 }
 
-// purgeAudit removes audit records past their retention once a day,
+// purgeAudit removes audit records past their retention once a day, but
+// never one from the first naming a person whose records are still kept,
 // keeping the chain verifiable through a checkpoint.
-func purgeAudit(ctx context.Context, trail *audit.Log, logger *slog.Logger) {
+func purgeAudit(ctx context.Context, trail *audit.Log, kept audit.Kept, logger *slog.Logger) {
 	t := time.NewTicker(24 * time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := trail.Purge(ctx, time.Now()); err != nil {
+		if n, err := trail.PurgeKeeping(ctx, time.Now(), kept); err != nil {
 			logger.Error("audit purge failed", "error", err.Error())
 		} else if n > 0 {
 			logger.Info("audit records past retention purged", "records", n)
@@ -193,5 +198,35 @@ func logAuditHead(ctx context.Context, trail *audit.Log, logger *slog.Logger, in
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// patientReader reads a Patient (the store).
+type patientReader interface {
+	Read(ctx context.Context, resourceType, id string) (*store.Version, error)
+}
+
+// keptPatients says which people still have records stored: their Patient
+// is there (deleted or not: its versions stay until a disposal purges it,
+// the Patient last). The audit trail keeps every record from the first
+// naming one of them.
+func keptPatients(r patientReader) audit.Kept {
+	return func(ctx context.Context, patients []string) (map[string]bool, error) {
+		out := map[string]bool{}
+		for _, p := range patients {
+			id, ok := strings.CutPrefix(p, "Patient/")
+			if !ok {
+				continue
+			}
+			_, err := r.Read(ctx, "Patient", id)
+			switch {
+			case err == nil, errors.Is(err, fhir.ErrGone):
+				out[p] = true
+			case errors.Is(err, fhir.ErrNotFound):
+			default:
+				return nil, err
+			}
+		}
+		return out, nil
 	}
 }
