@@ -112,3 +112,10 @@ test_council_writes_any_cohort if {
 test_provider_writes_no_cohort if {
 	not create_of(provider_carer, object.union(trust_cohort, {"author_orgs": ["CP001"]})).allow
 }
+
+# The gateway refuses a write of any other type before reading its body
+# when write-cohort is the only path open (Engine.NeverFor).
+test_write_cohort_is_for_groups_only if {
+	authz.path_types == {"write-cohort": ["Group"]}
+	not create_of(trust_doctor, object.union(trust_cohort, {"type": "CarePlan", "categories": ["care-plan"]})).allow
+}
