@@ -78,6 +78,7 @@ func (s *Server) capabilities(c *gin.Context) {
 				Operation: []op{
 					{Name: "break-glass-pending", Definition: opBase + "break-glass-pending", Documentation: "GET /AuditEvent/$break-glass-pending: break-glass accesses awaiting IG review"},
 					{Name: "break-glass-review", Definition: opBase + "break-glass-review", Documentation: "POST /AuditEvent/{id}/$review with Parameters justified and note; the review is an AuditEvent in the audit chain"},
+					{Name: "explain", Definition: opBase + "explain", Documentation: "GET /AuditEvent/{id}/$explain[?revision=recorded|active]: the record's decisions explained again from the inputs it keeps (rules with their titles and descriptions, facts, redactions); _format=html for a readable page (AUDIT-8-ig-review)"},
 				}})
 			continue
 		}
@@ -152,12 +153,21 @@ func (s *Server) capabilities(c *gin.Context) {
 		"format":      []string{"application/fhir+json", "json"},
 		"rest":        []any{rest},
 	}
+	ops := []op{{Name: "data-quality", Definition: opBase + "data-quality",
+		Documentation: "GET /$data-quality (and /Patient/{id}/$data-quality): gaps and errors in the record, as JSON Parameters, CSV (_format=csv) or a page (_format=html) (QUALITY-9-data-quality)"}}
 	if s.cfg.Exports != nil {
 		// Bulk Data Access: system, patient and group-level $export.
 		cs["instantiates"] = []string{"http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"}
-		cs["rest"].([]any)[0].(map[string]any)["operation"] = []op{{Name: "export", Definition: bulkDataOps + "export",
-			Documentation: "GET or POST /$export (Prefer: respond-async): every resource the caller may read, as NDJSON; status at the Content-Location URL, files kept for " + s.cfg.ExportExpiry.String()}}
+		ops = append(ops, op{Name: "export", Definition: bulkDataOps + "export",
+			Documentation: "GET or POST /$export (Prefer: respond-async): every resource the caller may read, as NDJSON; status at the Content-Location URL, files kept for " + s.cfg.ExportExpiry.String()})
 	}
+	if s.cfg.Retention != nil {
+		ops = append(ops,
+			op{Name: "disposal-due", Definition: opBase + "disposal-due", Documentation: "GET /$disposal-due[?patient=]: records past their retention, for appraisal; nothing is destroyed automatically (RETAIN-12-appraisal)"},
+			op{Name: "disposal", Definition: opBase + "disposal", Documentation: "POST /$disposal (dryRun to preview), POST /$disposal/{id}/$approve by a second records manager, GET /$disposal/{id}: the certificate of destruction (RETAIN-12-disposal)"},
+			op{Name: "legal-hold", Definition: opBase + "legal-hold", Documentation: "POST /$legal-hold, POST /$legal-hold/{id}/$lift, POST /$retention-extend: holds and extensions, each with a reason (RETAIN-12-hold)"})
+	}
+	cs["rest"].([]any)[0].(map[string]any)["operation"] = ops
 	writeJSON(c, http.StatusOK, cs)
 }
 
