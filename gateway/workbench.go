@@ -179,7 +179,7 @@ func igRoute(op string) gin.HandlerFunc {
 // igSession sends a browser without a session to the sign-in page; a
 // request that carries no token asks for nothing, so it is not audited.
 func igSession(c *gin.Context) {
-	if ck, err := c.Request.Cookie(igSessionCookie); err == nil && ck.Value != "" {
+	if sessionToken(c) != "" {
 		c.Next()
 		return
 	}
@@ -195,8 +195,7 @@ func igSession(c *gin.Context) {
 // igAuthenticate verifies the session's token as the API verifies a
 // bearer token (admit): same Authenticator, same policy pinning.
 func (s *Server) igAuthenticate(c *gin.Context) {
-	ck, _ := c.Request.Cookie(igSessionCookie)
-	s.admit(c, ck.Value)
+	s.admit(c, sessionToken(c))
 }
 
 // igErrors renders a page's error as a page (inside auditResponses, so
@@ -334,7 +333,17 @@ func csrfFor(token string) string {
 }
 
 // sessionToken is the session cookie's token.
+//
+// A bearer token in the Authorization header comes first: an
+// authenticating proxy in front of /ig/ (the organisation's OpenID Connect
+// sign-in, e.g. oauth2-proxy with --set-authorization-header or
+// --pass-authorization-header) puts the access token it obtained there on
+// every request, and the pages then need no sign-in of their own. It is
+// verified exactly as the cookie's, and forms are checked against it.
 func sessionToken(c *gin.Context) string {
+	if tok, err := auth.BearerToken(c.GetHeader("Authorization")); err == nil && tok != "" {
+		return tok
+	}
 	ck, err := c.Request.Cookie(igSessionCookie)
 	if err != nil {
 		return ""

@@ -457,3 +457,40 @@ func TestWorkbenchDevSignInRefusedOutsideDevelopment(t *testing.T) {
 func devClaimsIG() auth.DevClaims {
 	return auth.DevClaims{Kind: auth.ShapeCouncil, Subject: "u-ig", Org: "SYN01", Role: "R0001", Purpose: "HOPERAT"}
 }
+
+// Behind an authenticating proxy (the organisation's OpenID Connect
+// sign-in), the access token comes in the Authorization header of every
+// request: the pages need no sign-in of their own, verify it as the API
+// does, and check forms against it.
+func TestWorkbenchBehindAnAuthenticatingProxy(t *testing.T) {
+	wb := newWorkbench(t, false)
+	b := wb.browser(t)
+	as := func(token, method, path string, form url.Values) *response {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, b.base+path, body)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		return b.send(req)
+	}
+	ig := mint(t, devClaimsIG())
+	page := as(ig, http.MethodGet, "/ig/", nil)
+	mustPage(t, page, http.StatusOK, wb.seed[:12], "Signed in as u-ig")
+	if sc := page.Header.Get("Set-Cookie"); strings.Contains(sc, "ig_session=") {
+		t.Errorf("a session cookie was set for a proxied request: %q", sc)
+	}
+	vpath := "/ig/versions/" + wb.seed
+	// A form with the token's CSRF value reaches the workflow (an active
+	// version cannot go in shadow: 409); another value is refused.
+	mustPage(t, as(ig, http.MethodPost, vpath+"/shadow", url.Values{"csrf": {csrf(t, page)}}), http.StatusConflict, "Not possible now")
+	mustPage(t, as(ig, http.MethodPost, vpath+"/shadow", url.Values{"csrf": {"forged"}}), http.StatusForbidden, "CSRF token")
+	// The policy decides as for the API: a GP is refused.
+	gp := mint(t, auth.DevClaims{Kind: auth.ShapeCIS2, Subject: "u-gp", Org: "Y99001", Role: "R0260", Purpose: "TREAT"})
+	mustPage(t, as(gp, http.MethodGet, "/ig/", nil), http.StatusForbidden, "POLICY-10-manage")
+	mustPage(t, as("nonsense", http.MethodGet, "/ig/", nil), http.StatusUnauthorized, "Please sign in")
+}
