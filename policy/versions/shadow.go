@@ -99,6 +99,11 @@ func (s *Shadow) run() {
 func (s *Shadow) flush(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.flushLocked(ctx)
+}
+
+// flushLocked decides the decisions held; s.mu is held.
+func (s *Shadow) flushLocked(ctx context.Context) {
 	if s.r.pending == 0 {
 		return
 	}
@@ -127,9 +132,11 @@ type ShadowReport struct {
 // Report is what the shadow has compared so far (up to now: waiting
 // decisions are decided first).
 func (s *Shadow) Report(ctx context.Context) (*ShadowReport, error) {
-	s.flush(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Decided and copied under one hold of the lock: every record the
+	// report counts has its decisions counted too.
+	s.flushLocked(ctx)
 	// A deep copy, so that the caller may read it while the shadow goes on.
 	b, err := json.Marshal(s.rep)
 	if err != nil {
