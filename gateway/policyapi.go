@@ -191,13 +191,9 @@ func (s *Server) policyImpact(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	since := versions.DefaultImpactPeriod
-	if q := c.Query("since"); q != "" {
-		d, err := time.ParseDuration(q)
-		if err != nil || d <= 0 {
-			return fhir.Errorf(http.StatusBadRequest, "invalid", "since takes a positive duration such as 168h or 30m").At("since")
-		}
-		since = d
+	since, err := impactSince(c)
+	if err != nil {
+		return err
 	}
 	rep, err := s.impactOf(c, w, routeOf(c).ID, since)
 	if err != nil {
@@ -475,4 +471,18 @@ func (s *Server) shadowReport(ctx context.Context, id string) (*versions.ShadowR
 		return nil, nil
 	}
 	return sh.Report(ctx)
+}
+
+// impactSince is the impact preview's period: ?since= (default
+// versions.DefaultImpactPeriod), for the API and the workbench.
+func impactSince(c *gin.Context) (time.Duration, error) {
+	q := c.Query("since")
+	if q == "" {
+		return versions.DefaultImpactPeriod, nil
+	}
+	d, err := time.ParseDuration(q)
+	if err != nil || d <= 0 {
+		return 0, fhir.Errorf(http.StatusBadRequest, "invalid", "since takes a positive duration such as 168h or 30m").At("since")
+	}
+	return d, nil
 }

@@ -184,7 +184,8 @@ func short(id string) string {
 	return id
 }
 
-// igStep runs a button: test, approve (with a note), activate, rollback.
+// igStep runs a button: test, approve (with a note), activate, rollback,
+// shadow, shadow-stop.
 // Success goes back to the version's page; a refusal or an error of the
 // workflow is shown on it, with its status.
 func (s *Server) igStep(c *gin.Context) error {
@@ -261,13 +262,9 @@ func (s *Server) igImpact(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	since, q := versions.DefaultImpactPeriod, c.Query("since")
-	if q != "" {
-		d, err := time.ParseDuration(q)
-		if err != nil || d <= 0 {
-			return fhir.Errorf(http.StatusBadRequest, "invalid", "the period must be a positive duration such as 168h or 30m").At("since")
-		}
-		since = d
+	since, err := impactSince(c)
+	if err != nil {
+		return err
 	}
 	rep, err := s.impactOf(c, w, routeOf(c).ID, since)
 	if err != nil {
