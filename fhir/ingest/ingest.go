@@ -232,7 +232,7 @@ func checkTranslated(resources []fhir.Resource) error {
 	var issues []fhir.Issue
 	for n := range resources {
 		r := &resources[n]
-		if _, err := validate.Object(r.Object); err != nil {
+		if err := validate.Check(r.Object); err != nil {
 			var fe *fhir.Error
 			if !errors.As(err, &fe) {
 				return fmt.Errorf("ingest: validate translated %s/%s: %w", r.Type, r.ID, err)

@@ -180,7 +180,7 @@ func (b *Builder) Add(typ, id, patient string, obj map[string]any) {
 	b.scanned++
 	ref := typ + "/" + id
 	if b.opt.Validate {
-		if _, err := validate.Object(obj); err != nil {
+		if err := validate.Check(obj); err != nil {
 			b.add(InvalidResource, patient, ref, firstLine(err.Error()))
 		}
 	}

@@ -1,6 +1,8 @@
 package validate
 
 import (
+	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -131,8 +133,28 @@ func TestInvalidResources(t *testing.T) {
 			if tt.diag != "" && !strings.Contains(e.Issues[0].Diagnostics, tt.diag) {
 				t.Errorf("diagnostics %q do not contain %q", e.Issues[0].Diagnostics, tt.diag)
 			}
+			if tt.status == 422 {
+				// Check, on the decoded object, reports exactly what Object does.
+				obj := decodeNumbers(t, tt.body)
+				_, oerr := Object(obj)
+				cerr := Check(obj)
+				if cerr == nil || !reflect.DeepEqual(asFHIRError(t, cerr).Issues, asFHIRError(t, oerr).Issues) {
+					t.Errorf("Check = %v, want %v", cerr, oerr)
+				}
+			}
 		})
 	}
+}
+
+func decodeNumbers(t *testing.T, body string) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		t.Fatal(err)
+	}
+	return obj
 }
 
 // TestDiagnosticsDoNotEchoValues checks that values which may be personal

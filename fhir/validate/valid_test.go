@@ -49,7 +49,52 @@ func TestValidResources(t *testing.T) {
 			if !jsonEqual(t, res2.Object, res.Object) {
 				t.Errorf("Object() result differs from Resource() result")
 			}
+			// Check accepts it too: as decoded (numbers as json.Number) and
+			// with float64 numbers (through Object).
+			if err := Check(res.Object); err != nil {
+				t.Errorf("Check(decoded): %v", err)
+			}
+			if err := Check(want); err != nil {
+				t.Errorf("Check(float64 numbers): %v", err)
+			}
 		})
+	}
+}
+
+func TestCheckTakesGoValuesThroughObject(t *testing.T) {
+	obj := map[string]any{
+		"resourceType":         "Patient",
+		"name":                 []map[string]any{{"family": "Example", "given": []string{"Sam"}}},
+		"multipleBirthInteger": 2,
+	}
+	if decodedValue(obj) {
+		t.Fatal("decodedValue took Go slices and an int for decoded JSON")
+	}
+	if err := Check(obj); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	obj["multipleBirthInteger"] = 2.5
+	if err := Check(obj); err == nil {
+		t.Error("Check accepted 2.5 as an integer")
+	}
+	for _, v := range []any{[]any(nil), map[string]any(nil), "a\xffb", json.Number("1 "), json.Number("+1"), 1} {
+		if decodedValue(v) {
+			t.Errorf("decodedValue(%#v) = true", v)
+		}
+	}
+}
+
+func TestValidNumberIsWhatMarshalAccepts(t *testing.T) {
+	// (json.Marshal writes an empty json.Number as 0; validNumber refuses
+	// it, so Check sends it through Object, which does the same.)
+	if validNumber("") {
+		t.Error(`validNumber("") = true`)
+	}
+	for _, s := range []string{"0", "-0", "1", "10", "-12.5", "1e5", "1E+5", "2.5e-3", "-", "01", "1.", ".5", "1e", "1e+", "+1", " 1", "1 ", "0x1", "NaN", "1.2.3", "--1"} {
+		_, err := json.Marshal(json.Number(s))
+		if got, want := validNumber(s), err == nil; got != want {
+			t.Errorf("validNumber(%q) = %v, json.Marshal accepts it: %v", s, got, want)
+		}
 	}
 }
 
