@@ -15,7 +15,7 @@ import (
 // Versions calls fn with every stored version of resourceType, deletions
 // included, by id and then version: what a move to another engine copies.
 func (s *Store) Versions(ctx context.Context, resourceType string, fn func(*store.Version) error) error {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, vid, lu, del, json FROM `+history(resourceType)+` ORDER BY id, vid`)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT x.id, x.vid, x.lu, x.del, `+versionJSON+` FROM `+versionJoin(resourceType)+` ORDER BY x.id, x.vid`)
 	if err != nil {
 		return s.db.Check(err)
 	}

@@ -36,7 +36,7 @@ func (s *Store) VRead(ctx context.Context, resourceType, id string, vid int64) (
 	}
 	v := &store.Version{Type: resourceType, ID: id, VersionID: vid}
 	var lu int64
-	err := s.row(ctx, `SELECT lu, del, json FROM `+history(resourceType)+` WHERE id = ? AND vid = ?`, id, vid).
+	err := s.row(ctx, `SELECT x.lu, x.del, `+versionJSON+` FROM `+versionJoin(resourceType)+` WHERE x.id = ? AND x.vid = ?`, id, vid).
 		Scan(&lu, &v.Deleted, &v.JSON)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s/%s has no version %d", fhir.ErrNotFound, resourceType, id, vid)
@@ -64,23 +64,23 @@ func (s *Store) History(ctx context.Context, resourceType, id string, opt store.
 	var where []string
 	var args []any
 	if id != "" {
-		where = append(where, "id = ?")
+		where = append(where, "x.id = ?")
 		args = append(args, id)
 	}
 	if !opt.Since.IsZero() {
-		where = append(where, "lu >= ?")
+		where = append(where, "x.lu >= ?")
 		args = append(args, opt.Since.UnixMilli())
 	}
 	if b := opt.Before; b != nil {
 		lu := b.LastUpdated.UnixMilli()
-		where = append(where, "lu <= ? AND (lu < ? OR (lu = ? AND (id < ? OR (id = ? AND vid < ?))))")
+		where = append(where, "x.lu <= ? AND (x.lu < ? OR (x.lu = ? AND (x.id < ? OR (x.id = ? AND x.vid < ?))))")
 		args = append(args, lu, lu, lu, b.ID, b.ID, b.VersionID)
 	}
-	q := `SELECT id, vid, lu, del, json FROM ` + history(resourceType)
+	q := `SELECT x.id, x.vid, x.lu, x.del, ` + versionJSON + ` FROM ` + versionJoin(resourceType)
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY lu DESC, id DESC, vid DESC LIMIT ?"
+	q += " ORDER BY x.lu DESC, x.id DESC, x.vid DESC LIMIT ?"
 	args = append(args, opt.Count+1)
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {

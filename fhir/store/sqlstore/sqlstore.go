@@ -19,7 +19,11 @@
 //	             and prefix is an index range, and an index on (r, f) so a
 //	             candidate row is checked by one probe per condition
 //	"T_history"  every version (id, vid, lu, del, JSON), keyed (id, vid) and
-//	             indexed by (lu, id, vid) for history pages
+//	             indexed by (lu, id, vid) for history pages; the current
+//	             version's JSON is kept once, in T, and its history row holds
+//	             '' until a newer version or a deletion takes the head, in
+//	             the same transaction (a database written before this has
+//	             it in both, which reads the same)
 //
 // and one table for every type, "facts": the access facts (package facts)
 // of the current version of each resource that establishes them, keyed by

@@ -191,8 +191,16 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.exec(ctx, tx, `INSERT INTO `+history(res.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, 0, ?)`,
-		id, vid, lu.UnixMilli(), js); err != nil {
+	// The current version's JSON is kept once, in its head row: its
+	// history row holds '' until a newer version (or a deletion) takes
+	// the head, when the JSON moves there (see keepInHistory).
+	if cur != nil && !cur.deleted {
+		if err := s.keepInHistory(ctx, tx, res.Type, id, cur); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := s.exec(ctx, tx, `INSERT INTO `+history(res.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, 0, '')`,
+		id, vid, lu.UnixMilli()); err != nil {
 		return nil, s.db.Check(err)
 	}
 	sorts := sortedValues(s.sorts[res.Type])
@@ -281,6 +289,9 @@ func (s *Store) Delete(ctx context.Context, resourceType, id string, ifMatch int
 		}
 		lu := s.stampTime()
 		vid := cur.vid + 1
+		if err := s.keepInHistory(ctx, tx, resourceType, id, cur); err != nil {
+			return err
+		}
 		if _, err := s.exec(ctx, tx, `INSERT INTO `+history(resourceType)+` (id, vid, lu, del, json) VALUES (?, ?, ?, 1, '')`,
 			id, vid, lu.UnixMilli()); err != nil {
 			return s.db.Check(err)
@@ -302,6 +313,27 @@ func (s *Store) Delete(ctx context.Context, resourceType, id string, ifMatch int
 		return nil
 	})
 	return v, err
+}
+
+// keepInHistory copies the JSON of cur, the current version, from its
+// head row into its history row, before a new version takes the head. (A
+// history row written before the JSON was kept once already holds it;
+// the statement then changes nothing.)
+func (s *Store) keepInHistory(ctx context.Context, tx *sql.Tx, t, id string, cur *current) error {
+	_, err := s.exec(ctx, tx, `UPDATE `+history(t)+` SET json = (SELECT json FROM `+heads(t)+` WHERE rid = ?) WHERE id = ? AND vid = ? AND del = 0 AND json = ''`,
+		cur.rid, id, cur.vid)
+	return s.db.Check(err)
+}
+
+// versionJSON is the SQL of a history row's JSON, for a query of history
+// aliased x joined to heads aliased h with versionJoin: its own, or the
+// head's while it is the current version.
+const versionJSON = `CASE WHEN x.del = 0 AND x.json = '' THEN h.json ELSE x.json END`
+
+// versionJoin joins a history row, aliased x, to its resource's head row,
+// aliased h, when that row is the current version (t is the type).
+func versionJoin(t string) string {
+	return history(t) + ` x LEFT JOIN ` + heads(t) + ` h ON h.id = x.id AND h.vid = x.vid`
 }
 
 // head reads the version facts of a resource in a transaction; nil when
