@@ -10,9 +10,9 @@ import (
 // JTIStore remembers the ids (jti) of the client assertions the token
 // endpoint accepted, so that none is accepted twice while it is valid.
 // The default keeps them in memory, which is right for one gateway
-// instance: with several behind a load balancer, an assertion replayed to
-// another instance is not noticed unless they share a store backed by the
-// database.
+// instance; the gateway itself uses package assertions, which keeps them in
+// its database, so that instances behind a load balancer sharing it refuse
+// an assertion replayed to any of them.
 type JTIStore interface {
 	// Use records that client used jti, to be remembered until exp. It
 	// reports false if that client's jti is remembered already.

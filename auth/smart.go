@@ -97,7 +97,8 @@ type TokenServiceConfig struct {
 	// ClockSkew is the leeway on assertion times: 0 means DefaultClockSkew.
 	ClockSkew time.Duration
 	// JTIs remembers assertion ids; nil keeps them in this process's
-	// memory, which is right for one gateway instance only.
+	// memory, which is right for one gateway instance only (the gateway
+	// passes its database's store, package assertions).
 	JTIs JTIStore
 	// Now, Production, HTTPClient and Logger are as in [Config].
 	Now        func() time.Time

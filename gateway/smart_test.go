@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/gateway"
+	"github.com/socialcare-fhir/gateway/storage"
 )
 
 const smartTokenURL = "https://gateway.example.org/auth/token"
@@ -132,9 +134,18 @@ type smartEnv struct {
 func newSmartEnv(t *testing.T) *smartEnv {
 	t.Helper()
 	se := &smartEnv{wide: newBackendClient(t, "ryq-epr", true), narrow: newBackendClient(t, "ryq-demographics", false)}
+	se.env = se.serveOn(t, openEngine(t, ""))
+	return se
+}
+
+// serveOn serves a gateway issuing tokens to se's clients over e's engine,
+// whose database remembers the assertion ids, as cmd/gateway does.
+func (se *smartEnv) serveOn(t *testing.T, e *env) *env {
+	t.Helper()
 	svc, err := auth.NewTokenService(context.Background(), auth.TokenServiceConfig{
 		TokenURL: smartTokenURL, Issuer: "https://gateway.example.org/auth", Audience: testAudience,
-		Key: loadDevKey(t).Signer(), // development mode
+		Key:  loadDevKey(t).Signer(), // development mode
+		JTIs: e.eng.Assertions,
 		Clients: []auth.Client{
 			{ID: se.wide.id, JWKS: se.wide.jwks(t), Org: "RYQ", Purpose: "TREAT", Scopes: []string{"system/*.rs"}},
 			{ID: se.narrow.id, JWKS: se.narrow.jwks(t), Org: "RYQ", Purpose: "TREAT", Scopes: []string{"system/Patient.rs"}},
@@ -147,8 +158,7 @@ func newSmartEnv(t *testing.T) *smartEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	se.env = openEngine(t, "").serve(t, gateway.Config{Auth: v, Policy: loadPolicy(t, "../policy"), SMART: svc}, nil)
-	return se
+	return e.serve(t, gateway.Config{Auth: v, Policy: loadPolicy(t, "../policy"), SMART: svc}, nil)
 }
 
 // tokenRequest posts a token request form.
@@ -301,6 +311,36 @@ func TestSMARTTokenErrors(t *testing.T) {
 				t.Errorf("error_description %q: want a message that does not echo the assertion", desc)
 			}
 		})
+	}
+}
+
+// Two gateway instances on one database: an assertion accepted by one is
+// refused by the other (its id is remembered in the database).
+func TestSMARTReplayToAnotherInstance(t *testing.T) {
+	se := newSmartEnv(t)
+	var other *env
+	if se.uri != "" {
+		other = openEngine(t, se.uri) // the same MongoDB server
+	} else {
+		eng, err := storage.Open(context.Background(), storage.Config{Kind: storage.SQLite, DataDir: se.dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = eng.Close(context.Background()) })
+		other = &env{t: t, dir: se.dir, commands: new(atomic.Int64), eng: eng, store: eng.Resources}
+	}
+	second := &smartEnv{env: se.serveOn(t, other), wide: se.wide, narrow: se.narrow}
+	a := se.wide.assertion(t, nil)
+	if status, body := se.tokenRequest(t, tokenForm(a, "system/*.rs")); status != http.StatusOK {
+		t.Fatalf("first instance: %d %v", status, body)
+	}
+	status, body := second.tokenRequest(t, tokenForm(a, "system/*.rs"))
+	if status != http.StatusUnauthorized || body["error"] != "invalid_client" {
+		t.Fatalf("the same assertion at the second instance: %d %v; want 401 invalid_client", status, body)
+	}
+	// A fresh assertion is accepted there.
+	if status, body := second.tokenRequest(t, tokenForm(se.wide.assertion(t, nil), "system/*.rs")); status != http.StatusOK {
+		t.Fatalf("second instance, new assertion: %d %v", status, body)
 	}
 }
 

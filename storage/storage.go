@@ -22,6 +22,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/socialcare-fhir/gateway/auth"
+	"github.com/socialcare-fhir/gateway/auth/assertions"
 	"log/slog"
 	"path/filepath"
 
@@ -129,6 +131,10 @@ type Engine struct {
 	// extensions, disposals (retention.db; the retention_decisions
 	// collection).
 	Retention retention.Store
+	// Assertions remembers the SMART client assertions' ids, shared by
+	// every instance on the database (assertions.db; the
+	// smart_assertion_ids collection).
+	Assertions auth.JTIStore
 	// Mongo is the MongoDB resource store (kind mongodb), SQL the SQLite
 	// one (kind sqlite); the other is nil.
 	Mongo   *store.Store
@@ -218,7 +224,15 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 			return err
 		}
 		e.closers = append(e.closers, rdb.Close)
-		e.Retention, err = retention.OpenSQLite(ctx, rdb)
+		if e.Retention, err = retention.OpenSQLite(ctx, rdb); err != nil {
+			return err
+		}
+		jdb, err := sqlitedb.Open(filepath.Join(cfg.DataDir, assertions.File))
+		if err != nil {
+			return err
+		}
+		e.closers = append(e.closers, jdb.Close)
+		e.Assertions, err = assertions.OpenSQLite(ctx, jdb, nil)
 		return err
 	}
 	uri := cfg.URI
@@ -246,7 +260,10 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 	if e.Policies, err = versions.OpenMongo(ctx, st.Database()); err != nil {
 		return err
 	}
-	e.Retention, err = retention.OpenMongo(ctx, st.Database())
+	if e.Retention, err = retention.OpenMongo(ctx, st.Database()); err != nil {
+		return err
+	}
+	e.Assertions, err = assertions.OpenMongo(ctx, st.Database(), nil)
 	return err
 }
 

@@ -67,7 +67,7 @@ type smartClientFile struct {
 // -smart-clients file, or returns nil when there is none. Its access
 // tokens are signed by -smart-signing-key or, in development mode only,
 // the public development key.
-func newTokenService(ctx context.Context, cfg *config, logger *slog.Logger) (*auth.TokenService, error) {
+func newTokenService(ctx context.Context, cfg *config, jtis auth.JTIStore, logger *slog.Logger) (*auth.TokenService, error) {
 	if cfg.SMARTClients == "" {
 		return nil, nil
 	}
@@ -92,6 +92,7 @@ func newTokenService(ctx context.Context, cfg *config, logger *slog.Logger) (*au
 	return auth.NewTokenService(ctx, auth.TokenServiceConfig{
 		TokenURL: base + gateway.TokenPath, Issuer: base + "/auth", Audience: cfg.Audience,
 		Clients: clients, Key: key, TTL: cfg.SMARTTokenTTL, Production: cfg.Mode == "production", Logger: logger,
+		JTIs: jtis,
 	})
 }
 

@@ -55,7 +55,7 @@ func serve(ctx context.Context, args []string) error {
 		go purgeAudit(ctx, trail, keptPatients(eng.Resources), logger)
 	}
 	go logAuditHead(ctx, trail, logger, 10*time.Minute)
-	smart, err := newTokenService(ctx, cfg, logger)
+	smart, err := newTokenService(ctx, cfg, eng.Assertions, logger)
 	if err != nil {
 		return err
 	}
