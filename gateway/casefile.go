@@ -87,11 +87,11 @@ func (s *Server) caseFileChecklist(c *gin.Context) error {
 
 // sampleRequest is a parsed draw.
 type sampleRequest struct {
-	size              int
-	seed, stratifyBy  string
-	teams, services   []string
-	checklist         *casefile.Checklist
-	customChecklist bool
+	size             int
+	seed, stratifyBy string
+	teams, services  []string
+	checklist        *casefile.Checklist
+	customChecklist  bool
 }
 
 // sampleParams reads the draw's Parameters, naming every problem.
