@@ -265,12 +265,17 @@ func (s *Server) drawSample(c *gin.Context) error {
 	obj := map[string]any{"resourceType": "Task", "id": sampleID, "status": "in-progress", "intent": "plan",
 		"code":       auditCode(codeSample, "Case-file audit sample"),
 		"authoredOn": now, "lastModified": now, "requester": owner,
-		"input": inputs, "output": itemRefs,
+		"input": inputs,
+	}
+	if len(itemRefs) > 0 {
+		obj["output"] = itemRefs
 	}
 	if req.customChecklist {
 		q := maps.Clone(req.checklist.Questionnaire)
 		q["id"] = "checklist"
 		obj["contained"] = []any{q}
+		inputs = append(inputs, map[string]any{"type": auditCode("checklist", "The council's checklist"), "valueReference": map[string]any{"reference": "#checklist"}})
+		obj["input"] = inputs
 	}
 	stampAuthors(obj, []string{a.id.Org})
 	if _, err := s.store.Update(ctx, &fhir.Resource{Type: "Task", ID: sampleID, Object: obj}, 0); err != nil {
@@ -348,12 +353,16 @@ func (s *Server) strata(ctx context.Context, a *access, typ string, names func(m
 	}
 	out := map[string][]string{}
 	for _, v := range vs {
-		attrs, obj, err := versionAttrs(v)
+		attrs, _, err := versionAttrs(v)
 		if err != nil {
 			return nil, err
 		}
 		if attrs.Patient == "" {
 			continue
+		}
+		obj, err := decodeVersion(v)
+		if err != nil {
+			return nil, err
 		}
 		for _, n := range names(obj) {
 			if !slices.Contains(out[attrs.Patient], n) {
@@ -573,7 +582,7 @@ func (s *Server) reviewCaseFile(c *gin.Context) error {
 // named). It is kept contained in a new version of the case file's Task
 // (id "review"; Task.output references it), with the person as subject,
 // dated now, authored by the caller (their token's subject under its
-// issuer) and based on the Task; the Task becomes completed, or
+// issuer); the Task becomes completed, or
 // in-progress for a review saved unfinished. A later review replaces it;
 // history keeps each. Answered with the Task (200).
 func (s *Server) answerReview(c *gin.Context) error {
@@ -598,7 +607,6 @@ func (s *Server) answerReview(c *gin.Context) error {
 	qr["id"] = reviewID
 	qr["questionnaire"] = it.sample.checklist.Canonical()
 	qr["subject"] = map[string]any{"reference": it.patient}
-	qr["basedOn"] = []any{map[string]any{"reference": "Task/" + it.v.ID}}
 	qr["authored"] = now
 	qr["author"] = map[string]any{"identifier": map[string]any{"system": a.id.Issuer, "value": a.id.Subject},
 		"display": fmt.Sprintf("%s (%s)", a.id.Org, a.id.Role)}
