@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/casefile"
+	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/socialcare"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/policy"
@@ -26,6 +28,7 @@ import (
 // draw, the review's validation and the tally):
 //
 //	GET  /$case-file-checklist              the shipped checklist (a Questionnaire)
+//	GET  /$case-file-sample                 the organisation's samples, newest first (a Bundle of their Tasks)
 //	POST /$case-file-sample                 draw a sample (Parameters: size, stratify-by, seed, team, service, questionnaire)
 //	GET  /$case-file-sample/{id}            the sample: its Task and the case files' Tasks (a Bundle)
 //	GET  /$case-file-sample/{id}/$report    the results (Parameters, _format=csv or html)
@@ -58,6 +61,8 @@ const (
 	reviewID = "review"
 	// maxSampleSize is the largest sample one request draws.
 	maxSampleSize = 500
+	// maxSampleList is how many samples GET /$case-file-sample lists.
+	maxSampleList = 100
 )
 
 // caseFileHandlers serve the case-file audit paths (ok false for others).
@@ -66,7 +71,7 @@ func (s *Server) caseFileHandlers(rt *route) (map[string]handler, bool) {
 	case rt.Operation == opCaseFileChecklist && rt.shape == "/$op":
 		return map[string]handler{http.MethodGet: s.caseFileChecklist}, true
 	case rt.Operation == opCaseFileSample && rt.shape == "/$op":
-		return map[string]handler{http.MethodPost: s.drawSample}, true
+		return map[string]handler{http.MethodGet: s.listSamples, http.MethodPost: s.drawSample}, true
 	case rt.Operation == opCaseFileSample && rt.shape == "/$op/{id}":
 		return map[string]handler{http.MethodGet: s.readSample}, true
 	case rt.Operation == opCaseFileSample && rt.shape == "/$op/{id}/{file}" && rt.File == "$report":
@@ -465,6 +470,43 @@ func ownerOrg(obj map[string]any) string {
 	return v
 }
 
+// listSamples answers GET /$case-file-sample: the caller's
+// organisation's samples (their Tasks), newest first, at most
+// maxSampleList.
+func (s *Server) listSamples(c *gin.Context) error {
+	ctx := c.Request.Context()
+	a := accessOf(c)
+	if err := a.decideWholeOperation(ctx, opCaseFileSample); err != nil {
+		return err
+	}
+	q, err := search.Parse("Task", url.Values{"code": {CaseFileAuditSystem + "|" + codeSample}, "_tag": {policy.SourceOrgSystem + "|" + a.id.Org},
+		"_sort": {"-authored-on"}, "_count": {strconv.Itoa(maxSampleList)}}, search.Options{DefaultCount: maxSampleList, MaxCount: maxSampleList})
+	if err != nil {
+		return err
+	}
+	// The gateway's own records of the organisation's work, selected by
+	// the organisation that drew them (checked again one by one).
+	page, err := s.store.Search(ctx, q, nil)
+	if err != nil {
+		return err
+	}
+	b := newBundle("searchset")
+	base := s.base(c)
+	for _, v := range page.Matches {
+		obj, err := decodeVersion(v)
+		if err != nil {
+			return err
+		}
+		if ownerOrg(obj) != a.id.Org {
+			continue
+		}
+		a.trail.noteResource("Task", v.ID, "")
+		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/Task/" + v.ID, Resource: v.JSON, Search: &entrySearch{Mode: "match"}})
+	}
+	writeJSON(c, http.StatusOK, b)
+	return nil
+}
+
 // readSample answers GET /$case-file-sample/{id}.
 func (s *Server) readSample(c *gin.Context) error {
 	a := accessOf(c)
@@ -629,8 +671,37 @@ func (s *Server) answerReview(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.concludeSample(ctx, it.sample); err != nil {
+		return err
+	}
 	writeJSON(c, http.StatusOK, json.RawMessage(w.Version.JSON))
 	return nil
+}
+
+// concludeSample marks the sample completed once every case file's
+// review is: read after this review's write, so of reviews finished at
+// the same time at least one sees all of them done.
+func (s *Server) concludeSample(ctx context.Context, sm *sample) error {
+	if sm.obj["status"] == "completed" {
+		return nil
+	}
+	for _, v := range sm.items {
+		cur, err := s.store.Read(ctx, "Task", v.ID)
+		if err != nil {
+			return err
+		}
+		obj, err := decodeVersion(cur)
+		if err != nil {
+			return err
+		}
+		if obj["status"] != "completed" {
+			return nil
+		}
+	}
+	obj := maps.Clone(sm.obj)
+	obj["status"], obj["lastModified"] = "completed", instant(s.cfg.Clock().UTC())
+	_, err := s.store.Update(ctx, &fhir.Resource{Type: "Task", ID: sm.task.ID, Object: obj}, 0)
+	return err
 }
 
 // reviewOf is the answers of a case file's Task: completed, and the

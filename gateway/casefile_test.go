@@ -350,6 +350,33 @@ func TestCaseFileReviewAndReport(t *testing.T) {
 		t.Fatalf("report page: %s", r.Body)
 	}
 
+	r = e.do(http.MethodGet, "/$case-file-sample/"+d.id, "")
+	if st := asSlice(r.json(t)["entry"])[0].(map[string]any)["resource"].(map[string]any)["status"]; st != "in-progress" {
+		t.Fatalf("the sample is %v with four case files to review", st)
+	}
+	// The other four reviewed, the sample is completed.
+	for _, tk := range d.tasks[1:] {
+		e.mustStatus(e.do(http.MethodPost, "/$case-file-review/"+tk, mustJSON(t, completeReview(casefile.ChecklistURL))), http.StatusOK)
+	}
+	if rep := reportOf(t, e, d.id); rep.completed != 5 || rep.counts["plan-current/yes"] != 5 {
+		t.Fatalf("all reviewed: %+v", rep)
+	}
+	r = e.do(http.MethodGet, "/$case-file-sample/"+d.id, "")
+	e.mustStatus(r, http.StatusOK)
+	var statuses []string
+	for _, en := range asSlice(r.json(t)["entry"]) {
+		statuses = append(statuses, en.(map[string]any)["resource"].(map[string]any)["status"].(string))
+	}
+	if !slices.Equal(statuses, []string{"completed", "completed", "completed", "completed", "completed", "completed"}) {
+		t.Fatalf("the sample and its five case files: %v", statuses)
+	}
+	// The organisation's samples are listed.
+	r = e.do(http.MethodGet, "/$case-file-sample", "")
+	e.mustStatus(r, http.StatusOK)
+	if ids, _ := entries(t, r); !slices.Equal(ids, []string{"Task/" + d.id}) {
+		t.Fatalf("samples listed: %v", ids)
+	}
+
 	// The audit trail names the person for the draw, the review's reading
 	// and its answer.
 	ig := councilToken(t, "R5105", "HOPERAT")
@@ -478,6 +505,11 @@ func TestCaseFileAuditRefused(t *testing.T) {
 	other := mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "LA001", Role: "R1330", Purpose: "TREAT"})
 	for _, path := range []string{"/$case-file-sample/" + d.id, "/$case-file-sample/" + d.id + "/$report", "/$case-file-review/" + d.tasks[0]} {
 		e.mustStatus(e.do(http.MethodGet, path, "", "Authorization", "Bearer "+other), http.StatusNotFound)
+	}
+	r = e.do(http.MethodGet, "/$case-file-sample", "", "Authorization", "Bearer "+other)
+	e.mustStatus(r, http.StatusOK)
+	if ids, _ := entries(t, r); len(ids) != 0 {
+		t.Fatalf("another council lists %v", ids)
 	}
 	// The reviewer's role may review: the checklist is theirs to read.
 	e.mustStatus(e.do(http.MethodGet, "/$case-file-checklist", ""), http.StatusOK)
