@@ -27,19 +27,13 @@ func (s *Server) sampleReport(c *gin.Context) error {
 	if err := a.decideWholeOperation(ctx, opCaseFileReport); err != nil {
 		return err
 	}
-	format := "json"
 	for k := range c.Request.URL.Query() {
 		if k != "_format" {
 			return fhir.Errorf(http.StatusBadRequest, "not-supported", "%s: not a parameter of the report (supported: _format=json|csv|html)", truncateName(k)).At(k)
 		}
 	}
-	switch f := strings.TrimSpace(c.Query("_format")); f {
-	case "", "json", "application/json", "application/fhir+json", "fhir+json":
-	case "csv", "text/csv":
-		format = "csv"
-	case "html", "text/html":
-		format = "html"
-	default:
+	format, ok := reportFormat(c.Query("_format"))
+	if !ok {
 		return fhir.Errorf(http.StatusBadRequest, "invalid", "_format: the report comes as json, csv or html").At("_format")
 	}
 	sm, err := s.loadSample(ctx, a, routeOf(c).ID)
@@ -220,8 +214,6 @@ var caseFileReviewHTML = template.Must(template.New("casefile-review").Parse(`<!
 {{range .Record.Sections}}{{.}}
 {{end}}
 <h2>The case file as you may read it</h2>
-{{range .Record.Resources}}<article id="{{.Ref}}"><h3>{{.Ref}}</h3>{{with .Statement}}<p class="statement">{{.}}</p>{{end}}
-<table><tbody>{{range .Fields}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>{{end}}</tbody></table></article>
-{{end}}
+` + recordResources(".Record.Resources") + `
 </body></html>
 `))

@@ -301,10 +301,17 @@ var subjectAccessHTML = template.Must(template.New("sar").Parse(`<!doctype html>
 {{range .Sections}}{{.}}
 {{end}}
 <h2>Everything held about you</h2>
-{{range .Resources}}<article id="{{.Ref}}"><h3>{{.Ref}}</h3>{{if .HasStatement}}<p class="statement">A supplementary statement is attached to this record.</p>{{end}}{{with .Statement}}<p class="statement">{{.}}</p>{{end}}
-<table><tbody>{{range .Fields}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>{{end}}</tbody></table></article>
-{{end}}
+` + recordResources(".Resources") + `
 <h2>Who has looked at your record</h2>
 ` + accessTable(".Accesses") + `
 </body></html>
 `))
+
+// recordResources is the template text listing the pageResources at dot,
+// one article each: the subject access page and the case-file review
+// page show a record so.
+func recordResources(dot string) string {
+	return `{{range ` + dot + `}}<article id="{{.Ref}}"><h3>{{.Ref}}</h3>{{if .HasStatement}}<p class="statement">A supplementary statement is attached to this record.</p>{{end}}{{with .Statement}}<p class="statement">{{.}}</p>{{end}}
+<table><tbody>{{range .Fields}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>{{end}}</tbody></table></article>
+{{end}}`
+}

@@ -153,11 +153,14 @@ func TestValidateResponse(t *testing.T) {
 	items[0] = answer("plan-current", "maybe")
 	items[1] = map[string]any{"linkId": "plan-reviewed", "answer": []any{map[string]any{"valueString": "yes"}}}
 	items[2] = answer("no-such-question", "yes")
+	items[3] = map[string]any{"linkId": "risk-assessment", "colour": "red",
+		"answer": []any{map[string]any{"valueCoding": map[string]any{"system": casefile.AnswerSystem, "code": "yes"}, "item": []any{}}}}
 	bad["item"] = append(items, answer("plan-current", "no"))
 	got := expressions(casefile.ValidateResponse(c, bad, "Patient/p1"))
 	want := []string{"QuestionnaireResponse.colour", "QuestionnaireResponse.questionnaire", "QuestionnaireResponse.status",
 		"QuestionnaireResponse.subject", "QuestionnaireResponse.item[0].answer[0]", "QuestionnaireResponse.item[1].answer[0]",
-		"QuestionnaireResponse.item[2].linkId", "QuestionnaireResponse.item[9].linkId"}
+		"QuestionnaireResponse.item[2].linkId", "QuestionnaireResponse.item[3].colour", "QuestionnaireResponse.item[3].answer[0]",
+		"QuestionnaireResponse.item[9].linkId"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("problems at\n %v\nwant\n %v", got, want)
 	}

@@ -15,6 +15,21 @@ var responseElements = []string{"resourceType", "id", "meta", "implicitRules", "
 	"modifierExtension", "identifier", "basedOn", "partOf", "questionnaire", "status", "subject", "encounter", "authored",
 	"author", "source", "item"}
 
+// itemElements and answerElements are those of an item and an answer.
+var (
+	itemElements   = []string{"id", "extension", "modifierExtension", "linkId", "definition", "text", "answer", "item"}
+	answerElements = []string{"id", "extension", "modifierExtension", "item"}
+)
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // ReviewStatuses are the QuestionnaireResponse statuses a review is
 // accepted with: in-progress (saved, not all answered yet) or completed
 // (every required question answered).
@@ -36,12 +51,7 @@ func ValidateResponse(c *Checklist, obj map[string]any, patient string) []fhir.I
 		bad("invalid", "resourceType", "a review is a QuestionnaireResponse resource")
 		return issues
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(obj) {
 		if !slices.Contains(responseElements, k) {
 			bad("structure", "QuestionnaireResponse."+k, "%s is not an element of QuestionnaireResponse", k)
 		}
@@ -84,6 +94,11 @@ func ValidateResponse(c *Checklist, obj map[string]any, patient string) []fhir.I
 			bad("invalid", path+".linkId", "question %q is answered twice", linkID)
 			continue
 		}
+		for _, k := range sortedKeys(m) {
+			if !slices.Contains(itemElements, k) {
+				bad("structure", path+"."+k, "%s is not an element of QuestionnaireResponse.item", k)
+			}
+		}
 		if _, nested := m["item"]; nested {
 			bad("structure", path+".item", "the checklist's questions have no nested items")
 		}
@@ -114,9 +129,14 @@ func ValidateResponse(c *Checklist, obj map[string]any, patient string) []fhir.I
 func answerProblem(q Item, raw any) string {
 	a, _ := raw.(map[string]any)
 	var values []string
-	for k := range a {
-		if strings.HasPrefix(k, "value") {
+	for _, k := range sortedKeys(a) {
+		switch {
+		case strings.HasPrefix(k, "value"):
 			values = append(values, k)
+		case k == "item":
+			return "the checklist's answers have no nested items"
+		case !slices.Contains(answerElements, k):
+			return k + " is not an element of an answer"
 		}
 	}
 	want := map[string]string{"choice": "valueCoding", "boolean": "valueBoolean", "string": "valueString", "text": "valueString"}[q.Type]
