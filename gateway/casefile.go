@@ -206,7 +206,9 @@ func truncateName(s string) string {
 // reads), each in one stratum (population); the sample (casefile.Draw)
 // is stored as one Task per case file, then the sample's own Task listing
 // them, and answered with the sample as GET /$case-file-sample/{id} does
-// (201, Location).
+// (201, Location). Writing the sample's Task last means a draw that fails
+// half-way leaves case-file Tasks no sample lists (never shown, never
+// counted), not a sample with case files missing.
 func (s *Server) drawSample(c *gin.Context) error {
 	ctx := c.Request.Context()
 	a := accessOf(c)

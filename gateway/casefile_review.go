@@ -91,6 +91,9 @@ func (s *Server) reviewCaseFile(c *gin.Context) error {
 	base := s.base(c)
 	b.Entry = append(b.Entry, bundleEntry{Resource: q}, bundleEntry{FullURL: base + "/Task/" + it.v.ID, Resource: it.v.JSON})
 	for _, v := range record {
+		if v.Type == "Task" && v.ID == it.v.ID {
+			continue // already the second entry
+		}
 		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/" + v.Type + "/" + v.ID, Resource: v.JSON})
 	}
 	writeJSON(c, http.StatusOK, b)
