@@ -280,6 +280,8 @@ func (s *Server) drawSample(c *gin.Context) error {
 	if req.customChecklist {
 		q := maps.Clone(req.checklist.Questionnaire)
 		q["id"] = "checklist"
+		delete(q, "meta")      // a contained resource has no version or labels of its own (dom-4, dom-5)
+		delete(q, "contained") // nor contained resources (dom-2)
 		obj["contained"] = []any{q}
 		inputs = append(inputs, map[string]any{"type": auditCode("checklist", "The council's checklist"), "valueReference": map[string]any{"reference": "#checklist"}})
 		obj["input"] = inputs

@@ -5,8 +5,8 @@ import (
 	"encoding/csv"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -143,14 +143,13 @@ type reportRow struct {
 func reportView(sm *sample, rep casefile.Report) map[string]any {
 	table := func(name string, sampled, completed int, qs []casefile.QuestionResult) reportTable {
 		t := reportTable{Name: name, Sampled: sampled, Completed: completed}
-		for _, it := range sm.checklist.Items {
-			for _, o := range it.Options {
-				if !strings.Contains(" "+strings.Join(t.Codes, " ")+" ", " "+o.Code+" ") {
-					t.Codes = append(t.Codes, o.Code)
+		for _, q := range qs {
+			for _, code := range q.Codes(sm.checklist) {
+				if !slices.Contains(t.Codes, code) {
+					t.Codes = append(t.Codes, code)
 				}
 			}
 		}
-		t.Codes = append(t.Codes, "answered")
 		for _, q := range qs {
 			r := reportRow{LinkID: q.LinkID, Text: q.Text, Unanswered: q.Unanswered}
 			for _, code := range t.Codes {

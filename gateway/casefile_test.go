@@ -518,3 +518,39 @@ func TestCaseFileAuditRefused(t *testing.T) {
 		t.Fatalf("after refusals: %+v", rep)
 	}
 }
+
+// A council audits with its own checklist: the draw carries it, reviews
+// are checked against it (not the shipped one) and the report counts its
+// questions.
+func TestCaseFileAuditWithTheCouncilsChecklist(t *testing.T) {
+	e := newEnv(t, gateway.Config{Policy: loadPolicy(t, "../policy")})
+	loadPeople(t, e)
+	e.token = councilToken(t, "R1330", "TREAT")
+	own := `{"resourceType":"Questionnaire","url":"https://council.example.org/Questionnaire/short-audit","version":"2026.1","status":"active",
+	 "meta":{"versionId":"7"},"title":"Short audit",
+	 "item":[{"linkId":"carer-assessed","text":"Was the unpaid carer offered an assessment?","type":"boolean","required":true},
+	         {"linkId":"note","text":"Note","type":"string"}]}`
+	r := e.do(http.MethodPost, "/$case-file-sample", sampleParams("size", `"valueInteger":2`, "stratify-by", `"valueCode":"service"`, "questionnaire", `"resource":`+own))
+	e.mustStatus(r, http.StatusCreated)
+	d := readSample(t, r) // every Task valid R4, the contained checklist too
+	canonical := "https://council.example.org/Questionnaire/short-audit|2026.1"
+
+	r = e.do(http.MethodGet, "/$case-file-review/"+d.tasks[0], "")
+	e.mustStatus(r, http.StatusOK)
+	if !strings.Contains(string(r.Body), "carer-assessed") || strings.Contains(string(r.Body), "plan-current") {
+		t.Fatalf("the review does not show the council's checklist: %.400s", r.Body)
+	}
+	// The shipped checklist's answers do not fit it.
+	r = e.do(http.MethodPost, "/$case-file-review/"+d.tasks[0], mustJSON(t, completeReview(casefile.ChecklistURL)))
+	e.mustStatus(r, http.StatusUnprocessableEntity)
+	if !strings.Contains(string(r.Body), canonical) {
+		t.Fatalf("the refusal does not name the sample's checklist: %s", r.Body)
+	}
+	mine := `{"resourceType":"QuestionnaireResponse","questionnaire":"` + canonical + `","status":"completed",
+	 "item":[{"linkId":"carer-assessed","answer":[{"valueBoolean":true}]}]}`
+	e.mustStatus(e.do(http.MethodPost, "/$case-file-review/"+d.tasks[0], mine), http.StatusOK)
+	rep := reportOf(t, e, d.id)
+	if rep.completed != 1 || rep.counts["carer-assessed/true"] != 1 {
+		t.Fatalf("report: %+v", rep)
+	}
+}

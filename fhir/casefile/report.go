@@ -26,8 +26,9 @@ type StratumResult struct {
 }
 
 // QuestionResult counts the answers to one question over completed
-// reviews: by answer code (yes, no, not-applicable; true/false for a
-// boolean; "answered" for text), and how many left it unanswered.
+// reviews: by answer code (yes, no, not-applicable; true and false for a
+// boolean; "answered" for text; every one counted, zero included), and
+// how many left it unanswered.
 type QuestionResult struct {
 	LinkID, Text string
 	Counts       map[string]int
@@ -71,6 +72,12 @@ func count(c *Checklist, items []Reviewed) []QuestionResult {
 		qr := QuestionResult{LinkID: q.LinkID, Text: q.Text, Counts: map[string]int{}}
 		for _, o := range q.Options {
 			qr.Counts[o.Code] = 0
+		}
+		switch q.Type {
+		case "boolean":
+			qr.Counts["true"], qr.Counts["false"] = 0, 0
+		case "string", "text":
+			qr.Counts["answered"] = 0
 		}
 		for _, it := range items {
 			if !it.Completed {
