@@ -160,13 +160,13 @@ func (s *Server) answerReview(c *gin.Context) error {
 	return nil
 }
 
-// concludeSample marks the sample completed once every case file's
-// review is: read after this review's write, so of reviews finished at
-// the same time at least one sees all of them done.
+// concludeSample keeps the sample's status true to its case files:
+// completed once every review is, in-progress while one is not (a review
+// saved unfinished again reopens it). It reads after this review's
+// write, so of reviews finished at the same time at least one sees all
+// of them done.
 func (s *Server) concludeSample(ctx context.Context, sm *sample) error {
-	if sm.obj["status"] == "completed" {
-		return nil
-	}
+	want := "completed"
 	for _, v := range sm.items {
 		cur, err := s.store.Read(ctx, "Task", v.ID)
 		if err != nil {
@@ -177,11 +177,15 @@ func (s *Server) concludeSample(ctx context.Context, sm *sample) error {
 			return err
 		}
 		if obj["status"] != "completed" {
-			return nil
+			want = "in-progress"
+			break
 		}
 	}
+	if sm.obj["status"] == want {
+		return nil
+	}
 	obj := maps.Clone(sm.obj)
-	obj["status"], obj["lastModified"] = "completed", instant(s.cfg.Clock().UTC())
+	obj["status"], obj["lastModified"] = want, instant(s.cfg.Clock().UTC())
 	_, err := s.store.Update(ctx, &fhir.Resource{Type: "Task", ID: sm.task.ID, Object: obj}, 0)
 	return err
 }

@@ -370,6 +370,17 @@ func TestCaseFileReviewAndReport(t *testing.T) {
 	if !slices.Equal(statuses, []string{"completed", "completed", "completed", "completed", "completed", "completed"}) {
 		t.Fatalf("the sample and its five case files: %v", statuses)
 	}
+	// A review saved unfinished again reopens the sample.
+	unfinished := completeReview(casefile.ChecklistURL)
+	unfinished["status"], unfinished["item"] = "in-progress", unfinished["item"].([]any)[:2]
+	e.mustStatus(e.do(http.MethodPost, "/$case-file-review/"+d.tasks[1], mustJSON(t, unfinished)), http.StatusOK)
+	r = e.do(http.MethodGet, "/$case-file-sample/"+d.id, "")
+	if st := asSlice(r.json(t)["entry"])[0].(map[string]any)["resource"].(map[string]any)["status"]; st != "in-progress" {
+		t.Fatalf("the sample is %v with a review unfinished", st)
+	}
+	if rep := reportOf(t, e, d.id); rep.completed != 4 || rep.counts["plan-current/yes"] != 4 {
+		t.Fatalf("an unfinished review counted: %+v", rep)
+	}
 	// The organisation's samples are listed.
 	r = e.do(http.MethodGet, "/$case-file-sample", "")
 	e.mustStatus(r, http.StatusOK)
