@@ -154,7 +154,9 @@ func (s *Server) capabilities(c *gin.Context) {
 		"rest":        []any{rest},
 	}
 	ops := []op{{Name: "data-quality", Definition: opBase + "data-quality",
-		Documentation: "GET /$data-quality (and /Patient/{id}/$data-quality): gaps and errors in the record, as JSON Parameters, CSV (_format=csv) or a page (_format=html) (QUALITY-9-data-quality)"}}
+		Documentation: "GET /$data-quality (and /Patient/{id}/$data-quality): gaps and errors in the record, as JSON Parameters, CSV (_format=csv) or a page (_format=html) (QUALITY-9-data-quality)"},
+		{Name: "case-file-sample", Definition: opBase + "case-file-sample",
+			Documentation: "POST /$case-file-sample (Parameters: size, stratify-by team|service, seed, team, service, questionnaire): a reproducible stratified sample of case files to audit; GET /$case-file-sample/{id}, GET /$case-file-sample/{id}/$report (json, csv, html); GET|POST /$case-file-review/{task}: a case file with the checklist, and the reviewer's QuestionnaireResponse; GET /$case-file-checklist (CASEAUDIT-13-case-file-audit)"}}
 	if s.cfg.Exports != nil {
 		// Bulk Data Access: system, patient and group-level $export.
 		cs["instantiates"] = []string{"http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"}

@@ -29,4 +29,9 @@
 // A person's rights requests, rectification and subject access, are FHIR
 // Tasks with their own operations (rectification.go, subjectaccess.go;
 // docs/rights-requests.md).
+//
+// Case-file audit sampling (casefile.go, casefile_review.go,
+// casefile_report.go; the algorithm and the checklist in fhir/casefile) is
+// Tasks too: a sample's Task lists one Task per case file drawn, and a
+// reviewer's QuestionnaireResponse is kept in its case file's Task.
 package gateway

@@ -121,20 +121,28 @@ func (s *Server) qualityOptions(params url.Values, onePerson bool) (quality.Opti
 		}
 		opt.Validate = b
 	}
-	format := "json"
-	switch f := strings.TrimSpace(params.Get("_format")); f {
-	case "", "json", "application/json", "application/fhir+json", "fhir+json":
-	case "csv", "text/csv":
-		format = "csv"
-	case "html", "text/html":
-		format = "html"
-	default:
+	format, ok := reportFormat(params.Get("_format"))
+	if !ok {
 		bad("_format", "the report comes as json, csv or html")
 	}
 	if len(issues) > 0 {
 		return opt, "", &fhir.Error{Status: http.StatusBadRequest, Issues: issues}
 	}
 	return opt, format, nil
+}
+
+// reportFormat reads a report's _format: json (the default), csv or
+// html; ok false for anything else.
+func reportFormat(f string) (format string, ok bool) {
+	switch strings.TrimSpace(f) {
+	case "", "json", "application/json", "application/fhir+json", "fhir+json":
+		return "json", true
+	case "csv", "text/csv":
+		return "csv", true
+	case "html", "text/html":
+		return "html", true
+	}
+	return "", false
 }
 
 // qualityReport reads every resource the caller may read (of one patient

@@ -57,6 +57,8 @@ func (s *Server) readyz(c *gin.Context) error {
 //	                             decisions explained, the agreement (explainHandlers)
 //	/$disposal-due, /$disposal..., /$legal-hold..., /$retention-extend
 //	                             retention and disposal (retentionHandlers)
+//	/$case-file-checklist, /$case-file-sample..., /$case-file-review/{task}
+//	                             case-file audit sampling (caseFileHandlers)
 //	/$export, /Patient/$export, /$export-status/{job}, /$export-file/{job}/{file}
 //	                             Bulk Data export (exportHandlers)
 //
@@ -103,6 +105,9 @@ func (s *Server) handlersFor(rt *route) (map[string]handler, error) {
 		return hs, nil
 	}
 	if hs, ok := s.retentionHandlers(rt); ok {
+		return hs, nil
+	}
+	if hs, ok := s.caseFileHandlers(rt); ok {
 		return hs, nil
 	}
 	switch {

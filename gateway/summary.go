@@ -234,6 +234,13 @@ func (s *Server) gatherSummary(ctx context.Context, a *access, patient *store.Ve
 // restricted by the policy in the database, then every match decided and
 // redacted as a read of it is, every page followed.
 func (s *Server) searchDecided(ctx context.Context, a *access, typ string, params url.Values) ([]*store.Version, error) {
+	return s.searchDecidedNoting(ctx, a, typ, params, true)
+}
+
+// searchDecidedNoting is searchDecided; with note false what it returns
+// is not named in the request's audit record (a caller that reads much to
+// report little names only what it reports).
+func (s *Server) searchDecidedNoting(ctx context.Context, a *access, typ string, params url.Values, note bool) ([]*store.Version, error) {
 	params.Set("_count", strconv.Itoa(s.cfg.MaxCount))
 	var out []*store.Version
 	for {
@@ -245,7 +252,7 @@ func (s *Server) searchDecided(ctx context.Context, a *access, typ string, param
 		if err != nil {
 			return nil, err
 		}
-		kept, err := a.decidePage(ctx, policy.ActionRead, page.Matches)
+		kept, err := a.decideVersions(ctx, policy.ActionRead, page.Matches, note)
 		if err != nil {
 			return nil, err
 		}

@@ -41,7 +41,10 @@
 //     disclose something about the person); the audit trail keeps every
 //     reason.
 //   - Operations that are not reads of a record (the access report,
-//     $who-accessed; $data-quality; the rights operations $accept,
+//     $who-accessed; $data-quality; the case-file audit's
+//     $case-file-sample, $case-file-report and $case-file-review
+//     (casefile.rego, CASEAUDIT-13-case-file-audit: the data-quality
+//     staff of quality.rego); the rights operations $accept,
 //     $decline, $recipients, $overdue, $subject-access) are decided by
 //     [Engine.DecideOperation], in full.
 //   - At load, every caller kind in the agreement is planned and its plan

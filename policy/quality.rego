@@ -38,11 +38,17 @@ data_quality_decision := {
 # custom:
 #   id: QUALITY-9-data-quality
 data_quality_allowed if {
+	quality_staff
+	data_quality_scope
+}
+
+# Council staff whose role class runs the council's quality work (data
+# reports, case-file audits), for direct care or an operational review.
+quality_staff if {
 	staff
 	org.kind in data.dsa.data_quality_kinds
 	data.dsa.role_classes[role_class].data_quality == true
 	audit_purpose
-	data_quality_scope
 }
 
 # The whole record (no resource), or a person the council knows.

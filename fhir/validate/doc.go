@@ -15,6 +15,9 @@
 //
 // What is checked:
 //   - only the resource types in [fhir.ResourceTypes] are accepted;
+//     contained in one of them, also Questionnaire and
+//     QuestionnaireResponse (the case-file audit's checklist and review,
+//     fhir/casefile), whose R4 invariants are not checked;
 //   - every element must exist in the R4 model (unknown elements, including
 //     misspelt choice variants, are reported); primitive extensions
 //     ("_birthDate") are checked as Elements (id and extension);

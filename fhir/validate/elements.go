@@ -38,6 +38,9 @@ var requiredChoices = map[string]bool{
 	"TaskInput.value":                     true, // Task.input.value[x] 1..1
 	"TaskOutput.value":                    true, // Task.output.value[x] 1..1
 	"GroupCharacteristic.value":           true, // Group.characteristic.value[x] 1..1
+	"QuestionnaireItemAnswerOption.value": true, // Questionnaire.item.answerOption.value[x] 1..1 (contained only)
+	"QuestionnaireItemEnableWhen.answer":  true, // Questionnaire.item.enableWhen.answer[x] 1..1 (contained only)
+	"QuestionnaireItemInitial.value":      true, // Questionnaire.item.initial.value[x] 1..1 (contained only)
 }
 
 // codeSets are the codes of required value sets that the samply model keeps
@@ -132,4 +135,8 @@ var elementTypes = map[string]primitive{
 	"ServiceRequest.instantiatesCanonical": pCanonical,
 	"ServiceRequest.instantiatesUri":       pURI,
 	"ServiceRequest.authoredOn":            pDateTime,
+	// Contained only (containedModels).
+	"Questionnaire.url": pURI, "Questionnaire.date": pDateTime,
+	"QuestionnaireResponse.questionnaire": pCanonical,
+	"QuestionnaireResponse.authored":      pDateTime,
 }

@@ -114,6 +114,9 @@ func (b *builder) build(t reflect.Type) *typeInfo {
 	}
 	ti := &typeInfo{name: t.Name(), fields: make(map[string]*field, t.NumField())}
 	_, ti.resource = resourceModels[t.Name()]
+	if _, ok := containedModels[t.Name()]; ok {
+		ti.resource = true
+	}
 	ti.invariants = invariantsFor(ti.name)
 	if t == identifierType {
 		ti.special = specialIdentifier

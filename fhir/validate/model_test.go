@@ -50,6 +50,9 @@ func reachable() map[string]reflect.Type {
 	for _, t := range resourceModels {
 		walk(t)
 	}
+	for _, t := range containedModels {
+		walk(t)
+	}
 	return out
 }
 

@@ -34,3 +34,12 @@ var resourceModels = map[string]reflect.Type{
 	"ServiceRequest":           reflect.TypeFor[models.ServiceRequest](),
 	"Task":                     reflect.TypeFor[models.Task](),
 }
+
+// containedModels are the resource types accepted only contained in a
+// served resource (the case-file audit keeps a council's checklist and a
+// review inside its Tasks, fhir/casefile): they are validated by their
+// models as a served type is, but are not served on their own.
+var containedModels = map[string]reflect.Type{
+	"Questionnaire":         reflect.TypeFor[models.Questionnaire](),
+	"QuestionnaireResponse": reflect.TypeFor[models.QuestionnaireResponse](),
+}

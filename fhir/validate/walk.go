@@ -359,8 +359,11 @@ func (w *walker) contained(v any, p *path, depth int, res resKind) {
 		rt, _ := m["resourceType"].(string)
 		mt, ok := resourceModels[rt]
 		if !ok {
+			mt, ok = containedModels[rt]
+		}
+		if !ok {
 			rp := ep.child("resourceType")
-			w.add("value", &rp, "contained resources must be of a type this server supports: "+strings.Join(fhir.ResourceTypes, ", "))
+			w.add("value", &rp, "contained resources must be of a type this server supports: "+strings.Join(fhir.ResourceTypes, ", ")+" (or Questionnaire, QuestionnaireResponse)")
 			continue
 		}
 		if _, ok := m["id"]; !ok {
