@@ -40,6 +40,7 @@ rule_ids := [
 	"RETAIN-12-disposal",
 	"RETAIN-12-hold",
 	"COHORT-11-own-cohort",
+	"CASEAUDIT-13-case-file-audit",
 ]
 
 record_failures(r, c) := {id | some id in record_checks; record_fails(id, r, c)}
