@@ -136,4 +136,3 @@ func clock(now func() time.Time) func() time.Time {
 	}
 	return now
 }
-
