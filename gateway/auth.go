@@ -76,6 +76,9 @@ func scopeRefusal(c *gin.Context, id *auth.Identity) *fhir.Error {
 	segs := strings.Split(strings.Trim(c.Request.URL.Path, "/"), "/")
 	typ, m := segs[0], c.Request.Method
 	search := (m == http.MethodGet && len(segs) == 1) || (m == http.MethodPost && len(segs) == 2 && segs[1] == "_search")
+	if bulk, err := exportScopeRefusal(id, segs, m); bulk {
+		return err
+	}
 	switch {
 	case typ == "" || strings.HasPrefix(typ, "$") || !fhir.Supported(typ):
 		return scopeError(id, "this request is not a read or search of a resource type: tokens with SMART scopes may only read and search")
@@ -89,6 +92,29 @@ func scopeRefusal(c *gin.Context, id *auth.Identity) *fhir.Error {
 		return scopeError(id, "the token's scopes do not allow "+what+" "+typ+": request system/"+typ+".rs or system/*.rs")
 	}
 	return nil
+}
+
+// exportScopeRefusal applies a token's scopes to the Bulk Data export
+// paths (bulk true for them): SMART Backend Services exists for exports, so
+// a scoped token may start one (system, Patient or, if it may read Groups,
+// Group level), poll and cancel it and download its files; exportJob
+// keeps to the types its scopes let it search.
+func exportScopeRefusal(id *auth.Identity, segs []string, m string) (bulk bool, err *fhir.Error) {
+	kickOff := m == http.MethodGet || m == http.MethodPost
+	switch {
+	case len(segs) == 1 && segs[0] == "$export", len(segs) == 2 && segs[0] == "Patient" && segs[1] == "$export":
+		return kickOff, nil
+	case len(segs) == 3 && segs[0] == "Group" && segs[2] == "$export":
+		if kickOff && !id.Allows("Group", false) {
+			return true, scopeError(id, "the token's scopes do not allow reading Group, which Group/[id]/$export reads: request system/Group.rs or system/*.rs")
+		}
+		return kickOff, nil
+	case len(segs) == 2 && segs[0] == "$export-status":
+		return m == http.MethodGet || m == http.MethodDelete, nil
+	case len(segs) == 3 && segs[0] == "$export-file":
+		return m == http.MethodGet, nil
+	}
+	return false, nil
 }
 
 // includeRefusal refuses a scoped token's _include and _revinclude of

@@ -443,6 +443,8 @@ func TestExportKickOffErrors(t *testing.T) {
 	}{
 		{note: "no Prefer", method: "GET", path: "/$export", headers: []string{"Accept", "application/fhir+json"}, status: 400, want: "respond-async"},
 		{note: "no Accept", method: "GET", path: "/$export", headers: []string{"Prefer", "respond-async"}, status: 400, want: "Accept: application/fhir+json"},
+		{note: "Accept JSON", method: "GET", path: "/$export", headers: []string{"Accept", "application/json", "Prefer", "respond-async"}, status: 400, want: "Accept: application/fhir+json"},
+		{note: "Accept FHIR JSON with q=0", method: "GET", path: "/$export", headers: []string{"Accept", "application/fhir+json;q=0, */*", "Prefer", "respond-async"}, status: 400, want: "Accept: application/fhir+json"},
 		{note: "csv", method: "GET", path: "/$export?_outputFormat=text/csv", headers: ok, status: 400, want: "_outputFormat"},
 		{note: "bad _since", method: "GET", path: "/$export?_since=yesterday", headers: ok, status: 400, want: "_since"},
 		{note: "unknown type", method: "GET", path: "/Patient/$export?_type=Organization", headers: ok, status: 400, want: "Organization"},
@@ -477,6 +479,18 @@ func TestExportKickOffErrors(t *testing.T) {
 			t.Errorf("the error file does not name the ignored parameter: %s", r.Body)
 		}
 	})
+}
+
+// An Accept header listing application/fhir+json among other media
+// ranges, as Medplum's client sends it, is a valid kick-off (the outside
+// Bulk Data client in scripts/bulk was refused: only a lone
+// application/fhir+json was accepted).
+func TestExportKickOffAcceptList(t *testing.T) {
+	e, _ := trustEnv(t, gateway.Config{})
+	for _, accept := range []string{"application/fhir+json, */*; q=0.1", "text/html;q=0.5, application/fhir+json;q=0.9"} {
+		status := e.kickOff(t, http.MethodPost, "/Patient/$export", "", "Accept", accept)
+		e.poll(t, status)
+	}
 }
 
 // An export interrupted by a restart resumes from its last saved page:

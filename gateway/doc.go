@@ -15,8 +15,8 @@
 // details stay behind the small interfaces declared here.
 //
 // Authentication (auth.go) verifies the bearer token and, for a token with
-// SMART scopes, lets through only reads and searches of the types they name,
-// before the policy decides. With Config.SMART set the gateway also serves
+// SMART scopes, lets through only reads and searches of the types they name
+// and Bulk Data exports (of those types only), before the policy decides. With Config.SMART set the gateway also serves
 // /.well-known/smart-configuration and the SMART Backend Services token
 // endpoint (smart.go), whose errors are OAuth JSON, not OperationOutcomes.
 //

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,13 +135,31 @@ func (s *Server) exportKickOff(c *gin.Context) error {
 
 // exportHeaders checks the kick-off's Accept and Prefer headers.
 func exportHeaders(c *gin.Context) error {
-	if mt, _, _ := strings.Cut(c.GetHeader("Accept"), ";"); strings.TrimSpace(mt) != "application/fhir+json" {
+	if !acceptsFHIRJSON(c.Request.Header.Values("Accept")) {
 		return fhir.Errorf(http.StatusBadRequest, "invalid", "an $export kick-off needs the header Accept: application/fhir+json")
 	}
 	if !preferToken(c, "respond-async") {
 		return fhir.Errorf(http.StatusBadRequest, "invalid", "$export runs asynchronously: send the header Prefer: respond-async")
 	}
 	return nil
+}
+
+// acceptsFHIRJSON reports whether an Accept header's media ranges name
+// application/fhir+json (not with q=0): clients send it alone or in a
+// list, e.g. "application/fhir+json, */*; q=0.1".
+func acceptsFHIRJSON(accept []string) bool {
+	for _, h := range accept {
+		for part := range strings.SplitSeq(h, ",") {
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil || mt != "application/fhir+json" {
+				continue
+			}
+			if q, err := strconv.ParseFloat(params["q"], 64); params["q"] == "" || err == nil && q > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // preferToken reports whether a Prefer header carries the bare token.
@@ -263,6 +283,18 @@ func (s *Server) exportJob(c *gin.Context, level string, params url.Values) (*ex
 			keep = append(keep, t)
 		}
 		job.Types = slices.DeleteFunc(job.Types, func(t string) bool { return !slices.Contains(keep, t) })
+	}
+	if id.Scoped {
+		// A scoped token exports only the types its scopes let it search.
+		for _, t := range job.Types {
+			if !id.Allows(t, true) && len(params["_type"]) > 0 {
+				bad("_type", "the token's scopes do not allow searching %s, so it is not exported: request system/%s.rs or leave it out (the token's scopes: %s)", t, t, id.ScopeString())
+			}
+		}
+		job.Types = slices.DeleteFunc(job.Types, func(t string) bool { return !id.Allows(t, true) })
+		if len(job.Types) == 0 && len(issues) == 0 {
+			return nil, scopeError(id, "the token's scopes allow searching none of the types a "+level+"-level export contains")
+		}
 	}
 	for _, v := range params["_typeFilter"] {
 		typ, query, err := typeFilter(v, job.Types)

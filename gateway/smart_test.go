@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -382,6 +383,54 @@ func TestSMARTDiscovery(t *testing.T) {
 	for _, want := range []string{`"http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"`, `"valueUri":"` + smartTokenURL + `"`, `"code":"SMART-on-FHIR"`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("rest.security %s lacks %s", b, want)
+		}
+	}
+}
+
+// TestSMARTBulkExport: a trust system's SMART Backend Services token runs
+// a Bulk Data export (the reason Backend Services exists), kick-off,
+// status and files, and gets what the same token reads one resource at a
+// time; a system/Patient.rs token exports Patients and nothing else, and
+// is refused a _type its scopes do not cover and a Group export. Found by
+// the outside Bulk Data client (scripts/bulk): every scoped export was
+// refused as "not a read or search of a resource type".
+func TestSMARTBulkExport(t *testing.T) {
+	se := newSmartEnv(t)
+	people := loadPeople(t, se.env)
+	related := people["01"]
+	relate(t, se.env, related)
+	related.byType["Encounter"] = append(related.byType["Encounter"], fhir.Resource{Type: "Encounter", ID: "ryq-visit"})
+
+	se.token = se.accessToken(t, se.wide, "system/*.rs")
+	m := se.poll(t, se.kickOff(t, http.MethodGet, "/Patient/$export", ""))
+	got := se.download(t, m)
+	if _, ok := got[related.patient]; !ok {
+		t.Fatalf("the trust's export lacks %s, whom it treats: %v", related.patient, slices.Collect(maps.Keys(got)))
+	}
+	sameResources(t, got, se.readable(t, people, patientTypes()))
+
+	se.token = se.accessToken(t, se.narrow, "system/Patient.rs")
+	got = se.download(t, se.poll(t, se.kickOff(t, http.MethodPost, "/$export", "")))
+	if len(got) == 0 {
+		t.Fatal("a system/Patient.rs export holds nothing")
+	}
+	for ref := range got {
+		if !strings.HasPrefix(ref, "Patient/") {
+			t.Errorf("a system/Patient.rs export holds %s", ref)
+		}
+	}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{{"/$export?_type=Patient,Encounter", http.StatusBadRequest}, {"/$export?_type=Encounter", http.StatusBadRequest}, {"/Group/any/$export", http.StatusForbidden}} {
+		path := tc.path
+		r := se.do(http.MethodGet, path, "", "Accept", "application/fhir+json", "Prefer", "respond-async")
+		if r.Status != tc.want {
+			t.Fatalf("GET %s with system/Patient.rs: %d %s; want %d", path, r.Status, r.Body, tc.want)
+		}
+		issues := outcome(t, r)
+		if msg, _ := issues[0]["diagnostics"].(string); !strings.Contains(msg, "system/Patient.rs") {
+			t.Errorf("GET %s: refusal %q should name the token's scope", path, msg)
 		}
 	}
 }
