@@ -49,6 +49,9 @@ type patientFacts struct {
 	have                                          policy.Facts
 	among                                         []string
 	related, known, objected, self, providerNamed map[string]bool
+	// sharedConsent and sharedDuty are what Consents share with the
+	// caller as a named third party now: record category -> patients.
+	sharedConsent, sharedDuty map[string][]string
 }
 
 func (a *access) subject() policy.Subject {
@@ -130,13 +133,31 @@ func (a *access) fill(ctx context.Context, f *patientFacts, need policy.Facts) e
 		kinds = append(kinds, facts.Objection)
 		got.Objected = true
 	}
+	actor := a.thirdParty()
+	if need.Shared && !f.have.Shared {
+		f.sharedConsent, f.sharedDuty = map[string][]string{}, map[string][]string{}
+		if actor != "" {
+			kinds = append(kinds, facts.ShareKinds...)
+		}
+		got.Shared = true
+	}
 	if len(kinds) > 0 {
 		// Those facts about the patients for the caller's organisation,
-		// found by its ODS code, in one lookup of the facts the store
-		// keeps beside the resources.
-		fs, err := a.server.store.Facts(ctx, facts.Query{Patients: f.among, ODS: a.id.Org, Kinds: kinds})
+		// found by its ODS code, and what is shared with the caller as a
+		// third party, in one lookup of the facts the store keeps beside
+		// the resources.
+		fs, err := a.server.store.Facts(ctx, facts.Query{Patients: f.among, ODS: a.id.Org, Kinds: kinds, Actor: actor})
 		if err != nil {
 			return err
+		}
+		if got.Shared {
+			for _, g := range facts.Grants(fs, time.Now()) {
+				m := f.sharedConsent
+				if g.Duty {
+					m = f.sharedDuty
+				}
+				m[g.Category] = append(m[g.Category], g.Patient)
+			}
 		}
 		sum := facts.Summarise(fs, a.relationshipSince())
 		if got.Related {
@@ -154,6 +175,16 @@ func (a *access) fill(ctx context.Context, f *patientFacts, need policy.Facts) e
 		f.have = f.have.Union(got)
 	}
 	return nil
+}
+
+// thirdParty is the identifier ("system|value") by which a Consent names
+// the caller as a third party to share with: a person's NHS number (NHS
+// login); none for staff, who see records under the agreement.
+func (a *access) thirdParty() string {
+	if a.id.Kind != auth.KindPerson || a.id.NHSNumber == "" {
+		return ""
+	}
+	return facts.NHSNumberSystem + "|" + a.id.NHSNumber
 }
 
 // patients is the set of patient compartments of typ's resources matching
@@ -182,7 +213,22 @@ func mustQuery(typ string, params url.Values) *search.Query {
 // contextFor is the policy context for one resource's patient.
 func (f *patientFacts) contextFor(patient string) policy.Context {
 	return policy.Context{Related: f.related[patient], Objected: f.objected[patient], Self: f.self[patient],
-		KnownToCouncil: f.known[patient], ProviderNamed: f.providerNamed[patient]}
+		KnownToCouncil: f.known[patient], ProviderNamed: f.providerNamed[patient],
+		SharedConsent: sharedOf(f.sharedConsent, patient), SharedDuty: sharedOf(f.sharedDuty, patient)}
+}
+
+// sharedOf is shared (category -> patients) limited to patient.
+func sharedOf(shared map[string][]string, patient string) map[string][]string {
+	var out map[string][]string
+	for cat, ps := range shared {
+		if patient != "" && slices.Contains(ps, patient) {
+			if out == nil {
+				out = map[string][]string{}
+			}
+			out[cat] = []string{patient}
+		}
+	}
+	return out
 }
 
 // searchContext is the policy context of a search: lists, not booleans.
@@ -196,7 +242,7 @@ func (f *patientFacts) searchContext() policy.Context {
 		return out
 	}
 	return policy.Context{RelatedPatients: list(f.related), ObjectedPatients: list(f.objected),
-		KnownPatients: list(f.known), SelfPatients: list(f.self)}
+		KnownPatients: list(f.known), SelfPatients: list(f.self), SharedConsent: f.sharedConsent, SharedDuty: f.sharedDuty}
 }
 
 // decide asks the policy about one stored version. A refusal is a 403
@@ -611,11 +657,11 @@ func (a *access) relationshipSince() time.Time {
 // facts itself (the page's own are read to decide it).
 func (a *access) factSetFilter(ctx context.Context, action, typ string) (*cond.Node, error) {
 	need := a.needs(ctx, action)
-	f, err := a.load(ctx, policy.Facts{Self: need.Self})
+	f, err := a.load(ctx, policy.Facts{Self: need.Self, Shared: need.Shared})
 	if err != nil {
 		return nil, err
 	}
-	pc := policy.Context{SelfPatients: slices.Sorted(maps.Keys(f.self))}
+	pc := policy.Context{SelfPatients: slices.Sorted(maps.Keys(f.self)), SharedConsent: f.sharedConsent, SharedDuty: f.sharedDuty}
 	if need.Related {
 		pc.RelatedSet = &cond.FactSet{Kinds: relatedKinds, ODS: a.id.Org, Since: a.relationshipSince().UnixMilli()}
 	}

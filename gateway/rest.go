@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/store"
 	"github.com/socialcare-fhir/gateway/fhir/validate"
@@ -275,6 +276,9 @@ func checkResource(body []byte, resourceType, id string) (*fhir.Resource, error)
 	res, err := validate.Resource(body)
 	if err != nil {
 		return nil, err
+	}
+	if issues := facts.CheckShare(res.Type, res.Object); len(issues) > 0 {
+		return nil, &fhir.Error{Status: http.StatusUnprocessableEntity, Issues: issues}
 	}
 	if res.Type != resourceType {
 		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "the body is a %s but the URL is for %s", res.Type, resourceType).At("resourceType")

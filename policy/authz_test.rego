@@ -362,7 +362,7 @@ test_open_paths_by_subject if {
 	authz.open_paths == {"provider-own"} with input as {"action": "read", "subject": provider_carer}
 	authz.open_paths == set() with input as {"action": "read", "subject": researcher}
 	authz.open_paths == set() with input as {"action": "read", "subject": object.union(trust_doctor, {"role": "R9999"})}
-	authz.open_paths == {"self"} with input as {"action": "read", "subject": person}
+	authz.open_paths == {"self", "share-consent", "share-duty"} with input as {"action": "read", "subject": person}
 	authz.open_paths == {"write-council", "write-cohort"} with input as {"action": "write", "subject": council_system}
 }
 

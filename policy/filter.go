@@ -421,6 +421,13 @@ func (t translator) known(term *ast.Term, vars env) (kind, value, error) {
 				f := contextFact(string(key))
 				return f.k, f.eval(&record{c: t.ctx}), nil
 			}
+		case 2:
+			key, ok1 := rest[0].Value.(ast.String)
+			sub, ok2 := rest[1].Value.(ast.String)
+			if ok1 && ok2 && isShares(string(key)) {
+				f := sharedList(string(key), string(sub))
+				return f.k, f.eval(&record{c: t.ctx}), nil
+			}
 		}
 	}
 	return 0, value{}, untranslatable("%v is not a known value", term)

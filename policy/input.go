@@ -89,6 +89,15 @@ type Context struct {
 	KnownToCouncil bool `json:"known_to_council"`
 	ProviderNamed  bool `json:"provider_named"`
 
+	// SharedConsent and SharedDuty are the record categories the caller,
+	// as a third party a Consent names (fhir/facts share.go), may see
+	// now: category -> patients ("Patient/<id>"), on the person's
+	// consent and on the council's legal duty (Care Act 2014 s42). One
+	// resource's context lists its patient only; a search's every
+	// patient shared with the caller.
+	SharedConsent map[string][]string `json:"shared_consent,omitempty"`
+	SharedDuty    map[string][]string `json:"shared_duty,omitempty"`
+
 	RelatedPatients  []string `json:"related_patients,omitempty"`
 	ObjectedPatients []string `json:"objected_patients,omitempty"`
 	KnownPatients    []string `json:"known_patients,omitempty"`
@@ -185,6 +194,16 @@ func (c Context) term() *ast.Term {
 		if l.v != nil {
 			items = append(items, item(l.k, strs(l.v)))
 		}
+	}
+	items = append(items, item("shared_consent", sharesTerm(c.SharedConsent)), item("shared_duty", sharesTerm(c.SharedDuty)))
+	return ast.ObjectTerm(items...)
+}
+
+// sharesTerm is category -> patients as an object (empty when none).
+func sharesTerm(m map[string][]string) *ast.Term {
+	items := make([][2]*ast.Term, 0, len(m))
+	for cat, ps := range m {
+		items = append(items, item(cat, strs(ps)))
 	}
 	return ast.ObjectTerm(items...)
 }

@@ -19,6 +19,8 @@ path_rules := {
 	"directory": ["DSA-1-signatory", "PURPOSE-2-direct-care", "NTK-4-need-to-know"],
 	"self": ["SELF-6"],
 	"self-request": ["SELF-6-request"],
+	"share-consent": ["SHARE-13-consent"],
+	"share-duty": ["SHARE-13-duty"],
 	"write-council": ["WRITE-7", "PURPOSE-2-direct-care"],
 	"write-provider": ["WRITE-7-provider-named", "WRITE-7-provider-own", "WRITE-7-relationship", "WRITE-7-labels", "WRITE-7-source", "PURPOSE-2-direct-care"],
 	"audit": ["DSA-1-signatory", "AUDIT-8-ig-review", "NTK-4-need-to-know"],

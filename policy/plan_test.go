@@ -188,7 +188,7 @@ func TestNeeds(t *testing.T) {
 		{"council social worker", ActionRead, councilSW, Facts{KnownToCouncil: true}},
 		{"provider reading its own records", ActionRead, providerCare, Facts{}},
 		{"provider writing", ActionWrite, providerCare, Facts{ProviderNamed: true}},
-		{"person", ActionRead, personP1, Facts{Self: true}},
+		{"person", ActionRead, personP1, Facts{Self: true, Objected: true, Shared: true}}, // a person may be a third party a Consent names (share.rego)
 		{"researcher", ActionRead, researcher, Facts{}},
 	}
 	for _, tt := range tests {

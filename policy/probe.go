@@ -30,6 +30,21 @@ var probeContexts = []Context{
 	{Self: true},
 	{ProviderNamed: true},
 	{Related: true, Objected: true, Self: true, KnownToCouncil: true, ProviderNamed: true},
+	// A named third party: some categories on consent, some on the
+	// council's legal duty, with and without an objection.
+	{SharedConsent: probeShares("care-plan", "alert", "demographics")},
+	{SharedConsent: probeShares("care-plan", "alert"), Objected: true},
+	{SharedDuty: probeShares("safeguarding", "alert"), Objected: true},
+	{SharedConsent: probeShares("alert", "medication"), SharedDuty: probeShares("safeguarding")},
+}
+
+// probeShares shares categories of the probe patient.
+func probeShares(cats ...string) map[string][]string {
+	m := map[string][]string{}
+	for _, c := range cats {
+		m[c] = []string{"Patient/probe"}
+	}
+	return m
 }
 
 func newProbeSet(data []byte) (probeSet, error) {

@@ -452,8 +452,32 @@ func (c residual) ref(r ast.Ref, sc scope) (term, error) {
 			c.facts.note(string(key))
 			return contextFact(string(key)), nil
 		}
+	case 2:
+		key, ok1 := rest[0].Value.(ast.String)
+		sub, ok2 := rest[1].Value.(ast.String)
+		if ok1 && ok2 && base.k == kContext && isShares(string(key)) {
+			c.facts.note(string(key))
+			return sharedList(string(key), string(sub)), nil
+		}
 	}
 	return term{}, untranslatable("reference %v", r)
+}
+
+// isShares reports whether input.context.<key> is a category -> patients
+// object (Context.SharedConsent, SharedDuty).
+func isShares(key string) bool { return key == "shared_consent" || key == "shared_duty" }
+
+// sharedList is input.context.<key>.<category>: the patients shared with
+// the caller in that category, undefined when none.
+func sharedList(key, category string) term {
+	return term{kList, func(rec *record) value {
+		m := rec.c.SharedConsent
+		if key == "shared_duty" {
+			m = rec.c.SharedDuty
+		}
+		l, ok := m[category]
+		return value{ok: ok, l: l}
+	}}
 }
 
 // resourceAttr is input.resource.<key>, as ResourceAttributes.term builds it.
@@ -529,15 +553,18 @@ func undefined(k kind) term {
 // gateway works out only those (see [Engine.Needs]).
 type Facts struct {
 	Related, Objected, Self, KnownToCouncil, ProviderNamed bool
+	// Shared: what a Consent shares with the caller as a named third
+	// party (Context.SharedConsent, SharedDuty).
+	Shared bool
 }
 
 // AllFacts is every fact the gateway knows how to work out.
-var AllFacts = Facts{Related: true, Objected: true, Self: true, KnownToCouncil: true, ProviderNamed: true}
+var AllFacts = Facts{Related: true, Objected: true, Self: true, KnownToCouncil: true, ProviderNamed: true, Shared: true}
 
 // Union is the facts in f or g.
 func (f Facts) Union(g Facts) Facts {
 	return Facts{f.Related || g.Related, f.Objected || g.Objected, f.Self || g.Self,
-		f.KnownToCouncil || g.KnownToCouncil, f.ProviderNamed || g.ProviderNamed}
+		f.KnownToCouncil || g.KnownToCouncil, f.ProviderNamed || g.ProviderNamed, f.Shared || g.Shared}
 }
 
 // note records that input.context.<key> is read.
@@ -553,6 +580,8 @@ func (f *Facts) note(key string) {
 		f.KnownToCouncil = true
 	case "provider_named":
 		f.ProviderNamed = true
+	case "shared_consent", "shared_duty":
+		f.Shared = true
 	}
 }
 

@@ -18,6 +18,8 @@
 //	ServiceRequest.performer             -> referral      (org; any status: the provider a package names)
 //	  ... with status active             -> referral-active
 //	Consent, category objection, active  -> objection     (no org)
+//	Consent, category consent, permit    -> share, share-duty (see share.go:
+//	                                        read from the resource itself)
 //	Organization.identifier (ODS code)   -> ods           (org: itself; code: the ODS code; no patient)
 //
 // Each fact belongs to every patient in the resource's compartment. The
@@ -73,8 +75,12 @@ type Fact struct {
 	// periods end far in the future), in milliseconds since the epoch;
 	// zero for other kinds.
 	Until int64
-	// Code is an ods fact's ODS code; empty for other kinds.
+	// Code is an ods fact's ODS code, a share fact's third party
+	// ("system|value"); empty for other kinds.
 	Code string
+	// From is when a share begins (milliseconds since the epoch; 0 for
+	// other kinds). A share fact's Until is when it ends (see share.go).
+	From int64
 }
 
 // Types are the resource types that establish facts.
@@ -90,7 +96,20 @@ func Of(resourceType string, resource map[string]any) []Fact {
 	}
 	sp, patients := search.Index(resourceType, resource)
 	id, _ := resource["id"].(string)
-	return FromIndex(resourceType, id, sp, patients)
+	return FromResource(resourceType, id, resource, sp, patients)
+}
+
+// FromResource is Of from the resource, its id, search values and
+// compartment: the facts of FromIndex and the share facts, which come
+// from elements no search parameter indexes (share.go).
+func FromResource(resourceType, id string, resource map[string]any, sp bson.M, patients []string) []Fact {
+	out := FromIndex(resourceType, id, sp, patients)
+	if resourceType != "Consent" {
+		return out
+	}
+	out = append(out, shares(resource, patients)...)
+	sortFacts(out)
+	return slices.Compact(out)
 }
 
 // FromIndex is Of from the resource's id, search values and compartment.
@@ -140,10 +159,31 @@ func FromIndex(resourceType, id string, sp bson.M, patients []string) []Fact {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b Fact) int {
-		return strings.Compare(a.Patient+"\x00"+a.Kind+"\x00"+a.Org+"\x00"+a.Code, b.Patient+"\x00"+b.Kind+"\x00"+b.Org+"\x00"+b.Code)
-	})
+	sortFacts(out)
 	return slices.Compact(out)
+}
+
+// sortFacts sorts facts by patient, kind, organisation, code and period.
+func sortFacts(fs []Fact) {
+	slices.SortFunc(fs, func(a, b Fact) int {
+		if c := strings.Compare(a.Patient+"\x00"+a.Kind+"\x00"+a.Org+"\x00"+a.Code, b.Patient+"\x00"+b.Kind+"\x00"+b.Org+"\x00"+b.Code); c != 0 {
+			return c
+		}
+		if a.From != b.From {
+			return cmpInt(a.From, b.From)
+		}
+		return cmpInt(a.Until, b.Until)
+	})
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func orgs(sp bson.M, param string) []string {
@@ -218,6 +258,10 @@ type Query struct {
 	// Kinds, when set, limits the facts to these kinds (the ods facts of
 	// ODS always come).
 	Kinds []string
+	// Actor, when set ("system|value"), also selects the share facts
+	// naming that third party (about Patients, when set), if Kinds
+	// allows.
+	Actor string
 }
 
 // Wants reports whether q selects facts of kind k.
@@ -234,14 +278,17 @@ func (q Query) OrgKinds() []string {
 	return out
 }
 
-// Merge is fs with one fact per patient, kind, organisation and code, the
-// one with the latest Until, in a stable order.
+// Merge is fs with one fact per patient, kind, organisation, code and
+// start (From), the one with the latest Until, in a stable order.
 func Merge(fs []Fact) []Fact {
-	type key struct{ p, k, o, c string }
+	type key struct {
+		p, k, o, c string
+		from       int64
+	}
 	latest := map[key]int64{}
 	var keys []key
 	for _, f := range fs {
-		k := key{f.Patient, f.Kind, f.Org, f.Code}
+		k := key{f.Patient, f.Kind, f.Org, f.Code, f.From}
 		u, ok := latest[k]
 		if !ok {
 			keys = append(keys, k)
@@ -252,11 +299,9 @@ func Merge(fs []Fact) []Fact {
 	}
 	out := make([]Fact, len(keys))
 	for i, k := range keys {
-		out[i] = Fact{Patient: k.p, Kind: k.k, Org: k.o, Code: k.c, Until: latest[k]}
+		out[i] = Fact{Patient: k.p, Kind: k.k, Org: k.o, Code: k.c, From: k.from, Until: latest[k]}
 	}
-	slices.SortFunc(out, func(a, b Fact) int {
-		return strings.Compare(a.Patient+"\x00"+a.Kind+"\x00"+a.Org+"\x00"+a.Code, b.Patient+"\x00"+b.Kind+"\x00"+b.Org+"\x00"+b.Code)
-	})
+	sortFacts(out)
 	return out
 }
 

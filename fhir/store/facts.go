@@ -3,26 +3,30 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/facts"
 )
 
 // factsCollection holds one document per resource that establishes access
 // facts (package facts): {_id: "Type/id", vid, f: [{p, k, o, u, c}]},
-// indexed by f.p (patient), f.o (organisation), f.k and f.c (ODS code).
+// indexed by f.p (patient), f.o (organisation), f.k and f.c (ODS code, or
+// a share's third party); s is when a share begins.
 const factsCollection = "facts"
 
 // factsSchemaID is the facts collection's own document, which says which
 // kinds of fact its documents hold (factsSchema).
 const factsSchemaID = "~schema"
 
-// factsSchema 2: Organizations have ods facts.
-const factsSchema = 2
+// factsSchema 2: Organizations have ods facts; 3: Consents to share with
+// a named third party have share facts.
+const factsSchema = 3
 
 type factDoc struct {
 	Patient string `bson:"p"`
@@ -30,6 +34,7 @@ type factDoc struct {
 	Org     string `bson:"o"`
 	Until   int64  `bson:"u"`
 	Code    string `bson:"c,omitempty"`
+	From    int64  `bson:"s,omitempty"`
 }
 
 type factsDoc struct {
@@ -49,8 +54,16 @@ func (s *Store) writeFacts(ctx context.Context, resourceType string, h *head) er
 	}
 	var fs []factDoc
 	if !h.Deleted {
-		for _, f := range facts.FromIndex(resourceType, h.ID, h.Search, h.Patients) {
-			fs = append(fs, factDoc{f.Patient, f.Kind, f.Org, f.Until, f.Code})
+		var obj map[string]any
+		if resourceType == "Consent" {
+			// Share facts come from elements no search value holds.
+			var err error
+			if obj, err = fhir.DecodeObject([]byte(h.JSON)); err != nil {
+				return fmt.Errorf("facts of Consent/%s: %w", h.ID, err)
+			}
+		}
+		for _, f := range facts.FromResource(resourceType, h.ID, obj, h.Search, h.Patients) {
+			fs = append(fs, factDoc{f.Patient, f.Kind, f.Org, f.Until, f.Code, f.From})
 		}
 	}
 	if fs == nil {
@@ -67,7 +80,8 @@ func (s *Store) writeFacts(ctx context.Context, resourceType string, h *head) er
 }
 
 // upgradeFacts derives the facts of kinds a database written by an
-// earlier version lacks (the ods facts of Organizations), once.
+// earlier version lacks (the ods facts of Organizations, the share facts
+// of Consents), once.
 func (s *Store) upgradeFacts(ctx context.Context) error {
 	coll := s.db.Collection(factsCollection)
 	var marker struct {
@@ -80,7 +94,23 @@ func (s *Store) upgradeFacts(ctx context.Context) error {
 	if marker.V >= factsSchema {
 		return nil
 	}
-	cur, err := s.heads("Organization").Find(ctx, bson.D{{Key: "del", Value: false}})
+	types := []string{"Consent"}
+	if marker.V < 2 {
+		types = append(types, "Organization")
+	}
+	for _, t := range types {
+		if err := s.deriveFacts(ctx, t); err != nil {
+			return err
+		}
+	}
+	_, err = coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: factsSchemaID}}, bson.D{{Key: "_id", Value: factsSchemaID}, {Key: "v", Value: factsSchema}},
+		options.Replace().SetUpsert(true))
+	return wrap(err)
+}
+
+// deriveFacts writes again the facts of every stored resource of type t.
+func (s *Store) deriveFacts(ctx context.Context, t string) error {
+	cur, err := s.heads(t).Find(ctx, bson.D{{Key: "del", Value: false}})
 	if err != nil {
 		return wrap(err)
 	}
@@ -90,16 +120,11 @@ func (s *Store) upgradeFacts(ctx context.Context) error {
 		if err := cur.Decode(&h); err != nil {
 			return wrap(err)
 		}
-		if err := s.writeFacts(ctx, "Organization", &h); err != nil {
+		if err := s.writeFacts(ctx, t, &h); err != nil {
 			return err
 		}
 	}
-	if err := cur.Err(); err != nil {
-		return wrap(err)
-	}
-	_, err = coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: factsSchemaID}}, bson.D{{Key: "_id", Value: factsSchemaID}, {Key: "v", Value: factsSchema}},
-		options.Replace().SetUpsert(true))
-	return wrap(err)
+	return wrap(cur.Err())
 }
 
 // Facts returns the access facts q selects: one query, or for an ODS code
@@ -112,6 +137,9 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 	or := bson.A{bson.D{{Key: "f.k", Value: facts.Objection}}}
 	if len(q.Orgs) > 0 {
 		or = append(or, bson.D{{Key: "f.o", Value: bson.D{{Key: "$in", Value: q.Orgs}}}})
+	}
+	if q.Actor != "" {
+		or = append(or, shareFilter(q.Actor))
 	}
 	filter := bson.D{{Key: "$or", Value: or}}
 	if len(q.Patients) > 0 {
@@ -135,6 +163,9 @@ func (s *Store) Facts(ctx context.Context, q facts.Query) ([]facts.Fact, error) 
 func (s *Store) caseloadFacts(ctx context.Context, q facts.Query) ([]facts.Fact, error) {
 	guess := s.ods.get(q.ODS)
 	or := bson.A{bson.D{{Key: "f.k", Value: facts.ODS}, {Key: "f.c", Value: q.ODS}}, bson.D{{Key: "f.k", Value: facts.Objection}}}
+	if q.Actor != "" {
+		or = append(or, shareFilter(q.Actor))
+	}
 	if asked := append(slices.Clone(q.Orgs), guess...); len(asked) > 0 {
 		or = append(or, bson.D{{Key: "f.o", Value: bson.D{{Key: "$in", Value: asked}}}})
 	}
@@ -158,6 +189,12 @@ func (s *Store) caseloadFacts(ctx context.Context, q facts.Query) ([]facts.Fact,
 		all = append(all, more...)
 	}
 	return selectFacts(q, all), nil
+}
+
+// shareFilter selects the documents with share facts naming the third
+// party actor (on the f.c index).
+func shareFilter(actor string) bson.D {
+	return bson.D{{Key: "f.c", Value: actor}, {Key: "f.k", Value: bson.D{{Key: "$in", Value: facts.ShareKinds}}}}
 }
 
 // odsFactsOf is the ods facts of code among fs.
@@ -186,7 +223,12 @@ func selectFacts(q facts.Query, all []facts.Fact) []facts.Fact {
 		if f.Kind == facts.ODS || !q.Wants(f.Kind) {
 			continue
 		}
-		if f.Kind != facts.Objection && !slices.Contains(orgs, f.Org) {
+		switch {
+		case facts.IsShare(f.Kind):
+			if q.Actor == "" || f.Code != q.Actor {
+				continue
+			}
+		case f.Kind != facts.Objection && !slices.Contains(orgs, f.Org):
 			continue
 		}
 		if len(q.Patients) > 0 && !slices.Contains(q.Patients, f.Patient) {
@@ -210,7 +252,7 @@ func (s *Store) findFacts(ctx context.Context, filter bson.D) ([]facts.Fact, err
 	var out []facts.Fact
 	for _, d := range docs {
 		for _, f := range d.Facts {
-			out = append(out, facts.Fact{Patient: f.Patient, Kind: f.Kind, Org: f.Org, Until: f.Until, Code: f.Code})
+			out = append(out, facts.Fact{Patient: f.Patient, Kind: f.Kind, Org: f.Org, Until: f.Until, Code: f.Code, From: f.From})
 		}
 	}
 	return out, nil

@@ -69,7 +69,7 @@ func (s *Store) indexOf(t string, obj map[string]any) indexed {
 	a := policy.Attributes(t, obj)
 	var out indexed
 	id, _ := obj["id"].(string)
-	out.facts = facts.FromIndex(t, id, sp, pat)
+	out.facts = facts.FromResource(t, id, obj, sp, pat)
 	seen := map[entry]bool{}
 	add := func(f string, v any) {
 		e := entry{f, v}

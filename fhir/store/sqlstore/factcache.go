@@ -107,5 +107,7 @@ func factsKey(q facts.Query) string {
 	list(q.Orgs)
 	list(q.Kinds)
 	b.WriteString(q.ODS)
+	b.WriteByte(0)
+	b.WriteString(q.Actor)
 	return b.String()
 }

@@ -10,11 +10,12 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
-// factsSchema is the facts table: code is an ods fact's ODS code (NULL for
-// other kinds), indexed only where it is set.
+// factsSchema is the facts table: code is an ods fact's ODS code or a share
+// fact's third party (NULL for other kinds), indexed only where it is set;
+// since is when a share begins (0 for other kinds).
 var factsSchema = []string{
 	`CREATE TABLE IF NOT EXISTS facts (src TEXT NOT NULL, patient TEXT NOT NULL, kind TEXT NOT NULL, org TEXT NOT NULL,
-		until INTEGER NOT NULL, code TEXT, PRIMARY KEY (src, patient, kind, org)) WITHOUT ROWID`,
+		until INTEGER NOT NULL, code TEXT, since INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (src, patient, kind, org)) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS facts_patient ON facts(patient, kind, org, until)`, // covering: a patient's facts are read from the index alone
 	`CREATE INDEX IF NOT EXISTS facts_org ON facts(org, kind, patient, until)`,     // covering too: an organisation's facts
 	`CREATE INDEX IF NOT EXISTS facts_kind ON facts(kind, patient, org, until)`,
@@ -25,13 +26,19 @@ var factsSchema = []string{
 const factsCodeIndex = `CREATE INDEX IF NOT EXISTS facts_code ON facts(code, kind, org) WHERE code IS NOT NULL`
 
 // factsVersion is the facts' schema version (PRAGMA user_version of the
-// resource database): 2 since Organizations have ods facts.
-const factsVersion = 2
+// resource database): 2 since Organizations have ods facts, 3 since
+// Consents to share with a named third party have share facts.
+const factsVersion = 3
+
+// upgradedTypes are the types whose facts an upgrade from each earlier
+// version derives again.
+var upgradedTypes = map[int][]string{0: {"Organization", "Consent"}, 1: {"Organization", "Consent"}, 2: {"Consent"}}
 
 // setupFacts creates the facts table, or brings one written by an earlier
-// version up to date: it adds the code column, then derives the ods facts
-// of the Organizations stored, in a transaction that also records the
-// version, so that an interrupted upgrade is done again at the next start.
+// version up to date: it adds the code and since columns, then derives the
+// facts of the kinds the database lacks (ods facts of Organizations, share
+// facts of Consents), in a transaction that also records the version, so
+// that an interrupted upgrade is done again at the next start.
 func (s *Store) setupFacts(ctx context.Context) error {
 	if err := s.db.Exec(ctx, factsSchema...); err != nil {
 		return err
@@ -48,6 +55,14 @@ func (s *Store) setupFacts(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('facts') WHERE name = 'since'`).Scan(&n); err != nil {
+		return s.db.Check(err)
+	}
+	if n == 0 {
+		if err := s.db.Exec(ctx, `ALTER TABLE facts ADD COLUMN since INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return err
+		}
+	}
 	if err := s.db.Exec(ctx, factsCodeIndex); err != nil {
 		return err
 	}
@@ -58,40 +73,50 @@ func (s *Store) setupFacts(ctx context.Context) error {
 		return nil
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, json FROM `+heads("Organization")+` WHERE del = 0`)
-		if err != nil {
-			return err
-		}
-		type org struct {
-			id string
-			js []byte
-		}
-		var orgs []org
-		for rows.Next() {
-			var o org
-			if err := rows.Scan(&o.id, &o.js); err != nil {
-				rows.Close()
-				return err
-			}
-			orgs = append(orgs, o)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, o := range orgs {
-			obj, err := fhir.DecodeObject(o.js)
-			if err != nil {
-				return fmt.Errorf("Organization/%s: %w", o.id, err)
-			}
-			if err := s.writeFacts(ctx, tx, "Organization", o.id, facts.Of("Organization", obj)); err != nil {
+		for _, t := range upgradedTypes[version] {
+			if err := s.deriveFacts(ctx, tx, t); err != nil {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, factsVersion))
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, factsVersion))
 		return err
 	})
 	return s.db.Check(err)
+}
+
+// deriveFacts writes again the facts of every stored resource of type t.
+func (s *Store) deriveFacts(ctx context.Context, tx *sql.Tx, t string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, json FROM `+heads(t)+` WHERE del = 0`)
+	if err != nil {
+		return err
+	}
+	type res struct {
+		id string
+		js []byte
+	}
+	var all []res
+	for rows.Next() {
+		var r res
+		if err := rows.Scan(&r.id, &r.js); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range all {
+		obj, err := fhir.DecodeObject(r.js)
+		if err != nil {
+			return fmt.Errorf("%s/%s: %w", t, r.id, err)
+		}
+		if err := s.writeFacts(ctx, tx, t, r.id, facts.Of(t, obj)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeFacts replaces the facts of one source resource (none: deleted).
@@ -106,7 +131,7 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 	if len(fs) == 0 {
 		return nil
 	}
-	ts, err := s.db.TxStmt(ctx, tx, `INSERT OR IGNORE INTO facts (src, patient, kind, org, until, code) VALUES (?, ?, ?, ?, ?, ?)`)
+	ts, err := s.db.TxStmt(ctx, tx, `INSERT OR IGNORE INTO facts (src, patient, kind, org, until, code, since) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -115,7 +140,7 @@ func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []f
 		if f.Code != "" {
 			code = f.Code
 		}
-		if _, err := ts.ExecContext(ctx, src, f.Patient, f.Kind, f.Org, f.Until, code); err != nil {
+		if _, err := ts.ExecContext(ctx, src, f.Patient, f.Kind, f.Org, f.Until, code, f.From); err != nil {
 			return s.db.Check(err)
 		}
 	}
@@ -137,7 +162,7 @@ func (s *Store) lookupFacts(ctx context.Context, q facts.Query) ([]facts.Fact, e
 	orgs := func() { w.orgSet(q.ODS, q.Orgs) }
 	kinds := q.OrgKinds()
 	named := (len(q.Orgs) > 0 || q.ODS != "") && len(kinds) > 0
-	const cols = `SELECT patient, kind, org, max(until), '' FROM facts WHERE `
+	const cols = `SELECT patient, kind, org, max(until), '', 0 FROM facts WHERE `
 	const group = ` GROUP BY patient, kind, org`
 	// part starts the next SELECT of the compound query.
 	parts := 0
@@ -182,8 +207,18 @@ func (s *Store) lookupFacts(ctx context.Context, q facts.Query) ([]facts.Fact, e
 		}
 	}
 	if q.ODS != "" {
-		part(`SELECT DISTINCT patient, kind, org, until, code FROM facts WHERE code = ? AND kind = 'ods'`)
+		part(`SELECT DISTINCT patient, kind, org, until, code, 0 FROM facts WHERE code = ? AND kind = 'ods'`)
 		w.args = append(w.args, q.ODS)
+	}
+	if shareKinds := wanted(q, facts.ShareKinds); q.Actor != "" && len(shareKinds) > 0 {
+		// The third party's shares: a seek on the code index.
+		part(`SELECT DISTINCT patient, kind, org, until, code, since FROM facts WHERE code = ? AND `)
+		w.args = append(w.args, q.Actor)
+		w.in("kind", strs(shareKinds))
+		if len(q.Patients) > 0 {
+			w.b.WriteString(" AND ")
+			w.in("patient", strs(q.Patients))
+		}
 	}
 	if parts == 0 {
 		return nil, nil // nothing asked for
@@ -196,12 +231,23 @@ func (s *Store) lookupFacts(ctx context.Context, q facts.Query) ([]facts.Fact, e
 	var out []facts.Fact
 	for rows.Next() {
 		var f facts.Fact
-		if err := rows.Scan(&f.Patient, &f.Kind, &f.Org, &f.Until, &f.Code); err != nil {
+		if err := rows.Scan(&f.Patient, &f.Kind, &f.Org, &f.Until, &f.Code, &f.From); err != nil {
 			return nil, s.db.Check(err)
 		}
 		out = append(out, f)
 	}
 	return out, s.db.Check(rows.Err())
+}
+
+// wanted are the kinds among ks that q selects.
+func wanted(q facts.Query, ks []string) []string {
+	var out []string
+	for _, k := range ks {
+		if q.Wants(k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // JoinsFacts reports that the engine tests membership of a fact set
