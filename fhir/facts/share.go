@@ -22,7 +22,8 @@ import (
 //	         names a person by identifier, not an Organization resource)
 //	Code:    the third party, "system|value" of the actor's identifier
 //	From:    the start of provision.period (0: from the beginning)
-//	Until:   the end of provision.period (OpenEnd: no end)
+//	Until:   the end of provision.period, exclusive: a date ends at the
+//	         following midnight UTC (OpenEnd: no end)
 //
 // The period is applied when deciding, never when writing, so a share
 // begins and ends by itself as time passes; a withdrawal (status inactive,
@@ -125,7 +126,7 @@ func shares(resource map[string]any, patients []string) []Fact {
 		}
 		if e, _ := p["end"].(string); e != "" {
 			if _, hi, ok := search.DateRange(e); ok {
-				until = hi.UnixMilli() + 1 // the end is the last instant it covers
+				until = hi.UnixMilli() // half-open: the end's whole day (or second) is in
 			}
 		}
 	}
