@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -85,7 +86,10 @@ type rightsView struct {
 	Objection              policy.Objection          `json:"objection"`
 	RelationshipWindowDays int                       `json:"relationship_window_days"`
 	AuditRetention         string                    `json:"audit_retention"`
-	Base                   string                    `json:"-"`
+	// ThirdParty are the active policy's rules for sharing with a named
+	// third party (SHARE-13-*, share.rego), in its own words.
+	ThirdParty []policy.Rule `json:"third_party"`
+	Base       string        `json:"-"`
 }
 
 // publicPart keeps what the public page shows: the organisations and
@@ -94,7 +98,12 @@ type rightsView struct {
 func publicPart(v agreementView, base string) rightsView {
 	r := rightsView{Name: v.Name, Revision: v.Revision, Categories: v.Categories, BreakGlass: v.BreakGlass, Objection: v.Objection,
 		RelationshipWindowDays: v.RelationshipWindowDays, AuditRetention: v.AuditRetention, Base: base,
-		Organisations: []policy.AgreementOrg{}, Kinds: []policy.AgreementKind{}, Purposes: []policy.AgreementPurpose{}}
+		Organisations: []policy.AgreementOrg{}, Kinds: []policy.AgreementKind{}, Purposes: []policy.AgreementPurpose{}, ThirdParty: []policy.Rule{}}
+	for _, rule := range v.Rules {
+		if strings.HasPrefix(rule.ID, "SHARE-13-") {
+			r.ThirdParty = append(r.ThirdParty, rule)
+		}
+	}
 	for _, o := range v.Organisations {
 		if o.Shares {
 			r.Organisations = append(r.Organisations, o)

@@ -226,3 +226,25 @@ func TestThirdPartyShareValidation(t *testing.T) {
 		t.Errorf("an invalid consent was stored: %v", ids)
 	}
 }
+
+// The people's rights page describes sharing with someone the person
+// chooses, in the active policy's words.
+func TestRightsPageDescribesThirdPartyShare(t *testing.T) {
+	e := newEnv(t, gateway.Config{Policy: loadPolicy(t, "../policy")})
+	r := e.do("GET", "/rights", "")
+	e.mustStatus(r, http.StatusOK)
+	for _, want := range []string{"Sharing with someone you choose", "A named third party sees what the person consented to share",
+		"A named third party sees what the council&#39;s legal duty shares"} {
+		if !strings.Contains(string(r.Body), want) {
+			t.Errorf("the rights page lacks %q", want)
+		}
+	}
+	r = e.do("GET", "/rights?_format=json", "")
+	var ids []string
+	for _, rule := range asSlice(r.json(t)["third_party"]) {
+		ids = append(ids, rule.(map[string]any)["id"].(string))
+	}
+	if !slices.Equal(ids, []string{"SHARE-13-consent", "SHARE-13-duty"}) {
+		t.Errorf("third-party rules %v", ids)
+	}
+}

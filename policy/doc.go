@@ -71,7 +71,10 @@
 //   - "s" in r.categories (also r.labels, r.author_orgs);
 //   - r.patient in a constant list or a patient list of the facts
 //     (c.related_patients, c.objected_patients, c.known_patients,
-//     c.self_patients), r.patient == "s", r.patient != "s";
+//     c.self_patients, and c.shared_consent["cat"], c.shared_duty["cat"]
+//     for a constant record category: the patients a Consent shares that
+//     category of with the caller, share.rego), r.patient == "s",
+//     r.patient != "s";
 //   - a fact on its own or compared (c.related == true, and objected,
 //     self, known_to_council, provider_named);
 //   - comparisons and membership between constants;

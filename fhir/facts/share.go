@@ -22,7 +22,8 @@ import (
 //	         names a person by identifier, not an Organization resource)
 //	Code:    the third party, "system|value" of the actor's identifier
 //	From:    the start of provision.period (0: from the beginning)
-//	Until:   the end of provision.period (OpenEnd: no end)
+//	Until:   the end of provision.period, exclusive: a date ends at the
+//	         following midnight UTC (OpenEnd: no end)
 //
 // The period is applied when deciding, never when writing, so a share
 // begins and ends by itself as time passes; a withdrawal (status inactive,
@@ -125,7 +126,7 @@ func shares(resource map[string]any, patients []string) []Fact {
 		}
 		if e, _ := p["end"].(string); e != "" {
 			if _, hi, ok := search.DateRange(e); ok {
-				until = hi.UnixMilli() + 1 // the end is the last instant it covers
+				until = hi.UnixMilli() // half-open: the end's whole day (or second) is in
 			}
 		}
 	}
@@ -205,7 +206,11 @@ var notShareable = []string{policy.CatDirectory, policy.CatAudit, policy.CatCoho
 // (ConsentToShareToken) departs from the shape the gateway reads
 // (docs/consent-to-share.md), as issues naming each element; other
 // Consents, and other resources, have none. A Consent that is not active
-// is checked too, so that a withdrawal is still readable.
+// is checked too, so that a withdrawal is still readable. A consent that
+// lists no record categories (provision.class) records a third party
+// without sharing anything through the gateway (an organisation the
+// council shares with by other means); one that lists some must name its
+// third party by NHS number.
 func CheckShare(resourceType string, resource map[string]any) []fhir.Issue {
 	if resourceType != "Consent" || !hasCoding(resource["category"], SharingDecisionSystem, "consent") {
 		return nil
@@ -244,6 +249,7 @@ func CheckShare(resourceType string, resource map[string]any) []fhir.Issue {
 	if len(actors) != 1 {
 		add("value", "Consent.provision.actor", "A consent to share names exactly one third party (provision.actor); record each third party as its own Consent.")
 	}
+	matchable := false
 	for i, a := range actors {
 		m, _ := a.(map[string]any)
 		path := "Consent.provision.actor[" + strconv.Itoa(i) + "]"
@@ -252,13 +258,19 @@ func CheckShare(resourceType string, resource map[string]any) []fhir.Issue {
 		}
 		ref, _ := m["reference"].(map[string]any)
 		id, _ := ref["identifier"].(map[string]any)
-		if sys, _ := id["system"].(string); sys != NHSNumberSystem || id["value"] == nil {
-			add("required", path+".reference.identifier", "Name the third party by their NHS number (reference.identifier, system "+NHSNumberSystem+"), so that they can be recognised when they sign in with NHS login.")
+		switch sys, _ := id["system"].(string); {
+		case sys == NHSNumberSystem:
+			matchable = true
+		case sys == ODSSystem:
+		case id != nil:
+			add("value", path+".reference.identifier", "Name the third party by NHS number ("+NHSNumberSystem+") or, for an organisation, ODS code ("+ODSSystem+").")
+		case ref["reference"] == nil:
+			add("required", path+".reference", "Name the third party: by NHS number (reference.identifier) for a person who signs in with NHS login, or by a reference.")
 		}
 	}
 	classes := anyList(prov["class"])
-	if len(classes) == 0 {
-		add("required", "Consent.provision.class", "List the record categories the consent covers in provision.class (system "+policy.CategorySystem+").")
+	if len(classes) > 0 && !matchable && len(actors) == 1 {
+		add("business-rule", "Consent.provision.actor[0].reference.identifier", "The gateway shares record categories (provision.class) only with a third party it can recognise when they sign in: name them by NHS number ("+NHSNumberSystem+").")
 	}
 	for i, c := range classes {
 		m, _ := c.(map[string]any)
@@ -268,16 +280,16 @@ func CheckShare(resourceType string, resource map[string]any) []fhir.Issue {
 		case m["system"] != policy.CategorySystem:
 			add("value", path+".system", "A record category's system is "+policy.CategorySystem+".")
 		case !slices.Contains(policy.Categories(), code):
-			add("code-invalid", path+".code", "Unknown record category; use one of: "+strings.Join(shareable(), ", ")+".")
+			add("code-invalid", path+".code", "Unknown record category; use one of: "+strings.Join(ShareableCategories(), ", ")+".")
 		case slices.Contains(notShareable, code):
-			add("business-rule", path+".code", "Record category "+code+" is not part of a person's record and cannot be shared; use one of: "+strings.Join(shareable(), ", ")+".")
+			add("business-rule", path+".code", "Record category "+code+" is not part of a person's record and cannot be shared; use one of: "+strings.Join(ShareableCategories(), ", ")+".")
 		}
 	}
 	return out
 }
 
-// shareable are the record categories a Consent may share.
-func shareable() []string {
+// ShareableCategories are the record categories a Consent may share.
+func ShareableCategories() []string {
 	var out []string
 	for _, c := range policy.Categories() {
 		if !slices.Contains(notShareable, c) {

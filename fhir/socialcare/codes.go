@@ -1,6 +1,10 @@
 package socialcare
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/socialcare-fhir/gateway/fhir/facts"
+)
 
 // Base is the project's base URI. Every project identifier system, code
 // system and extension lives under it (see docs/social-care-mapping.md).
@@ -205,6 +209,7 @@ var (
 	directions         = codeList{"paid-out", "received"}
 	decisionTypes      = codeList{"objection", "consent"}
 	thirdPartyKinds    = codeList{"organisation", "person"}
+	sharingBases       = codeList{"consent", facts.BasisSafeguardingDuty}
 )
 
 // verificationWords maps the retired word codes of NHS number verification

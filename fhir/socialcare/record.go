@@ -320,6 +320,12 @@ type SharingDecision struct {
 	End        string      `json:"end,omitempty"`
 	ThirdParty *ThirdParty `json:"thirdParty,omitempty"`
 	Purpose    string      `json:"purpose,omitempty"`
+	// Covers are the record categories a consent shares with the third
+	// party (docs/consent-to-share.md).
+	Covers []string `json:"covers,omitempty"`
+	// Basis of a consent: consent (the default) or safeguarding-duty
+	// (the council's legal duty, Care Act 2014 s42).
+	Basis string `json:"basis,omitempty"`
 }
 
 // ThirdParty is who a person consented to share with.
@@ -329,6 +335,9 @@ type ThirdParty struct {
 	Name         string `json:"name"`
 	ODS          string `json:"ods,omitempty"`
 	Relationship string `json:"relationship,omitempty"`
+	// NHSNumber is a person's, so that they are recognised when they
+	// sign in with NHS login.
+	NHSNumber string `json:"nhsNumber,omitempty"`
 }
 
 // Organisations are the ODS codes of the organisations the record names as

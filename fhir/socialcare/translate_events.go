@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/socialcare-fhir/gateway/fhir/facts"
+	"github.com/socialcare-fhir/gateway/policy"
 )
 
 // medication translates help with one dose into a MedicationAdministration:
@@ -260,16 +263,34 @@ func (b *builder) sharing(s *SharingDecision) {
 	display := "Objection to sharing"
 	var security []obj
 	targets := make([]obj, 0, 2)
+	var policies []any
 	if typ == "consent" {
 		provision["type"] = "permit"
 		rule = coding(csActCode, "OPTIN", "opt-in")
+		if basis, _ := sharingBases.canonical(s.Basis); basis == facts.BasisSafeguardingDuty {
+			rule = coding(facts.SharingBasisSystem, facts.BasisSafeguardingDuty, "Council's duty to make safeguarding enquiries")
+			policies = list(obj{"uri": facts.SafeguardingDutyURI})
+		}
 		display = "Consent to share with a third party"
 		tp := b.thirdParty(s)
 		targets = append(targets, tp)
+		ref := obj{"reference": tp["reference"]}
+		if s.ThirdParty.NHSNumber != "" {
+			// The identifier is how the third party is recognised when
+			// they sign in (fhir/facts share.go).
+			ref["identifier"] = obj{"system": facts.NHSNumberSystem, "value": s.ThirdParty.NHSNumber}
+		}
 		provision["actor"] = list(obj{
 			"role":      concept("", coding(csParticipation, "IRCP", "information recipient")),
-			"reference": tp,
+			"reference": ref,
 		})
+		if len(s.Covers) > 0 {
+			classes := make([]obj, len(s.Covers))
+			for i, c := range s.Covers {
+				classes[i] = obj{"system": policy.CategorySystem, "code": c}
+			}
+			provision["class"] = list(classes...)
+		}
 		security = append(security, secThirdParty())
 	}
 	if s.Start != "" || s.End != "" {
@@ -292,6 +313,9 @@ func (b *builder) sharing(s *SharingDecision) {
 		"policyRule":   concept("", rule),
 		"provision":    provision,
 	}
+	if policies != nil {
+		o["policy"] = policies
+	}
 	setMeta(o, "", security...)
 	r := b.add(gConsent, "Consent", b.id("Consent", s.ID), o)
 	b.provenance("sharing-decision", &s.Entry, append([]obj{r}, targets...)...)
@@ -300,8 +324,12 @@ func (b *builder) sharing(s *SharingDecision) {
 func (b *builder) thirdParty(s *SharingDecision) obj {
 	tp := s.ThirdParty
 	if kind, _ := thirdPartyKinds.canonical(tp.Kind); kind == "person" {
+		ids := b.sourceIdentifier("third-party", s.ID)
+		if tp.NHSNumber != "" {
+			ids = append(ids, obj{"system": facts.NHSNumberSystem, "value": tp.NHSNumber})
+		}
 		o := obj{
-			"identifier": b.sourceIdentifier("third-party", s.ID),
+			"identifier": ids,
 			"patient":    b.patient,
 			"name":       list(obj{"text": tp.Name}),
 		}

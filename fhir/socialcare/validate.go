@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/socialcare-fhir/gateway/fhir"
+	"github.com/socialcare-fhir/gateway/fhir/facts"
 )
 
 // clockSkew is how far ahead of now a time may be before it counts as "in
@@ -580,5 +582,26 @@ func (v *validator) sharing(path string, s *SharingDecision) {
 		}
 		v.required(path+".thirdParty.name", tp.Name, "The third party's name")
 		v.ods(path+".thirdParty.ods", tp.ODS, "The third party")
+		if tp.NHSNumber != "" {
+			if kind, _ := thirdPartyKinds.canonical(tp.Kind); kind != "person" {
+				v.add("business-rule", path+".thirdParty.nhsNumber", "Only a person third party has an NHS number.")
+			} else if !fhir.ValidNHSNumber(tp.NHSNumber) {
+				v.add("value", path+".thirdParty.nhsNumber", "The third party's NHS number is not valid: it must be 10 digits whose last digit matches the Modulus 11 check.")
+			}
+		}
+	}
+	if typ != "consent" && (len(s.Covers) > 0 || s.Basis != "") {
+		v.add("business-rule", path+".covers", "Only a consent to share covers record categories or has a basis; remove covers and basis.")
+	}
+	if s.Basis != "" {
+		v.enum(path+".basis", s.Basis, sharingBases, "basis")
+	}
+	for i, c := range s.Covers {
+		if !slices.Contains(facts.ShareableCategories(), c) {
+			v.add("value", fmt.Sprintf("%s.covers[%d]", path, i), "Unknown or unshareable record category; use one of: %s.", strings.Join(facts.ShareableCategories(), ", "))
+		}
+	}
+	if len(s.Covers) > 0 && s.ThirdParty != nil && s.ThirdParty.NHSNumber == "" {
+		v.add("required", path+".thirdParty.nhsNumber", "A consent that covers record categories names the third party by NHS number, so that they are recognised when they sign in with NHS login.")
 	}
 }

@@ -44,6 +44,7 @@ func Contract(t *testing.T, open Opener) {
 	t.Run("RestrictAndIncludes", func(t *testing.T) { contractRestrict(t, open) })
 	t.Run("Patients", func(t *testing.T) { contractPatients(t, open) })
 	t.Run("Facts", func(t *testing.T) { contractFacts(t, open) })
+	t.Run("ShareFacts", func(t *testing.T) { contractShareFacts(t, open) })
 	t.Run("FactSets", func(t *testing.T) { contractFactSets(t, open) })
 	t.Run("Restart", func(t *testing.T) { contractRestart(t, open) })
 	t.Run("Purge", func(t *testing.T) { contractPurge(t, open) })
