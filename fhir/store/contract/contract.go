@@ -68,6 +68,23 @@ func (c *clock) set(t time.Time) {
 	c.mu.Unlock()
 }
 
+// fresh opens an empty engine for one test (closed when the test ends)
+// and returns it with put, which stores a resource given as JSON as an
+// update-as-create and fails the test on any error.
+func fresh(t *testing.T, open Opener) (Engine, func(js string)) {
+	t.Helper()
+	ctx := context.Background()
+	e := open(t, t.TempDir(), nil)
+	t.Cleanup(func() { _ = e.Close(ctx) })
+	put := func(js string) {
+		t.Helper()
+		if _, err := e.Update(ctx, Resource(t, js), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e, put
+}
+
 // Resource decodes JSON into a resource for a test; it fails the test on
 // bad JSON.
 func Resource(tb testing.TB, js string) *fhir.Resource {

@@ -18,14 +18,7 @@ import (
 // relationship queries over the clinical resources say.
 func contractFacts(t *testing.T, open Opener) {
 	ctx := context.Background()
-	e := open(t, t.TempDir(), nil)
-	defer e.Close(ctx)
-	put := func(js string) {
-		t.Helper()
-		if _, err := e.Update(ctx, Resource(t, js), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, put := fresh(t, open)
 	list := func(q facts.Query) []string {
 		t.Helper()
 		fs, err := e.Facts(ctx, q)
@@ -198,14 +191,7 @@ func keys(m map[string]bool) []string {
 // that set: an engine tests the set in its query, or looks it up first.
 func contractFactSets(t *testing.T, open Opener) {
 	ctx := context.Background()
-	e := open(t, t.TempDir(), nil)
-	defer e.Close(ctx)
-	put := func(js string) {
-		t.Helper()
-		if _, err := e.Update(ctx, Resource(t, js), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, put := fresh(t, open)
 	put(`{"resourceType":"Organization","id":"gp","identifier":[{"system":"` + facts.ODSSystem + `","value":"G1"}]}`)
 	put(`{"resourceType":"Organization","id":"trust","identifier":[{"system":"` + facts.ODSSystem + `","value":"T1"}]}`)
 	put(`{"resourceType":"Patient","id":"a","generalPractitioner":[{"reference":"Organization/gp"}]}`)

@@ -19,14 +19,7 @@ import (
 // can be written afresh from version 1.
 func contractPurge(t *testing.T, open Opener) {
 	ctx := context.Background()
-	e := open(t, t.TempDir(), nil)
-	defer e.Close(ctx)
-	put := func(js string) {
-		t.Helper()
-		if _, err := e.Update(ctx, Resource(t, js), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, put := fresh(t, open)
 	put(`{"resourceType":"Patient","id":"gone","name":[{"family":"Purgeable"}],"gender":"female"}`)
 	put(`{"resourceType":"Patient","id":"gone","name":[{"family":"Purgeable"}],"gender":"male"}`)
 	put(`{"resourceType":"Patient","id":"kept","name":[{"family":"Keeper"}]}`)

@@ -35,14 +35,7 @@ func shareConsent(id, status, typ, patient, nhs string, duty bool, period string
 // deny) or a deletion takes them away; other queries never see them.
 func contractShareFacts(t *testing.T, open Opener) {
 	ctx := context.Background()
-	e := open(t, t.TempDir(), nil)
-	defer e.Close(ctx)
-	put := func(js string) {
-		t.Helper()
-		if _, err := e.Update(ctx, Resource(t, js), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, put := fresh(t, open)
 	const carer, other = facts.NHSNumberSystem + "|9997700007", facts.NHSNumberSystem + "|9997700015"
 	list := func(q facts.Query) []string {
 		t.Helper()
