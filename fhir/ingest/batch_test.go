@@ -39,10 +39,10 @@ func (c *countingStore) UpdateAll(ctx context.Context, res []*fhir.Resource) ([]
 }
 
 // PrepareAll's write counts as an UpdateAll when it runs.
-func (c *countingStore) PrepareAll(res []*fhir.Resource) (func(context.Context) ([]store.WriteResult, error), error) {
-	write, err := c.Store.PrepareAll(res)
+func (c *countingStore) PrepareAll(res []*fhir.Resource) (func(context.Context) ([]store.WriteResult, error), int, error) {
+	write, size, err := c.Store.PrepareAll(res)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	refs := make([]string, len(res))
 	for n, r := range res {
@@ -53,7 +53,7 @@ func (c *countingStore) PrepareAll(res []*fhir.Resource) (func(context.Context) 
 		c.batches = append(c.batches, refs)
 		c.mu.Unlock()
 		return write(ctx)
-	}, nil
+	}, size, nil
 }
 
 var (

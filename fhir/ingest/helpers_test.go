@@ -166,6 +166,36 @@ func newIngester(t testing.TB, backend string) *Ingester {
 	return newEnv(t, backend).ingester(t)
 }
 
+// oneByOne is the SQLite engine seen through Update alone, so that a
+// record is written a resource at a time and made whole by its journal,
+// as on the MongoDB engine: the path a pending journal copied from
+// MongoDB (gateway copy) takes on SQLite.
+type oneByOne struct{ s *sqlstore.Store }
+
+func (o oneByOne) Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (store.WriteResult, error) {
+	return o.s.Update(ctx, res, ifMatch)
+}
+
+// journaled is ingester with every record journaled before it is stored,
+// on either backend (the SQLite engine through oneByOne).
+func (e *env) journaled(t testing.TB) *Ingester {
+	t.Helper()
+	if e.backend != onSQLite {
+		return e.ingester(t)
+	}
+	i := e.ingesterOver(t, oneByOne{e.resources(t).(*sqlstore.Store)})
+	if _, err := i.Recover(context.Background()); err != nil {
+		t.Fatalf("recover: %v", err)
+	}
+	return i
+}
+
+// journaled is newIngester through env.journaled.
+func journaled(t testing.TB, backend string) *Ingester {
+	t.Helper()
+	return newEnv(t, backend).journaled(t)
+}
+
 // readable is what the tests read back from either resource store.
 type readable interface {
 	Read(ctx context.Context, resourceType, id string) (*store.Version, error)
@@ -182,8 +212,11 @@ var (
 func resourcesOf(t testing.TB, i *Ingester) readable {
 	t.Helper()
 	st := i.st
-	if c, ok := st.(*countingStore); ok {
+	switch c := st.(type) {
+	case *countingStore:
 		st = c.Store
+	case oneByOne:
+		st = c.s
 	}
 	r, ok := st.(readable)
 	if !ok {

@@ -49,11 +49,13 @@ type BatchStore interface {
 
 // A PreparingStore is a BatchStore that works out a record's writes from
 // their content before it takes its write lock (the SQLite engine):
-// PrepareAll returns the write, which does what UpdateAll would. A bulk
-// import prepares the next records while one is being written.
+// PrepareAll returns the write, which does what UpdateAll would, and the
+// length of the JSON it will store (held to the journal's size limit, so
+// that both engines refuse the same records). A bulk import prepares the
+// next records while one is being written.
 type PreparingStore interface {
 	BatchStore
-	PrepareAll(res []*fhir.Resource) (func(context.Context) ([]store.WriteResult, error), error)
+	PrepareAll(res []*fhir.Resource) (write func(context.Context) ([]store.WriteResult, error), size int, err error)
 }
 
 // finishTimeout bounds the attempt to finish a record whose request was
@@ -70,9 +72,11 @@ type Ingester struct {
 
 	// afterApply, set only by tests, is called once the journal is written
 	// (n = 0) and after each resource is stored (n = resources stored so
-	// far); with a BatchStore, whose UpdateAll stores all or none, it is
-	// called with 0 and then, once UpdateAll returned, with the number of
-	// resources. An error stops the record there, as a crash would.
+	// far); with a BatchStore, whose UpdateAll stores all or none and
+	// which has no journal written first, it is called with 0 before
+	// UpdateAll and then, once UpdateAll returned (before the receipt),
+	// with the number of resources. An error stops the record there, as a
+	// crash would.
 	afterApply func(n int) error
 
 	// Background jobs run under base, which Close cancels; mu orders
@@ -188,7 +192,9 @@ type Result struct {
 // Record decodes, translates and stores one record whole or not at all.
 // A record with problems is the *fhir.Error from socialcare.Decode (400 or
 // 422) and nothing is stored. A store failure leaves the record's journal
-// pending, to be finished by Recover or by the person's next record.
+// pending, to be finished by Recover or by the person's next record; with
+// a BatchStore, which stores the record in one transaction, it leaves
+// nothing (the error is returned, and the record may be sent again).
 func (i *Ingester) Record(ctx context.Context, data []byte) (*Result, error) {
 	rec, err := socialcare.Decode(data, i.now())
 	if err != nil {
@@ -213,6 +219,10 @@ type staged struct {
 	// write stores the resources (PreparingStore); nil: apply them with
 	// the store's own calls.
 	write func(context.Context) ([]store.WriteResult, error)
+	// receipt: the store writes the record in one transaction, so journal
+	// is only its receipt, without the resources, written once they are
+	// stored (storeWhole).
+	receipt bool
 }
 
 // store translates a decoded record, journals it and applies it.
@@ -259,18 +269,36 @@ func (i *Ingester) stage(rec *socialcare.Record) (*staged, error) {
 	if err := checkTranslated(resources); err != nil {
 		return nil, err
 	}
-	j, err := newJournal(resources, rec.Subject, i.now())
-	if err != nil {
-		return nil, err
-	}
-	st := &staged{resources: resources, journal: j}
-	if ps, ok := i.st.(PreparingStore); ok {
+	st := &staged{resources: resources}
+	ps, preparing := i.st.(PreparingStore)
+	_, batch := i.st.(BatchStore)
+	switch {
+	case preparing:
+		// One transaction stores the record: only a receipt, and the
+		// size limit checked on the JSON the store will keep.
+		if st.journal, err = newReceipt(resources, rec.Subject, i.now()); err != nil {
+			return nil, err
+		}
 		all := make([]*fhir.Resource, len(resources))
 		for n := range resources {
 			all[n] = &resources[n]
 		}
-		if st.write, err = ps.PrepareAll(all); err != nil {
+		var size int
+		if st.write, size, err = ps.PrepareAll(all); err != nil {
 			return nil, fmt.Errorf("ingest: prepare record: %w", err)
+		}
+		if err := checkSize(len(resources), size); err != nil {
+			return nil, err
+		}
+		st.receipt = true
+	case batch:
+		if st.journal, err = newJournal(resources, rec.Subject, i.now()); err != nil {
+			return nil, err
+		}
+		st.journal.Resources, st.receipt = nil, true
+	default:
+		if st.journal, err = newJournal(resources, rec.Subject, i.now()); err != nil {
+			return nil, err
 		}
 	}
 	return st, nil
@@ -284,6 +312,9 @@ func (i *Ingester) commit(ctx context.Context, st *staged) (*Result, error) {
 	if err := i.finishPending(ctx, j.Key); err != nil {
 		return nil, err
 	}
+	if st.receipt {
+		return i.storeWhole(ctx, st)
+	}
 	if err := i.state.insertJournal(ctx, j); err != nil {
 		return nil, fmt.Errorf("ingest: write journal: %w", err)
 	}
@@ -296,6 +327,32 @@ func (i *Ingester) commit(ctx context.Context, st *staged) (*Result, error) {
 		res, err = i.applyAndClose(fctx, j, st.resources, st.write)
 	}
 	return res, err
+}
+
+// storeWhole stores a record with a store that writes all of it in one
+// transaction (a BatchStore): a crash leaves all of it stored or none,
+// so nothing needs replaying and no journal is written first. Its
+// receipt is written once it is stored; a record whose receipt could not
+// be written stays stored (the receipt only says when it came).
+func (i *Ingester) storeWhole(ctx context.Context, st *staged) (*Result, error) {
+	j := st.journal
+	res, err := i.apply(ctx, j.Key, st.resources, st.write)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, fhir.ErrUnavailable) {
+		// The caller gave up: store the record anyway, as with a journal.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+		defer cancel()
+		res, err = i.apply(fctx, j.Key, st.resources, st.write)
+	}
+	if err != nil {
+		return nil, err
+	}
+	j.State, j.Applied = stateApplied, i.now().UTC().Truncate(time.Millisecond)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	if err := i.state.insertJournal(rctx, j); err != nil {
+		i.logger.Warn("ingest: a record was stored but its receipt was not written", "journal", j.ID.Hex(), "error", err)
+	}
+	return res, nil
 }
 
 // applyAndClose stores the resources of journal j and marks it applied.

@@ -45,13 +45,13 @@ type journalResource struct {
 // newJournal journals a translated record, keyed by its person: the
 // Patient it holds, or subject (a record joining a Patient already held).
 func newJournal(resources []fhir.Resource, subject string, now time.Time) (*journal, error) {
-	j := &journal{ID: bson.NewObjectID(), State: statePending, Created: now.UTC().Truncate(time.Millisecond),
-		Count: len(resources), Resources: make([]journalResource, len(resources)), Key: subject}
+	j, err := newReceipt(resources, subject, now)
+	if err != nil {
+		return nil, err
+	}
+	j.Resources = make([]journalResource, len(resources))
 	size := 0
 	for n, r := range resources {
-		if r.Type == "Patient" && j.Key == "" {
-			j.Key = "Patient/" + r.ID
-		}
 		b, err := fhir.MarshalResource(r.Object)
 		if err != nil {
 			return nil, fmt.Errorf("ingest: journal %s: %w", r.Type, err)
@@ -59,14 +59,36 @@ func newJournal(resources []fhir.Resource, subject string, now time.Time) (*jour
 		size += len(b)
 		j.Resources[n] = journalResource{Type: r.Type, ID: r.ID, JSON: string(b)}
 	}
+	if err := checkSize(len(resources), size); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// newReceipt is a journal without the copy of the resources: the receipt
+// of a record that a store writes in one transaction (see storeWhole).
+func newReceipt(resources []fhir.Resource, subject string, now time.Time) (*journal, error) {
+	j := &journal{ID: bson.NewObjectID(), State: statePending, Created: now.UTC().Truncate(time.Millisecond),
+		Count: len(resources), Key: subject}
+	for _, r := range resources {
+		if r.Type == "Patient" && j.Key == "" {
+			j.Key = "Patient/" + r.ID
+		}
+	}
 	if j.Key == "" {
 		return nil, errors.New("ingest: translated record has no Patient")
 	}
-	if size > maxJournalBytes {
-		return nil, fhir.Errorf(http.StatusRequestEntityTooLarge, "too-long",
-			"The record is too large to store in one piece (%d resources, %d MB translated). Send the person's older visits and entries in a separate record.", len(resources), size>>20)
-	}
 	return j, nil
+}
+
+// checkSize refuses a record whose n resources come to size bytes of JSON
+// when that is more than a journal may hold, whichever engine stores it.
+func checkSize(n, size int) error {
+	if size > maxJournalBytes {
+		return fhir.Errorf(http.StatusRequestEntityTooLarge, "too-long",
+			"The record is too large to store in one piece (%d resources, %d MB translated). Send the person's older visits and entries in a separate record.", n, size>>20)
+	}
+	return nil
 }
 
 // resources decodes the journal's copy of the resources.

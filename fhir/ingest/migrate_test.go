@@ -55,7 +55,7 @@ func TestExportImportStateRoundTrip(t *testing.T) {
 			t.Run(from+" to "+to, func(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
-				src := newIngester(t, from)
+				src := journaled(t, from)
 				clock := time.Now().UTC().Truncate(time.Millisecond)
 				src.now = func() time.Time { return clock }
 
@@ -143,7 +143,7 @@ func TestExportImportStateRoundTrip(t *testing.T) {
 
 func TestExportStopsOnCallbackError(t *testing.T) {
 	eachBackend(t, func(t *testing.T, backend string) {
-		i := newIngester(t, backend)
+		i := journaled(t, backend)
 		crashAt(i, 0)
 		if _, err := i.Record(context.Background(), fixture(t, "03-fall.json")); !errors.Is(err, errCrash) {
 			t.Fatal(err)
@@ -161,7 +161,7 @@ func TestExportStopsOnCallbackError(t *testing.T) {
 // it.
 func TestImportRefusesMalformedDocuments(t *testing.T) {
 	eachBackend(t, func(t *testing.T, backend string) {
-		i := newIngester(t, backend)
+		i := journaled(t, backend)
 		ctx := context.Background()
 		crashAt(i, 0)
 		if _, err := i.Record(ctx, fixture(t, "03-fall.json")); !errors.Is(err, errCrash) {

@@ -26,8 +26,8 @@ func crashAt(i *Ingester, n int) {
 }
 
 // midRecord is where a crash leaves a record of n resources half-stored:
-// half way, or right after the journal with a BatchStore, which stores
-// all or none.
+// half way, or before its one transaction with a BatchStore, which stores
+// all or none (and so leaves nothing to finish).
 func midRecord(i *Ingester, n int) int {
 	if _, batch := i.st.(BatchStore); batch {
 		return 0
@@ -49,10 +49,7 @@ func TestRecoverFinishesAnInterruptedRecordExactly(t *testing.T) {
 		} {
 			t.Run(tc.note, func(t *testing.T) {
 				e := newEnv(t, backend)
-				i := e.ingester(t)
-				if _, batch := i.st.(BatchStore); batch && tc.crashAt != 0 && tc.crashAt != len(want) {
-					t.Skip("a BatchStore stores all of a record or none")
-				}
+				i := e.journaled(t)
 				crashAt(i, tc.crashAt)
 				if _, err := i.Record(context.Background(), data); !errors.Is(err, errCrash) {
 					t.Fatalf("err = %v, want the simulated crash", err)
@@ -71,7 +68,7 @@ func TestRecoverFinishesAnInterruptedRecordExactly(t *testing.T) {
 				}
 
 				// Restart: a new ingester over the same databases.
-				restarted := e.ingester(t) // runs Recover
+				restarted := e.journaled(t) // runs Recover
 				if n := journals(t, restarted, statePending); n != 0 {
 					t.Fatalf("%d journals still pending after Recover", n)
 				}
@@ -91,11 +88,68 @@ func TestRecoverFinishesAnInterruptedRecordExactly(t *testing.T) {
 	})
 }
 
+// With a BatchStore (the SQLite engine) no journal is written before the
+// record's one transaction: a crash before it commits leaves nothing
+// stored and nothing to finish (the record was not acknowledged, and is
+// stored when sent again); a crash after it leaves all of it stored and
+// nothing pending.
+func TestBatchStoreCrashLeavesAllOrNothing(t *testing.T) {
+	t.Parallel()
+	data := fixture(t, "01-daily-home-care.json")
+	want := translate(t, data)
+	for _, tc := range []struct {
+		note    string
+		crashAt int
+		stored  int
+		resend  Outcome
+	}{
+		{"before the transaction", 0, 0, Created},
+		{"after it committed, before the receipt", len(want), len(want), Unchanged},
+	} {
+		t.Run(tc.note, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, onSQLite)
+			i := e.ingester(t)
+			if _, batch := i.st.(BatchStore); !batch {
+				t.Fatalf("the SQLite engine (%T) is not a BatchStore", i.st)
+			}
+			crashAt(i, tc.crashAt)
+			if _, err := i.Record(context.Background(), data); !errors.Is(err, errCrash) {
+				t.Fatalf("err = %v, want the simulated crash", err)
+			}
+			restarted := e.ingester(t) // runs Recover
+			stored := 0
+			for _, r := range want {
+				if _, err := resourcesOf(t, restarted).Read(context.Background(), r.Type, r.ID); err == nil {
+					stored++
+				}
+			}
+			if stored != tc.stored {
+				t.Fatalf("%d resources stored after the crash, want %d", stored, tc.stored)
+			}
+			if n := journals(t, restarted, statePending) + journals(t, restarted, stateApplied); n != 0 {
+				t.Fatalf("%d journals after a crash, want none (nothing written before the transaction, no receipt after)", n)
+			}
+			res, err := restarted.Record(context.Background(), data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != tc.resend {
+				t.Errorf("sent again: %s, want %s", res.Outcome, tc.resend)
+			}
+			if n := journals(t, restarted, stateApplied); n != 1 {
+				t.Errorf("%d receipts after the record was sent again, want 1", n)
+			}
+			checkStored(t, resourcesOf(t, restarted), want, 1)
+		})
+	}
+}
+
 // A newer record for the same person first finishes the older one a crash
 // left half-stored, so the older content never overwrites the newer.
 func TestNewerRecordFinishesEarlierPendingFirst(t *testing.T) {
 	eachBackend(t, func(t *testing.T, backend string) {
-		i := newIngester(t, backend)
+		i := journaled(t, backend)
 		ctx := context.Background()
 		older := fixture(t, "10-money-handled.json")
 		crashAt(i, midRecord(i, len(translate(t, older))))
@@ -214,7 +268,7 @@ func TestRecoverStaleFinishesOnlyOldInterruptedRecords(t *testing.T) {
 	data := fixture(t, "01-daily-home-care.json")
 	want := translate(t, data)
 	eachBackend(t, func(t *testing.T, backend string) {
-		i := newIngester(t, backend)
+		i := journaled(t, backend)
 		start := time.Now()
 		i.now = func() time.Time { return start }
 		crashAt(i, midRecord(i, len(want)))

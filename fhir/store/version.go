@@ -207,6 +207,10 @@ func NewTemplate(obj map[string]any, id string) (Template, error) {
 
 // Fill returns the stored JSON of version vid, last updated at lu: the
 // same bytes Stamp gives.
+// Len is the length of the stored JSON, placeholders included (about the
+// length it will have once filled in).
+func (t Template) Len() int { return len(t.json) }
+
 func (t Template) Fill(vid int64, lu time.Time) ([]byte, error) {
 	if t.fallback != nil {
 		return stamp(t.fallback, t.id, vid, lu)

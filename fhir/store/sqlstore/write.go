@@ -65,7 +65,7 @@ func (s *Store) Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (
 // UpdateAll stores resources in order, as Update without If-Match does,
 // in one transaction: all of them or, on any error, none.
 func (s *Store) UpdateAll(ctx context.Context, resources []*fhir.Resource) ([]store.WriteResult, error) {
-	write, err := s.PrepareAll(resources)
+	write, _, err := s.PrepareAll(resources)
 	if err != nil {
 		return nil, err
 	}
@@ -74,10 +74,11 @@ func (s *Store) UpdateAll(ctx context.Context, resources []*fhir.Resource) ([]st
 
 // PrepareAll works out, on every core and without the write lock, what
 // storing resources needs from their content alone (content hash, stored
-// JSON, search index, access facts), and returns the write: UpdateAll's
-// transaction. A bulk import prepares the next record while the write of
-// the one before is running. The resources must not change in between.
-func (s *Store) PrepareAll(resources []*fhir.Resource) (func(context.Context) ([]store.WriteResult, error), error) {
+// JSON, search index, access facts), and returns the write (UpdateAll's
+// transaction) and the length of the JSON it will store. A bulk import
+// prepares the next record while the write of the one before is running.
+// The resources must not change in between.
+func (s *Store) PrepareAll(resources []*fhir.Resource) (func(context.Context) ([]store.WriteResult, error), int, error) {
 	preps := make([]*prepared, len(resources))
 	errs := make([]error, len(resources))
 	var wg sync.WaitGroup
@@ -91,7 +92,11 @@ func (s *Store) PrepareAll(resources []*fhir.Resource) (func(context.Context) ([
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	size := 0
+	for _, p := range preps {
+		size += p.json.Len()
 	}
 	return func(ctx context.Context) ([]store.WriteResult, error) {
 		out := make([]store.WriteResult, len(resources))
@@ -109,7 +114,7 @@ func (s *Store) PrepareAll(resources []*fhir.Resource) (func(context.Context) ([
 			return nil, err
 		}
 		return out, nil
-	}, nil
+	}, size, nil
 }
 
 func (s *Store) update(ctx context.Context, tx *sql.Tx, res *fhir.Resource, ifMatch int64) (store.WriteResult, error) {
