@@ -98,7 +98,8 @@ func scopeRefusal(c *gin.Context, id *auth.Identity) *fhir.Error {
 // paths (bulk true for them): SMART Backend Services exists for exports, so
 // a scoped token may start one (system, Patient or, if it may read Groups,
 // Group level), poll and cancel it and download its files; exportJob
-// keeps to the types its scopes let it search.
+// keeps to the types its scopes let it search, and a poll or download
+// needs scopes that still cover them (scopesCoverJob).
 func exportScopeRefusal(id *auth.Identity, segs []string, m string) (bulk bool, err *fhir.Error) {
 	kickOff := m == http.MethodGet || m == http.MethodPost
 	switch {

@@ -24,7 +24,10 @@
 // thing that outlives a request: the kick-off records a job (ExportJobs)
 // and a background run writes the NDJSON files page by page with the
 // owner's access, saving its position after each page; Server.Close stops
-// the runs and Server.ResumeExports restarts them after a restart.
+// the runs and Server.ResumeExports restarts them after a restart. Its
+// status and files are served only to the client that started it, and to
+// a token with SMART scopes only while they still cover every type the job
+// exports (scopesCoverJob).
 //
 // A person's rights requests, rectification and subject access, are FHIR
 // Tasks with their own operations (rectification.go, subjectaccess.go;

@@ -379,12 +379,44 @@ func (s *Server) ownJob(c *gin.Context) (*export.Job, error) {
 	return job, nil
 }
 
+// scopesCoverJob refuses a token with SMART scopes that no longer let it
+// search every type the job exports: its status and files go only to a
+// token of the client that started it whose scopes still cover them, so
+// a narrower token of the same client (system/Patient.rs, say) cannot
+// collect an export begun with a wider one. Scopes are otherwise applied
+// at the kick-off (exportJob); a token without SMART scopes is not
+// restricted here, and cancelling needs no scope.
+func scopesCoverJob(c *gin.Context, job *export.Job) error {
+	id, ok := auth.FromContext(c.Request.Context())
+	if !ok || !id.Scoped {
+		return nil
+	}
+	var missing, need []string
+	for _, t := range job.Types {
+		if !id.Allows(t, true) {
+			missing = append(missing, t)
+			need = append(need, "system/"+t+".rs")
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	t := trailOf(c)
+	t.refused = true
+	t.reasons = appendNew(t.reasons, scopeReason)
+	return scopeError(id, fmt.Sprintf("export %s holds %s, which the token's scopes do not allow searching: poll it and download its files with a token of this client whose scopes cover every type it exports (request %s, or system/*.rs)",
+		job.ID, strings.Join(missing, ", "), strings.Join(need, " ")))
+}
+
 // exportStatus answers a status poll: 202 with X-Progress while the
 // export runs, 500 with the problems if it failed, 200 with the manifest
 // when done.
 func (s *Server) exportStatus(c *gin.Context) error {
 	job, err := s.ownJob(c)
 	if err != nil {
+		return err
+	}
+	if err := scopesCoverJob(c, job); err != nil {
 		return err
 	}
 	switch job.State {
@@ -455,6 +487,9 @@ func (s *Server) exportCancel(c *gin.Context) error {
 func (s *Server) exportDownload(c *gin.Context) error {
 	job, err := s.ownJob(c)
 	if err != nil {
+		return err
+	}
+	if err := scopesCoverJob(c, job); err != nil {
 		return err
 	}
 	name := routeOf(c).File

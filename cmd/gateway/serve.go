@@ -15,6 +15,7 @@ import (
 	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/store"
+	"github.com/socialcare-fhir/gateway/fixtures"
 	"github.com/socialcare-fhir/gateway/gateway"
 	"github.com/socialcare-fhir/gateway/storage"
 )
@@ -49,6 +50,9 @@ func serve(ctx context.Context, args []string) error {
 			return fmt.Errorf("load demo data: %w", err)
 		}
 		logger.Warn("DEVELOPMENT: synthetic demo records loaded", "records", n)
+		if _, err := fixtures.LoadTrust(ctx, eng.Resources); err != nil {
+			return fmt.Errorf("load demo trust: %w", err)
+		}
 	}
 	trail := eng.Audit
 	if cfg.AuditRetention > 0 {

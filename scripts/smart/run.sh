@@ -4,28 +4,15 @@
 # on a fresh embedded database with the demo records, and runs a client
 # written by someone else (openid-client) against it. Used by CI; needs
 # Go, Node and npm.
-set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-work=$(mktemp -d)
-pid=
-trap 'if [ -n "$pid" ]; then kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; fi; rm -rf "$work"' EXIT
-cd "$root"
-go build -o "$work/gateway" ./cmd/gateway
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18081)
-node "$here/keys.mjs" "$work" gp-system-key-1
+. "$here/../lib.sh"
+build_gateway
+client_keys "$work" gp-system-key-1
 cat >"$work/clients.json" <<JSON
 [{"client_id": "gp-system-demo", "jwks_file": "$work/client-jwks.json", "organisation": "Y99001",
   "purpose_of_use": "TREAT", "scopes": ["system/*.rs"]}]
 JSON
-"$work/gateway" serve -demo -addr "127.0.0.1:$port" -data-dir "$work/data" -log-level warn \
-  -base-url "http://127.0.0.1:$port" -smart-clients "$work/clients.json" >"$work/log" 2>&1 &
-pid=$!
-for _ in $(seq 1 150); do
-  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-  kill -0 $pid 2>/dev/null || { cat "$work/log"; exit 1; }
-  sleep 0.2
-done
+start_gateway "$work/clients.json"
 cd "$here"
 npm ci --no-audit --no-fund --silent
-GATEWAY_URL="http://127.0.0.1:$port" CLIENT_ID=gp-system-demo CLIENT_KID=gp-system-key-1 CLIENT_KEY="$work/client-private.jwk" node smoke.mjs
+GATEWAY_URL="$base" CLIENT_ID=gp-system-demo CLIENT_KID=gp-system-key-1 CLIENT_KEY="$work/client-private.jwk" node smoke.mjs
