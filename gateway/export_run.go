@@ -263,6 +263,9 @@ func (s *Server) exportType(ctx context.Context, job *export.Job, typ string) er
 		if err != nil {
 			return err
 		}
+		// A page is decided once: its patients' facts are not asked for
+		// again, and kept they would grow with the export.
+		a.among = nil
 		for _, v := range allowed {
 			if err := w.write(v.JSON); err != nil {
 				return err
