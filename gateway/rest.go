@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -275,7 +276,7 @@ func (s *Server) readResource(c *gin.Context, resourceType, id string) (*fhir.Re
 func checkResource(body []byte, resourceType, id string) (*fhir.Resource, error) {
 	res, err := validate.Resource(body)
 	if err != nil {
-		return nil, err
+		return nil, withShareProblems(err, body)
 	}
 	if issues := facts.CheckShare(res.Type, res.Object); len(issues) > 0 {
 		return nil, &fhir.Error{Status: http.StatusUnprocessableEntity, Issues: issues}
@@ -290,6 +291,26 @@ func checkResource(body []byte, resourceType, id string) (*fhir.Resource, error)
 		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "the body's id %q does not match the id %q in the URL", res.ID, id).At(resourceType + ".id")
 	}
 	return res, nil
+}
+
+// withShareProblems adds to a 422 from the R4 validator the problems
+// facts.CheckShare finds in the same body, so that a consent to share
+// with both kinds of problem is refused once, naming all of them.
+func withShareProblems(err error, body []byte) error {
+	var fe *fhir.Error
+	if !errors.As(err, &fe) || fe.Status != http.StatusUnprocessableEntity {
+		return err
+	}
+	obj, derr := fhir.DecodeObject(body)
+	if derr != nil {
+		return err
+	}
+	typ, _ := obj["resourceType"].(string)
+	more := facts.CheckShare(typ, obj)
+	if len(more) == 0 {
+		return err
+	}
+	return &fhir.Error{Status: fe.Status, Issues: append(slices.Clone(fe.Issues), more...)}
 }
 
 func (s *Server) writeVersion(c *gin.Context, status int, v *store.Version, body []byte) {

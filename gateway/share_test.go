@@ -206,6 +206,8 @@ func TestThirdPartyShareValidation(t *testing.T) {
 	bad = strings.Replace(bad, `"policy":[{"uri":"https://www.legislation.gov.uk/ukpga/2014/23/section/42"}],`, "", 1)
 	bad = strings.Replace(bad, `"code":"IRCP"`, `"code":"AUT"`, 1)
 	bad = strings.Replace(bad, `"system":"https://fhir.nhs.uk/Id/nhs-number"`, `"system":"https://example.org/carers"`, 1)
+	// And one the R4 validator finds: both kinds come in one outcome.
+	bad = strings.Replace(bad, `"status":"active"`, `"status":"in-force"`, 1)
 	r := e.do("POST", "/Consent", bad, "Authorization", "Bearer "+council)
 	if r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("status %d: %s", r.Status, r.Body)
@@ -214,7 +216,7 @@ func TestThirdPartyShareValidation(t *testing.T) {
 	for _, is := range outcome(t, r) {
 		got = append(got, fmt.Sprint(is["expression"]))
 	}
-	for _, want := range []string{"Consent.policy", "Consent.provision.actor[0].role", "Consent.provision.actor[0].reference.identifier",
+	for _, want := range []string{"Consent.status", "Consent.policy", "Consent.provision.actor[0].role", "Consent.provision.actor[0].reference.identifier",
 		"Consent.provision.class[0].code", "Consent.provision.class[1].code"} {
 		if !slices.Contains(got, "["+want+"]") {
 			t.Errorf("no issue at %s: %v", want, got)
