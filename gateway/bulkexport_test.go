@@ -17,7 +17,6 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/search"
 	"github.com/socialcare-fhir/gateway/fhir/validate"
 	"github.com/socialcare-fhir/gateway/gateway"
-	"github.com/socialcare-fhir/gateway/storage"
 )
 
 // manifest is a completed export's manifest.
@@ -522,12 +521,7 @@ func TestExportResumesAfterRestart(t *testing.T) {
 	if err := e.eng.Close(ctx); err != nil {
 		t.Fatalf("close the engine: %v", err)
 	}
-	eng, err := storage.Open(ctx, storage.Config{Kind: testEngine(t), DataDir: e.dir, URI: e.uri})
-	if err != nil {
-		t.Fatalf("reopen the engine: %v", err)
-	}
-	t.Cleanup(func() { _ = eng.Close(ctx) })
-	base := &env{t: t, eng: eng, dir: e.dir, uri: e.uri, store: eng.Resources, commands: e.commands}
+	base := reopen(t, e)
 	cfg.Policy = loadPolicy(t, "../policy")
 	e = base.serve(t, cfg, nil)
 	e.token = token

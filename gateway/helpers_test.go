@@ -88,6 +88,19 @@ func newEnvWrapped(t testing.TB, cfg gateway.Config, wrap func(gateway.Store) ga
 	return openEngine(t, "").serve(t, cfg, wrap)
 }
 
+// reopen opens the test engine again on e's database (its directory and,
+// on MongoDB, its server), closed when t ends: a restarted gateway after
+// e's engine was closed, or a second instance sharing e's database.
+func reopen(t testing.TB, e *env) *env {
+	t.Helper()
+	eng, err := storage.Open(context.Background(), storage.Config{Kind: testEngine(t), DataDir: e.dir, URI: e.uri})
+	if err != nil {
+		t.Fatalf("open the engine again: %v", err)
+	}
+	t.Cleanup(func() { _ = eng.Close(context.Background()) })
+	return &env{t: t, eng: eng, dir: e.dir, uri: e.uri, store: eng.Resources, commands: e.commands}
+}
+
 // openEngine opens the test engine in a new temporary directory, closed
 // when t ends, and returns it without a gateway (see serve). uri is the
 // MongoDB server to use (mongodb only; "" starts an embedded one in the

@@ -150,13 +150,7 @@ func sqliteWriteLockOutageAndRestart(t *testing.T) {
 	if err := e.eng.Close(ctx); err != nil {
 		t.Fatalf("close the engine: %v", err)
 	}
-	eng, err := storage.Open(ctx, storage.Config{Kind: storage.SQLite, DataDir: e.dir})
-	if err != nil {
-		t.Fatalf("reopen the engine: %v", err)
-	}
-	t.Cleanup(func() { _ = eng.Close(ctx) })
-	base.eng, base.store = eng, eng.Resources
-	e = base.serve(t, gateway.Config{}, nil)
+	e = reopen(t, base).serve(t, gateway.Config{}, nil)
 	for _, path := range []string{"/Patient/" + id, "/Patient/after-outage"} {
 		e.mustStatus(e.do("GET", path, ""), http.StatusOK)
 	}

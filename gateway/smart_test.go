@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +22,6 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/facts"
 	"github.com/socialcare-fhir/gateway/gateway"
-	"github.com/socialcare-fhir/gateway/storage"
 )
 
 const smartTokenURL = "https://gateway.example.org/auth/token"
@@ -319,18 +317,7 @@ func TestSMARTTokenErrors(t *testing.T) {
 // refused by the other (its id is remembered in the database).
 func TestSMARTReplayToAnotherInstance(t *testing.T) {
 	se := newSmartEnv(t)
-	var other *env
-	if se.uri != "" {
-		other = openEngine(t, se.uri) // the same MongoDB server
-	} else {
-		eng, err := storage.Open(context.Background(), storage.Config{Kind: storage.SQLite, DataDir: se.dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = eng.Close(context.Background()) })
-		other = &env{t: t, dir: se.dir, commands: new(atomic.Int64), eng: eng, store: eng.Resources}
-	}
-	second := &smartEnv{env: se.serveOn(t, other), wide: se.wide, narrow: se.narrow}
+	second := &smartEnv{env: se.serveOn(t, reopen(t, se.env)), wide: se.wide, narrow: se.narrow}
 	a := se.wide.assertion(t, nil)
 	if status, body := se.tokenRequest(t, tokenForm(a, "system/*.rs")); status != http.StatusOK {
 		t.Fatalf("first instance: %d %v", status, body)
