@@ -101,12 +101,17 @@ func sampleRowOf(id string, obj map[string]any) sampleRow {
 
 // taskInput is the value of a case-file audit Task's input of code.
 func taskInput(obj map[string]any, code string) any {
+	return taskInputOf(obj, CaseFileAuditSystem, code)
+}
+
+// taskInputOf is the value of a Task's input of type system|code.
+func taskInputOf(obj map[string]any, system, code string) any {
 	for _, in := range list(obj["input"]) {
 		m, _ := in.(map[string]any)
 		t, _ := m["type"].(map[string]any)
 		for _, cd := range list(t["coding"]) {
 			cm, _ := cd.(map[string]any)
-			if cm["system"] != CaseFileAuditSystem || cm["code"] != code {
+			if cm["system"] != system || cm["code"] != code {
 				continue
 			}
 			for k, v := range m {
