@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/socialcare-fhir/gateway/fhir/ingest"
@@ -9,17 +10,57 @@ import (
 )
 
 // loadDemo sends the synthetic fixture people through the ingester, as a
-// council system would. Their resources have ids derived from the records,
-// so loading them again changes nothing. It returns the number of records.
+// council system would, with the demo's consent to share (demoShare)
+// added to Arthur Sampleton's record. Their resources have ids derived
+// from the records, so loading them again changes nothing. It returns
+// the number of records.
 func loadDemo(ctx context.Context, ing *ingest.Ingester) (int, error) {
 	records, err := fixtures.SocialCareRecords()
 	if err != nil {
 		return 0, err
 	}
 	for n, data := range records {
+		if data, err = withDemoShare(data); err != nil {
+			return n, fmt.Errorf("demo record %d: %w", n+1, err)
+		}
 		if _, err := ing.Record(ctx, data); err != nil {
 			return n, fmt.Errorf("demo record %d: %w", n+1, err)
 		}
 	}
 	return len(records), nil
+}
+
+// The demo's named third party (README, "Sharing with a named third
+// party"): Arthur Sampleton (fixture 01, NHS number 9990000018) consents
+// to share his care plan, visits and medication records with his
+// daughter, who is not on the local care record and signs in with NHS
+// login as demoCarerNHS (a synthetic number in the 999 test range).
+const (
+	demoShareRecord = "REC-P000001"
+	demoCarerNHS    = "9997700007"
+)
+
+var demoShare = map[string]any{
+	"id":       "SD-01-DEMO-CARER",
+	"author":   map[string]any{"id": "SW-001", "name": "Pat Social-Worker", "role": "Social worker", "sdsJobRole": "R1330", "organisation": "SYN01", "organisationName": "Synthetic Borough Council"},
+	"recorded": "2025-02-10T10:00:00Z", "signed": true, "signedAt": "2025-02-10T10:02:00Z",
+	"type": "consent", "date": "2025-02-10", "start": "2025-02-10",
+	"thirdParty": map[string]any{"kind": "person", "name": "Sandra Sampleton", "relationship": "daughter", "nhsNumber": demoCarerNHS},
+	"purpose":    "His daughter helps with his care and his medication",
+	"covers":     []any{"care-plan", "visit", "medication"},
+}
+
+// withDemoShare adds demoShare to the record it belongs to (others are
+// returned as they are).
+func withDemoShare(data []byte) ([]byte, error) {
+	var rec map[string]any
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, err
+	}
+	if src, _ := rec["source"].(map[string]any); src["recordId"] != demoShareRecord {
+		return data, nil
+	}
+	sds, _ := rec["sharingDecisions"].([]any)
+	rec["sharingDecisions"] = append(sds, demoShare)
+	return json.Marshal(rec)
 }
