@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/socialcare-fhir/gateway/fhir/ingest"
 	"github.com/socialcare-fhir/gateway/fixtures"
@@ -19,16 +20,48 @@ func loadDemo(ctx context.Context, ing *ingest.Ingester) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for n, data := range records {
+	for i, data := range records {
 		if data, err = withDemoShare(data); err != nil {
-			return n, fmt.Errorf("demo record %d: %w", n+1, err)
+			return i, fmt.Errorf("demo record %d: %w", i+1, err)
 		}
+		records[i] = data
+	}
+	retired, err := demoRetired(records)
+	if err != nil {
+		return 0, err
+	}
+	records = append(records, retired)
+	for n, data := range records {
 		if _, err := ing.Record(ctx, data); err != nil {
 			return n, fmt.Errorf("demo record %d: %w", n+1, err)
 		}
 	}
 	return len(records), nil
 }
+
+// demoRetired is the demo's record past its retention (README, "Retention
+// and disposal"): Edith Oldfield, whose care ended with her death in
+// February 2015, more than the schedule's 8 years ago, so that the
+// appraisal lists her records and a disposal can be proposed, approved
+// and certified. It is fixture 09 (a person who died) ten years earlier,
+// under other ids and another name, and registered with no GP practice
+// (no NHS organisation has a relationship with her).
+func demoRetired(records [][]byte) ([]byte, error) {
+	const src = "REC-P000009"
+	for _, data := range records {
+		if !strings.Contains(string(data), `"recordId": "`+src+`"`) {
+			continue
+		}
+		r := strings.NewReplacer("P000009", "P000909", `"AS-9-1"`, `"AS-909-1"`, "9990000093", demoRetiredNHS,
+			`"Harold"`, `"Edith"`, `"Sampleton"`, `"Oldfield"`, `"male"`, `"female"`, "1939-10-10", "1930-05-05",
+			"10 Sample Street", "3 Old Road", "2025-", "2015-", "2024-", "2014-", `"gpPractice": "Y99001",`, "")
+		return []byte(r.Replace(string(data))), nil
+	}
+	return nil, fmt.Errorf("demo: fixture record %s not found", src)
+}
+
+// demoRetiredNHS is Edith Oldfield's NHS number (synthetic, 999 range).
+const demoRetiredNHS = "9990000905"
 
 // The demo's named third party (README, "Sharing with a named third
 // party"): Arthur Sampleton (fixture 01, NHS number 9990000018) consents

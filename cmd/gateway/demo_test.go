@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,8 +21,10 @@ import (
 // The demo's named carer (README, "Sharing with a named third party"):
 // with a person token for demoCarerNHS she reads Arthur Sampleton's care
 // plan, as his consent covers, and not his demographics; someone else's
-// NHS number reads nothing. On both engines, under the real policy.
-func TestDemoCarerReadsWhatIsShared(t *testing.T) {
+// NHS number reads nothing. And the demo's records past their retention
+// (README, "Retention and disposal"): the appraisal lists Edith
+// Oldfield's, and only hers. On both engines, under the real policy.
+func TestDemoCarerAndRetention(t *testing.T) {
 	key, err := auth.LoadDevKey("../../fixtures/devkeys")
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +56,7 @@ func TestDemoCarerReadsWhatIsShared(t *testing.T) {
 			if _, err := loadDemo(ctx, e.Ingest); err != nil {
 				t.Fatal(err)
 			}
-			h := gateway.New(gateway.Config{Auth: verifier, Policy: pol, Audit: e.Audit, AuditReader: e.Audit}, e.Resources, slog.New(slog.DiscardHandler))
+			h := gateway.New(gateway.Config{Auth: verifier, Policy: pol, Audit: e.Audit, AuditReader: e.Audit, Retention: e.Retention, Records: e.Resources}, e.Resources, slog.New(slog.DiscardHandler))
 			defer h.Close(ctx)
 			srv := httptest.NewServer(h)
 			defer srv.Close()
@@ -91,6 +95,29 @@ func TestDemoCarerReadsWhatIsShared(t *testing.T) {
 			status, b = get(person("9997700015"), "/CarePlan")
 			if entries, _ := b["entry"].([]any); status != http.StatusOK || len(entries) != 0 {
 				t.Errorf("another NHS number's search: %d, %d entries", status, len(entries))
+			}
+
+			ig, err := key.Mint(auth.DevClaims{Kind: auth.ShapeCouncil, Subject: "ig-lead", Org: "SYN01", Role: "R0001", Purpose: "HOPERAT", Audience: aud}, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, b = get(ig, "/$disposal-due")
+			items, _ := b["items"].([]any)
+			due := map[string]bool{}
+			for _, it := range items {
+				due[it.(map[string]any)["patient"].(string)] = true
+			}
+			if status != http.StatusOK || len(items) == 0 || len(due) != 1 {
+				t.Fatalf("the demo's appraisal list: %d, %d items of %v", status, len(items), due)
+			}
+			sw, err := key.Mint(auth.DevClaims{Kind: auth.ShapeCouncil, Subject: "sw", Org: "SYN01", Role: "R1330", Purpose: "TREAT", Audience: aud}, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for p := range due {
+				if status, b := get(sw, "/"+p); status != http.StatusOK || !strings.Contains(fmt.Sprint(b["name"]), "Oldfield") {
+					t.Errorf("due: %s (%d %v), want Edith Oldfield", p, status, b["name"])
+				}
 			}
 		})
 	}
