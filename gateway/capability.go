@@ -155,6 +155,8 @@ func (s *Server) capabilities(c *gin.Context) {
 	}
 	ops := []op{{Name: "data-quality", Definition: opBase + "data-quality",
 		Documentation: "GET /$data-quality (and /Patient/{id}/$data-quality): gaps and errors in the record, as JSON Parameters, CSV (_format=csv) or a page (_format=html) (QUALITY-9-data-quality)"},
+		{Name: "data-quality-trend", Definition: opBase + "data-quality-trend",
+			Documentation: "POST /$data-quality-snapshot: the report's counts over the whole record now, stored (a Task holding a MeasureReport; a daily job takes one too); GET /$data-quality-trend (_count, _format=json|csv|html): counts per check per snapshot with the change since the one before (QUALITY-9-data-quality)"},
 		{Name: "case-file-sample", Definition: opBase + "case-file-sample",
 			Documentation: "POST /$case-file-sample (Parameters: size, stratify-by team|service, seed, team, service, questionnaire): a reproducible stratified sample of case files to audit; GET /$case-file-sample/{id}, GET /$case-file-sample/{id}/$report (json, csv, html); GET|POST /$case-file-review/{task}: a case file with the checklist, and the reviewer's QuestionnaireResponse; GET /$case-file-checklist (CASEAUDIT-13-case-file-audit)"}}
 	if s.cfg.Exports != nil {

@@ -43,7 +43,8 @@ import (
 // reviewer sees of the case file is then decided resource by resource as
 // their own reads are. A sample belongs to the organisation that drew it:
 // another organisation is told it does not exist. Every request is one
-// audited interaction naming the people it touches.
+// audited interaction naming the people it touches. The same workflow
+// has pages for a browser under /ig/case-files (casefile_pages.go).
 const (
 	opCaseFileChecklist = "$case-file-checklist"
 	opCaseFileSample    = "$case-file-sample"
@@ -223,15 +224,26 @@ func (s *Server) drawSample(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	population, err := s.population(ctx, a, req)
+	sampleID, err := s.draw(ctx, a, req)
 	if err != nil {
 		return err
+	}
+	c.Header("Location", s.base(c)+"/"+opCaseFileSample+"/"+sampleID)
+	return s.writeSample(c, a, sampleID, http.StatusCreated)
+}
+
+// draw draws and stores the sample req asks for (see drawSample) and
+// returns its id.
+func (s *Server) draw(ctx context.Context, a *access, req *sampleRequest) (string, error) {
+	population, err := s.population(ctx, a, req)
+	if err != nil {
+		return "", err
 	}
 	drawn := casefile.Draw(population, req.size, req.seed)
 	now := instant(s.cfg.Clock().UTC())
 	sampleID, err := newResourceID()
 	if err != nil {
-		return err
+		return "", err
 	}
 	canonical := req.checklist.Canonical()
 	owner := map[string]any{"identifier": map[string]any{"system": odsSystem, "value": a.id.Org}}
@@ -250,7 +262,7 @@ func (s *Server) drawSample(c *gin.Context) error {
 		stampAuthors(obj, []string{a.id.Org})
 		v, err := s.store.Create(ctx, &fhir.Resource{Type: "Task", Object: obj})
 		if err != nil {
-			return err
+			return "", err
 		}
 		a.trail.noteResource("Task", v.ID, m.Patient)
 		a.trail.noteResource("Patient", strings.TrimPrefix(m.Patient, "Patient/"), m.Patient)
@@ -288,11 +300,10 @@ func (s *Server) drawSample(c *gin.Context) error {
 	}
 	stampAuthors(obj, []string{a.id.Org})
 	if _, err := s.store.Update(ctx, &fhir.Resource{Type: "Task", ID: sampleID, Object: obj}, 0); err != nil {
-		return err
+		return "", err
 	}
 	a.trail.noteResource("Task", sampleID, "")
-	c.Header("Location", s.base(c)+"/"+opCaseFileSample+"/"+sampleID)
-	return s.writeSample(c, a, sampleID, http.StatusCreated)
+	return sampleID, nil
 }
 
 func auditCode(code, display string) map[string]any {
@@ -483,32 +494,46 @@ func (s *Server) listSamples(c *gin.Context) error {
 	if err := a.decideWholeOperation(ctx, opCaseFileSample); err != nil {
 		return err
 	}
-	q, err := search.Parse("Task", url.Values{"code": {CaseFileAuditSystem + "|" + codeSample}, "_tag": {policy.SourceOrgSystem + "|" + a.id.Org},
-		"_sort": {"-authored-on"}, "_count": {strconv.Itoa(maxSampleList)}}, search.Options{DefaultCount: maxSampleList, MaxCount: maxSampleList})
-	if err != nil {
-		return err
-	}
-	// The gateway's own records of the organisation's work, selected by
-	// the organisation that drew them (checked again one by one).
-	page, err := s.store.Search(ctx, q, nil)
+	samples, err := s.samples(ctx, a)
 	if err != nil {
 		return err
 	}
 	b := newBundle("searchset")
 	base := s.base(c)
+	for _, v := range samples {
+		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/Task/" + v.ID, Resource: v.JSON, Search: &entrySearch{Mode: "match"}})
+	}
+	writeJSON(c, http.StatusOK, b)
+	return nil
+}
+
+// samples are the Tasks of a's organisation's samples, newest first, at
+// most maxSampleList, each noted in the audit record.
+func (s *Server) samples(ctx context.Context, a *access) ([]*store.Version, error) {
+	q, err := search.Parse("Task", url.Values{"code": {CaseFileAuditSystem + "|" + codeSample}, "_tag": {policy.SourceOrgSystem + "|" + a.id.Org},
+		"_sort": {"-authored-on"}, "_count": {strconv.Itoa(maxSampleList)}}, search.Options{DefaultCount: maxSampleList, MaxCount: maxSampleList})
+	if err != nil {
+		return nil, err
+	}
+	// The gateway's own records of the organisation's work, selected by
+	// the organisation that drew them (checked again one by one).
+	page, err := s.store.Search(ctx, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.Version
 	for _, v := range page.Matches {
 		obj, err := decodeVersion(v)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ownerOrg(obj) != a.id.Org {
 			continue
 		}
 		a.trail.noteResource("Task", v.ID, "")
-		b.Entry = append(b.Entry, bundleEntry{FullURL: base + "/Task/" + v.ID, Resource: v.JSON, Search: &entrySearch{Mode: "match"}})
+		out = append(out, v)
 	}
-	writeJSON(c, http.StatusOK, b)
-	return nil
+	return out, nil
 }
 
 // readSample answers GET /$case-file-sample/{id}.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"html/template"
 	"net/http"
@@ -36,23 +37,10 @@ func (s *Server) sampleReport(c *gin.Context) error {
 	if !ok {
 		return fhir.Errorf(http.StatusBadRequest, "invalid", "_format: the report comes as json, csv or html").At("_format")
 	}
-	sm, err := s.loadSample(ctx, a, routeOf(c).ID)
+	sm, rep, err := s.tallySample(ctx, a, routeOf(c).ID)
 	if err != nil {
 		return err
 	}
-	a.trail.noteResource("Task", sm.task.ID, "")
-	var reviewed []casefile.Reviewed
-	for _, v := range sm.items {
-		obj, err := decodeVersion(v)
-		if err != nil {
-			return err
-		}
-		patient := referenceAt(obj, "for")
-		a.trail.noteResource("Task", v.ID, patient)
-		done, answers := reviewOf(obj)
-		reviewed = append(reviewed, casefile.Reviewed{Patient: patient, Stratum: stratumOf(obj), Completed: done, Answers: answers})
-	}
-	rep := casefile.Tally(sm.checklist, reviewed)
 	switch format {
 	case "csv":
 		c.Header("Content-Type", "text/csv; charset=utf-8")
@@ -83,6 +71,28 @@ func (s *Server) sampleReport(c *gin.Context) error {
 		writeJSON(c, http.StatusOK, reportParameters(sm, rep))
 	}
 	return nil
+}
+
+// tallySample reads the sample id and counts its results, noting the
+// sample and its case files in the audit record.
+func (s *Server) tallySample(ctx context.Context, a *access, id string) (*sample, casefile.Report, error) {
+	sm, err := s.loadSample(ctx, a, id)
+	if err != nil {
+		return nil, casefile.Report{}, err
+	}
+	a.trail.noteResource("Task", sm.task.ID, "")
+	var reviewed []casefile.Reviewed
+	for _, v := range sm.items {
+		obj, err := decodeVersion(v)
+		if err != nil {
+			return nil, casefile.Report{}, err
+		}
+		patient := referenceAt(obj, "for")
+		a.trail.noteResource("Task", v.ID, patient)
+		done, answers := reviewOf(obj)
+		reviewed = append(reviewed, casefile.Reviewed{Patient: patient, Stratum: stratumOf(obj), Completed: done, Answers: answers})
+	}
+	return sm, casefile.Tally(sm.checklist, reviewed), nil
 }
 
 // reportParameters is the report as a FHIR Parameters: sample (the
@@ -182,7 +192,8 @@ var caseFileReportHTML = template.Must(template.New("casefile-report").Parse(`<!
 
 // reviewPage is one case file for its reviewer: the checklist's
 // questions (with their linkIds and options, to answer with a POST of a
-// QuestionnaireResponse to the same URL), the review so far, then the
+// QuestionnaireResponse to the same URL, or a link to the form of
+// casefile_pages.go), the review so far, then the
 // record as fhir/summary and the subject-access page show it.
 func (s *Server) reviewPage(c *gin.Context, it *caseFileItem, record []*store.Version) error {
 	rv, err := s.recordView(c, record)
@@ -205,7 +216,7 @@ var caseFileReviewHTML = template.Must(template.New("casefile-review").Parse(`<!
 <body><h1>Case-file review</h1>
 <p>{{with .Record.Person.Name}}{{.}}{{end}}{{with .Record.Person.NHSNumber}} · NHS number {{.}}{{end}}{{with .Record.Person.BirthDate}} · born {{.}}{{end}} · stratum {{.Stratum}} · review {{.Status}}</p>
 <h2>Checklist: {{.Checklist.Title}}</h2>
-<p>Answer with a QuestionnaireResponse for <code>{{.Checklist.Canonical}}</code>, POSTed to this address (Task {{.Task}}).</p>
+<p>Answer in a browser on <a href="/ig/case-file-review/{{.Task}}">the review form</a>, or with a QuestionnaireResponse for <code>{{.Checklist.Canonical}}</code> POSTed to this address (Task {{.Task}}).</p>
 <table><thead><tr><th>Question</th><th>linkId</th><th>Answers</th><th>Answered</th></tr></thead><tbody>
 {{range .Checklist.Items}}<tr><td>{{.Text}}{{if .Required}} <strong>(required)</strong>{{end}}</td><td><code>{{.LinkID}}</code></td><td>{{range .Options}}<code>{{.Code}}</code> {{end}}{{if not .Options}}{{.Type}}{{end}}</td><td>{{index $.Answers .LinkID}}</td></tr>
 {{end}}</tbody></table>

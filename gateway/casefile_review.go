@@ -124,8 +124,21 @@ func (s *Server) answerReview(c *gin.Context) error {
 	if err != nil {
 		return fhir.Errorf(http.StatusBadRequest, "structure", "the body must be a FHIR QuestionnaireResponse (JSON)")
 	}
+	v, err := s.storeReview(ctx, a, it, qr)
+	if err != nil {
+		return err
+	}
+	writeJSON(c, http.StatusOK, json.RawMessage(v.JSON))
+	return nil
+}
+
+// storeReview checks the review qr against the case file's checklist
+// (422 naming every problem) and stores it in the case file's Task (see
+// answerReview); the review page's form (casefile_pages.go) comes here
+// too.
+func (s *Server) storeReview(ctx context.Context, a *access, it *caseFileItem, qr map[string]any) (*store.Version, error) {
 	if issues := casefile.ValidateResponse(it.sample.checklist, qr, it.patient); len(issues) > 0 {
-		return &fhir.Error{Status: http.StatusUnprocessableEntity, Issues: issues}
+		return nil, &fhir.Error{Status: http.StatusUnprocessableEntity, Issues: issues}
 	}
 	now := instant(s.cfg.Clock().UTC())
 	qr["id"] = reviewID
@@ -148,16 +161,15 @@ func (s *Server) answerReview(c *gin.Context) error {
 	stampAuthors(obj, []string{a.id.Org})
 	w, err := s.store.Update(ctx, &fhir.Resource{Type: "Task", ID: it.v.ID, Object: obj}, it.v.VersionID)
 	if errors.Is(err, fhir.ErrVersionConflict) {
-		return fhir.Errorf(http.StatusConflict, "conflict", "this case file's review was changed by someone else while yours was being checked; read it again and retry")
+		return nil, fhir.Errorf(http.StatusConflict, "conflict", "this case file's review was changed by someone else while yours was being checked; read it again and retry")
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.concludeSample(ctx, it.sample); err != nil {
-		return err
+		return nil, err
 	}
-	writeJSON(c, http.StatusOK, json.RawMessage(w.Version.JSON))
-	return nil
+	return w.Version, nil
 }
 
 // concludeSample keeps the sample's status true to its case files:

@@ -166,8 +166,8 @@ func negotiate() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		// The operations that offer a page people can read.
 		html := slices.ContainsFunc([]string{"/$who-accessed", "/$summary", "/$subject-access", "/$explain", "/policy/agreement", "/rights"}, func(op string) bool { return strings.HasSuffix(c.Request.URL.Path, op) })
-		if strings.HasSuffix(c.Request.URL.Path, "/$data-quality") || strings.HasPrefix(c.Request.URL.Path, "/$disposal/") || strings.HasPrefix(c.Request.URL.Path, "/$case-file-") {
-			c.Next() // json, csv or html: the report (or a certificate of destruction, a case-file audit's page) checks its _format itself
+		if strings.HasSuffix(c.Request.URL.Path, "/$data-quality") || c.Request.URL.Path == "/"+opQualityTrend || strings.HasPrefix(c.Request.URL.Path, "/$disposal/") || strings.HasPrefix(c.Request.URL.Path, "/$case-file-") {
+			c.Next() // json, csv or html: the report (its trend, a certificate of destruction, a case-file audit's page) checks its _format itself
 			return
 		}
 		exportFile := strings.HasPrefix(c.Request.URL.Path, "/$export-file/") // NDJSON

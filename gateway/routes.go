@@ -48,6 +48,7 @@ func (s *Server) readyz(c *gin.Context) error {
 //	/{type}/{id}/_history        GET instance history
 //	/{type}/{id}/_history/{v}    GET vread
 //	/$data-quality               GET the data-quality report
+//	/$data-quality-snapshot, /$data-quality-trend   its counts over time (qualityTrendHandlers)
 //	/Patient/$summary, /Patient/{id}/$summary, /Patient/{id}/$everything,
 //	/Patient/{id}/$who-accessed, /Patient/{id}/$data-quality   GET operations
 //	/Patient/{id}/$subject-access, /Task...  rights requests (rightsHandlers)
@@ -108,6 +109,9 @@ func (s *Server) handlersFor(rt *route) (map[string]handler, error) {
 		return hs, nil
 	}
 	if hs, ok := s.caseFileHandlers(rt); ok {
+		return hs, nil
+	}
+	if hs, ok := s.qualityTrendHandlers(rt); ok {
 		return hs, nil
 	}
 	switch {

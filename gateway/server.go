@@ -99,6 +99,10 @@ type Config struct {
 	Retention      retention.Store
 	Records        RecordKeeper
 	RetentionEvery time.Duration
+	// QualitySnapshotEvery, when positive, takes the data-quality
+	// snapshots of the trend that often (daily in production;
+	// quality_trend.go).
+	QualitySnapshotEvery time.Duration
 	// SMART, when set, serves /.well-known/smart-configuration and the
 	// SMART Backend Services token endpoint (TokenPath). Auth must trust
 	// the tokens it issues.
@@ -206,6 +210,10 @@ func New(cfg Config, st Store, logger *slog.Logger) *Server {
 	if cfg.RetentionEvery > 0 && cfg.Retention != nil && cfg.Records != nil {
 		s.wg.Add(1)
 		go s.appraiseEvery(cfg.RetentionEvery)
+	}
+	if cfg.QualitySnapshotEvery > 0 {
+		s.wg.Add(1)
+		go s.snapshotEvery(cfg.QualitySnapshotEvery)
 	}
 	return s
 }

@@ -70,7 +70,8 @@ type demoPerson struct {
 }
 
 // demoPeople are the development sign-in's people: the two the workbench
-// is for and two it refuses (the policy decides, not this list).
+// is for, two it refuses (the policy decides, not this list), and the
+// council data lead its case-file audit pages are for.
 var demoPeople = []demoPerson{
 	{"ig-lead", "Information governance lead (Synthetic Borough Council SYN01, role R0001)",
 		auth.DevClaims{Kind: auth.ShapeCouncil, Subject: "u-ig", Org: "SYN01", Role: "R0001", Purpose: "HOPERAT"}},
@@ -80,6 +81,8 @@ var demoPeople = []demoPerson{
 		auth.DevClaims{Kind: auth.ShapeCouncil, Subject: "u-carer", Org: "SYN01", Role: "R1460", Purpose: "TREAT"}},
 	{"gp", "GP at the fixtures' practice (Y99001, role R0260): the policy refuses them the workbench",
 		auth.DevClaims{Kind: auth.ShapeCIS2, Subject: "u-gp", Org: "Y99001", Role: "R0260", Purpose: "TREAT"}},
+	{"data-lead", "Council data lead (SYN01, role R1330): runs data-quality reports and case-file audits (Case-file audit), not the policy",
+		auth.DevClaims{Kind: auth.ShapeCouncil, Subject: "u-data-lead", Org: "SYN01", Role: "R1330", Purpose: "TREAT"}},
 }
 
 // workbenchRoutes serves the workbench:
@@ -119,6 +122,7 @@ func (s *Server) workbenchRoutes(e *gin.Engine) {
 	}
 	e.GET(igPath+"/explain", routed(igExplainRoute, s.igExplain)...)
 	e.GET(igPath+"/agreement", routed(igAgreementRoute, s.igAgreement)...)
+	s.caseFilePages(e, routed) // case-file audit (casefile_pages.go)
 }
 
 // igExplainRoute gives the explain page the route of

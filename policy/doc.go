@@ -41,7 +41,8 @@
 //     disclose something about the person); the audit trail keeps every
 //     reason.
 //   - Operations that are not reads of a record (the access report,
-//     $who-accessed; $data-quality; the case-file audit's
+//     $who-accessed; $data-quality and its trend's $data-quality-snapshot
+//     and $data-quality-trend; the case-file audit's
 //     $case-file-sample, $case-file-report and $case-file-review
 //     (casefile.rego, CASEAUDIT-13-case-file-audit: the data-quality
 //     staff of quality.rego); the rights operations $accept,

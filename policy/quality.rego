@@ -5,12 +5,17 @@
 # direct care or an operational review, run it over the whole record or
 # over one person they know. Every item the report lists is then decided
 # as a read of the resource it names: the report shows nothing its reader
-# could not read.
+# could not read. The same staff take snapshots of the report's counts
+# ($data-quality-snapshot) and read their trend ($data-quality-trend),
+# both over the whole record only: counts per check, no people, no
+# records.
 package gateway.authz
+
+data_quality_operations := {"$data-quality", "$data-quality-snapshot", "$data-quality-trend"}
 
 operation_decision := data_quality_decision if {
 	input.action == "operation"
-	input.operation == "$data-quality"
+	input.operation in data_quality_operations
 }
 
 data_quality_decision := {
@@ -51,10 +56,12 @@ quality_staff if {
 	audit_purpose
 }
 
-# The whole record (no resource), or a person the council knows.
+# The whole record (no resource), or, for the report itself, a person
+# the council knows.
 data_quality_scope if input.resource.type == ""
 
 data_quality_scope if {
+	input.operation == "$data-quality"
 	input.resource.type == "Patient"
 	known(input.resource, input.context)
 }

@@ -53,3 +53,26 @@ test_nhs_and_providers_refused if {
 test_people_refused if not report(person, patient, object.union(none, {"self": true})).allow
 
 test_wrong_purpose_refused if not report(object.union(social_worker, {"purpose": "HRESCH"}), whole, none).allow
+
+run(op, subject, resource, ctx) := d if {
+	d := authz.operation_decision with input as {"action": "operation", "operation": op, "subject": subject, "resource": resource, "context": ctx}
+}
+
+test_snapshots_and_trend_for_the_same_staff if {
+	d := run("$data-quality-trend", social_worker, whole, none)
+	d.allow
+	d.reasons == ["QUALITY-9-data-quality"]
+	run("$data-quality-snapshot", council_ig, whole, none).allow
+}
+
+test_snapshots_and_trend_refused_to_others if {
+	not run("$data-quality-snapshot", council_carer, whole, none).allow
+	not run("$data-quality-trend", gp, whole, none).allow
+	not run("$data-quality-trend", provider, whole, none).allow
+}
+
+test_snapshots_and_trend_are_of_the_whole_record_only if {
+	d := run("$data-quality-trend", social_worker, patient, known)
+	not d.allow
+	d.disclosed == ["QUALITY-9-data-quality"]
+}

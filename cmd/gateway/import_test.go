@@ -147,15 +147,15 @@ func TestLoadDemo(t *testing.T) {
 			defer e.Close(ctx)
 			for round := range 2 {
 				n, err := loadDemo(ctx, e.Ingest)
-				if err != nil || n != 14 {
-					t.Fatalf("round %d: %d records, %v; want 14", round, n, err)
+				if err != nil || n != 15 {
+					t.Fatalf("round %d: %d records, %v; want 15", round, n, err)
 				}
 			}
-			if count := countVersions(t, e, "Patient", false); count != 14 {
-				t.Fatalf("%d Patients; want 14", count)
+			if count := countVersions(t, e, "Patient", false); count != 15 {
+				t.Fatalf("%d Patients; want 15", count)
 			}
-			if hist := countVersions(t, e, "Patient", true); hist != 14 {
-				t.Errorf("%d Patient versions after loading twice; want 14", hist)
+			if hist := countVersions(t, e, "Patient", true); hist != 15 {
+				t.Errorf("%d Patient versions after loading twice; want 15", hist)
 			}
 		})
 	}

@@ -107,6 +107,8 @@ func serve(ctx context.Context, args []string) error {
 		Retention:          eng.Retention,
 		Records:            eng.Resources,
 		RetentionEvery:     24 * time.Hour,
+
+		QualitySnapshotEvery: 24 * time.Hour,
 	}, eng.Resources, logger)
 	defer h.Close(context.Background())
 	if err := h.ResumeExports(ctx); err != nil {

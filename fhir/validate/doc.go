@@ -17,7 +17,8 @@
 //   - only the resource types in [fhir.ResourceTypes] are accepted;
 //     contained in one of them, also Questionnaire and
 //     QuestionnaireResponse (the case-file audit's checklist and review,
-//     fhir/casefile), whose R4 invariants are not checked;
+//     fhir/casefile) and MeasureReport (a data-quality snapshot's counts),
+//     whose R4 invariants are not checked;
 //   - every element must exist in the R4 model (unknown elements, including
 //     misspelt choice variants, are reported); primitive extensions
 //     ("_birthDate") are checked as Elements (id and extension);

@@ -136,6 +136,7 @@ var elementTypes = map[string]primitive{
 	"ServiceRequest.instantiatesUri":       pURI,
 	"ServiceRequest.authoredOn":            pDateTime,
 	// Contained only (containedModels).
+	"MeasureReport.measure": pCanonical, "MeasureReport.date": pDateTime,
 	"Questionnaire.url": pURI, "Questionnaire.date": pDateTime,
 	"QuestionnaireResponse.questionnaire": pCanonical,
 	"QuestionnaireResponse.authored":      pDateTime,

@@ -37,9 +37,12 @@ var resourceModels = map[string]reflect.Type{
 
 // containedModels are the resource types accepted only contained in a
 // served resource (the case-file audit keeps a council's checklist and a
-// review inside its Tasks, fhir/casefile): they are validated by their
-// models as a served type is, but are not served on their own.
+// review inside its Tasks, fhir/casefile; a data-quality snapshot keeps
+// its counts as a MeasureReport inside its Task, gateway/quality_trend.go):
+// they are validated by their models as a served type is, but are not
+// served on their own.
 var containedModels = map[string]reflect.Type{
+	"MeasureReport":         reflect.TypeFor[models.MeasureReport](),
 	"Questionnaire":         reflect.TypeFor[models.Questionnaire](),
 	"QuestionnaireResponse": reflect.TypeFor[models.QuestionnaireResponse](),
 }

@@ -363,7 +363,7 @@ func (w *walker) contained(v any, p *path, depth int, res resKind) {
 		}
 		if !ok {
 			rp := ep.child("resourceType")
-			w.add("value", &rp, "contained resources must be of a type this server supports: "+strings.Join(fhir.ResourceTypes, ", ")+" (or Questionnaire, QuestionnaireResponse)")
+			w.add("value", &rp, "contained resources must be of a type this server supports: "+strings.Join(fhir.ResourceTypes, ", ")+" (or MeasureReport, Questionnaire, QuestionnaireResponse)")
 			continue
 		}
 		if _, ok := m["id"]; !ok {

@@ -2,7 +2,8 @@
 # Builds the gateway, starts it in demo mode on a fresh embedded database,
 # makes a care worker's reads of medication records (the audit trail the
 # impact preview replays), and drives the IG workbench in Debian's headless
-# Chromium with playwright-core (workbench.test.mjs). Used by CI; needs Go,
+# Chromium with playwright-core (workbench.test.mjs), then a council data
+# lead's case-file audit on its pages (casefile.test.mjs). Used by CI; needs Go,
 # Node and npm; installs Chromium with apt-get when it is missing (no
 # browser is downloaded by npm: playwright-core ships none).
 set -euo pipefail
@@ -50,7 +51,11 @@ done
 # workbench itself signs in with the demo people).
 ig=$("$work/gateway" token -kind council -org SYN01 -role R0001 -purpose HOPERAT -subject u-ig-api 2>/dev/null)
 
+# The council data lead's API token, to check the review the case-file
+# audit test records through the pages (casefile.test.mjs).
+lead=$("$work/gateway" token -kind council -org SYN01 -role R1330 -purpose TREAT -subject u-data-lead-api 2>/dev/null)
+
 cd "$here"
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi
-GATEWAY_URL="$url" SCREENSHOT_DIR="${SCREENSHOT_DIR:-}" CARER_TOKEN="$carer" IG_TOKEN="$ig" MED_IDS="$ids" CARER_READS="$reads" BROWSER_PROFILE="$work/profile" \
-  node --test --test-reporter=spec workbench.test.mjs || { echo "== gateway log"; tail -50 "$work/log"; exit 1; }
+GATEWAY_URL="$url" SCREENSHOT_DIR="${SCREENSHOT_DIR:-}" CARER_TOKEN="$carer" IG_TOKEN="$ig" LEAD_TOKEN="$lead" MED_IDS="$ids" CARER_READS="$reads" BROWSER_PROFILE="$work/profile" \
+  node --test --test-concurrency=1 --test-reporter=spec workbench.test.mjs casefile.test.mjs || { echo "== gateway log"; tail -50 "$work/log"; exit 1; }
