@@ -13,13 +13,16 @@ package gateway
 // organisation and the day, written only if absent, so instances sharing
 // a database take one between them.
 //
-// What a snapshot counts: every stored resource, as the retention
-// appraisal reads them (a job has no reader to decide for), with the
-// organisation's own entries not counted as providers' entries. It holds
-// counts only, no person and no resource, so reading the trend shows
-// numbers, never records; GET /$data-quality lists the items, decided
-// for its reader. Validation is not run (it would make the daily job
-// slow), so the invalid-resource check is not in the trend.
+// What a snapshot counts: what the whole-record report shows the person
+// who takes it (every resource decided for them by the policy, as GET
+// /$data-quality does), so a council's counts are of its own caseload and
+// never of another organisation's people. The daily job counts as the
+// role and purpose of the organisation's newest snapshot's taker (kept in
+// the snapshot's inputs), decided by the policy as that reader would be;
+// if the policy no longer lets that role take snapshots, the job takes
+// none for the organisation. It holds counts only, no person and no
+// resource. Validation is not run (it would make the daily job slow), so
+// the invalid-resource check is not in the trend.
 //
 // How it is stored, and why: a Task (code data-quality-snapshot, status
 // completed, requester the organisation, inputs trigger, scanned and the
@@ -49,6 +52,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/socialcare-fhir/gateway/audit"
+	"github.com/socialcare-fhir/gateway/auth"
 	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/quality"
 	"github.com/socialcare-fhir/gateway/fhir/search"
@@ -98,46 +102,20 @@ func snapshotChecks() []quality.Check {
 	return slices.DeleteFunc(slices.Clone(quality.Checks), func(c quality.Check) bool { return c.Code == quality.InvalidResource })
 }
 
-// wholeRecordReport is the data-quality report over every stored
-// resource, for org.
-func (s *Server) wholeRecordReport(ctx context.Context, org string) (*quality.Report, error) {
-	now := s.cfg.Clock().UTC()
-	b := quality.New(quality.Options{Today: now, Org: org})
-	for _, typ := range fhir.ResourceTypes {
-		if typ == "AuditEvent" {
-			continue
-		}
-		cursor := ""
-		for {
-			q, err := search.Parse(typ, url.Values{"_count": {strconv.Itoa(qualityPage)}}, search.Options{DefaultCount: qualityPage, MaxCount: qualityPage})
-			if err != nil {
-				return nil, err
-			}
-			q.Cursor = cursor
-			page, err := s.store.Search(ctx, q, nil)
-			if err != nil {
-				return nil, err
-			}
-			for _, v := range page.Matches {
-				if err := feed(b, v); err != nil {
-					return nil, err
-				}
-			}
-			if page.Next == "" {
-				break
-			}
-			cursor = page.Next
-		}
-	}
-	return b.Report(now), nil
+// wholeRecordReport is the data-quality report over the whole record as
+// a shows it.
+func (s *Server) wholeRecordReport(ctx context.Context, a *access) (*quality.Report, error) {
+	return s.qualityReport(ctx, a, quality.Options{Today: s.cfg.Clock().UTC(), Org: a.id.Org}, "")
 }
 
 func qualityCode(code, display string) map[string]any {
 	return map[string]any{"coding": []any{map[string]any{"system": QualitySystem, "code": code, "display": display}}}
 }
 
-// snapshotTask is the Task of a snapshot of rep for org.
-func snapshotTask(id, org, trigger string, rep *quality.Report) map[string]any {
+// snapshotTask is the Task of a snapshot of rep for org, counted as
+// the reader id (its kind, role and purpose are kept: the daily job
+// counts as they would).
+func snapshotTask(id, org, trigger string, reader *auth.Identity, rep *quality.Report) map[string]any {
 	now := instant(rep.Generated.UTC())
 	odsOrg := map[string]any{"identifier": map[string]any{"system": odsSystem, "value": org}}
 	var groups []any
@@ -159,6 +137,9 @@ func snapshotTask(id, org, trigger string, rep *quality.Report) map[string]any {
 			map[string]any{"type": qualityCode("trigger", "Taken by"), "valueCode": trigger},
 			map[string]any{"type": qualityCode("scanned", "Resources read"), "valueInteger": rep.Scanned},
 			map[string]any{"type": qualityCode("visit-window-days", "Days an open package may go without a visit or note"), "valueInteger": int(rep.Options.VisitWindow / (24 * time.Hour))},
+			map[string]any{"type": qualityCode(inputKind, "Counted as a reader of kind"), "valueCode": reader.Kind},
+			map[string]any{"type": qualityCode(inputRole, "Counted as a reader with role"), "valueCode": reader.Role},
+			map[string]any{"type": qualityCode(inputPurpose, "Counted as a reader with purpose"), "valueCode": reader.Purpose},
 		},
 		"output":    []any{map[string]any{"type": qualityCode("counts", "Counts per check"), "valueReference": map[string]any{"reference": "#" + countsID}}},
 		"contained": []any{mr},
@@ -178,7 +159,7 @@ func (s *Server) takeSnapshot(c *gin.Context) error {
 	if len(c.Request.URL.Query()) > 0 {
 		return fhir.Errorf(http.StatusBadRequest, "not-supported", "$data-quality-snapshot takes no parameters: it counts the whole record now")
 	}
-	rep, err := s.wholeRecordReport(ctx, a.id.Org)
+	rep, err := s.wholeRecordReport(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -186,7 +167,7 @@ func (s *Server) takeSnapshot(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	w, err := s.store.Update(ctx, &fhir.Resource{Type: "Task", ID: id, Object: snapshotTask(id, a.id.Org, "on-demand", rep)}, store.Absent)
+	w, err := s.store.Update(ctx, &fhir.Resource{Type: "Task", ID: id, Object: snapshotTask(id, a.id.Org, "on-demand", a.id, rep)}, store.Absent)
 	if err != nil {
 		return err
 	}
@@ -232,8 +213,48 @@ func (s *Server) snapshotTasks(ctx context.Context, org string, n int) ([]*store
 // QualitySnapshotRun is what one run of the daily job did.
 type QualitySnapshotRun struct {
 	// Taken counts the snapshots this run wrote; Already those another
-	// instance (or an earlier run) had written today.
-	Taken, Already int
+	// instance (or an earlier run) had written today; Refused the
+	// organisations whose snapshots' reader the policy no longer lets
+	// take one.
+	Taken, Already, Refused int
+}
+
+// The inputs of a snapshot's Task that say as whom it counted.
+const (
+	inputKind    = "reader-kind"
+	inputRole    = "reader-role"
+	inputPurpose = "reader-purpose"
+)
+
+// snapshotReader is the reader a stored snapshot of org counted as, for
+// the daily job (the job's own subject, the organisation, and the taker's
+// kind, role and purpose), or nil when the snapshot does not say.
+func snapshotReader(task map[string]any, org string) *auth.Identity {
+	id := &auth.Identity{Subject: QualitySnapshotJob, Org: org}
+	for _, in := range list(task["input"]) {
+		m, _ := in.(map[string]any)
+		code := ""
+		if t, _ := m["type"].(map[string]any); t != nil {
+			for _, c := range list(t["coding"]) {
+				if cm, _ := c.(map[string]any); cm != nil && cm["system"] == QualitySystem {
+					code, _ = cm["code"].(string)
+				}
+			}
+		}
+		v, _ := m["valueCode"].(string)
+		switch code {
+		case inputKind:
+			id.Kind = v
+		case inputRole:
+			id.Role = v
+		case inputPurpose:
+			id.Purpose = v
+		}
+	}
+	if id.Kind == "" || id.Role == "" || id.Purpose == "" {
+		return nil
+	}
+	return id
 }
 
 // RunQualitySnapshots takes today's snapshot for every organisation that
@@ -250,14 +271,21 @@ func (s *Server) RunQualitySnapshots(ctx context.Context) (QualitySnapshotRun, e
 	if err != nil {
 		return run, err
 	}
+	// Each organisation's newest snapshot (vs are newest first) says as
+	// whom to count.
 	var orgs []string
+	readers := map[string]*auth.Identity{}
 	for _, v := range vs {
 		obj, err := decodeVersion(v)
 		if err != nil {
 			return run, err
 		}
-		if o := ownerOrg(obj); o != "" {
-			orgs = appendNew(orgs, o)
+		o := ownerOrg(obj)
+		if o == "" || readers[o] != nil {
+			continue
+		}
+		if r := snapshotReader(obj, o); r != nil {
+			orgs, readers[o] = append(orgs, o), r
 		}
 	}
 	today := s.cfg.Clock().UTC()
@@ -269,11 +297,20 @@ func (s *Server) RunQualitySnapshots(ctx context.Context) (QualitySnapshotRun, e
 		} else if !errors.Is(err, fhir.ErrNotFound) {
 			return run, err
 		}
-		rep, err := s.wholeRecordReport(ctx, org)
+		a := &access{server: s, id: readers[org], engine: s.cfg.Policy.Current(), trail: &trail{bulk: true}}
+		if err := a.decideWholeOperation(ctx, opQualitySnapshot); err != nil {
+			var fe *fhir.Error
+			if errors.As(err, &fe) && fe.Status == http.StatusForbidden {
+				run.Refused++
+				continue
+			}
+			return run, err
+		}
+		rep, err := s.wholeRecordReport(ctx, a)
 		if err != nil {
 			return run, err
 		}
-		_, err = s.store.Update(ctx, &fhir.Resource{Type: "Task", ID: id, Object: snapshotTask(id, org, "daily", rep)}, store.Absent)
+		_, err = s.store.Update(ctx, &fhir.Resource{Type: "Task", ID: id, Object: snapshotTask(id, org, "daily", a.id, rep)}, store.Absent)
 		if errors.Is(err, fhir.ErrVersionConflict) {
 			run.Already++ // another instance took it meanwhile
 			continue

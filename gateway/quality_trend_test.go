@@ -84,7 +84,7 @@ func TestDataQualityTrend(t *testing.T) {
 	now := qualityNow
 	cfg := gateway.Config{Policy: loadPolicy(t, "../policy"), Clock: func() time.Time { return now }}
 	e := newEnv(t, cfg)
-	loadPeople(t, e)
+	people := loadPeople(t, e)
 	e.token = councilToken(t, "R1330", "TREAT")
 
 	if got := readTrend(t, e.do(http.MethodGet, "/$data-quality-trend", "")); len(got) != 0 {
@@ -141,24 +141,40 @@ func TestDataQualityTrend(t *testing.T) {
 		t.Fatalf("the fixtures' gaps are not counted: %v", first[0].counts)
 	}
 
-	// A new gap, the next day: a person with no NHS number and no GP.
+	// Another council counts its own caseload only: it knows none of
+	// these people, so every count is 0 (the counts are what the taker
+	// may see, never another organisation's people).
+	council := e.token
+	e.token = mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "LA001", Role: "R1330", Purpose: "TREAT"})
+	e.mustStatus(e.do(http.MethodPost, "/$data-quality-snapshot", ""), http.StatusCreated)
+	for code, n := range readTrend(t, e.do(http.MethodGet, "/$data-quality-trend", ""))[0].counts {
+		if n != 0 {
+			t.Errorf("another council's snapshot counts %d for %s: SYN01's people", n, code)
+		}
+	}
+	e.token = council
+
+	// A new gap, the next day: a person known to the council (an
+	// episode) with no NHS number and no GP.
 	now = now.Add(24 * time.Hour)
 	if _, err := e.store.Update(t.Context(), &fhir.Resource{Type: "Patient", ID: "planted-gap",
 		Object: map[string]any{"resourceType": "Patient", "id": "planted-gap", "name": []any{map[string]any{"family": "Planted", "given": []any{"Gap"}}}, "birthDate": "1950-01-01",
 			"meta": map[string]any{"tag": []any{map[string]any{"system": "https://socialcare-fhir.example.org/CodeSystem/source-organisation", "code": "SYN01"}}}}}, 0); err != nil {
 		t.Fatal(err)
 	}
+	syn01 := people["01"].first(t, "Organization", func(o map[string]any) bool { return strings.Contains(mustJSON(t, o), `"SYN01"`) })
+	e.mustStatus(e.do(http.MethodPost, "/EpisodeOfCare", `{"resourceType":"EpisodeOfCare","status":"active","patient":{"reference":"Patient/planted-gap"},"managingOrganization":{"reference":"`+syn01+`"}}`), http.StatusCreated)
 	e.mustStatus(e.do(http.MethodPost, "/$data-quality-snapshot", ""), http.StatusCreated)
 
-	// The daily job, later that day: one snapshot for SYN01, even from
-	// two instances.
+	// The daily job, later that day: one snapshot each for SYN01 and
+	// LA001, even from two instances.
 	now = now.Add(time.Hour)
 	run, err := e.gw.RunQualitySnapshots(t.Context())
-	if err != nil || run.Taken != 1 || run.Already != 0 {
+	if err != nil || run.Taken != 2 || run.Already != 0 {
 		t.Fatalf("the daily job: %+v %v", run, err)
 	}
 	other := e.serve(t, cfg, nil)
-	if run, err := other.gw.RunQualitySnapshots(t.Context()); err != nil || run.Taken != 0 || run.Already != 1 {
+	if run, err := other.gw.RunQualitySnapshots(t.Context()); err != nil || run.Taken != 0 || run.Already != 2 {
 		t.Fatalf("a second instance's daily job: %+v %v", run, err)
 	}
 
@@ -210,17 +226,18 @@ func TestDataQualityTrend(t *testing.T) {
 
 	// The daily job's snapshot is audited as the gateway's.
 	evs, _, err := e.eng.Audit.Search(t.Context(), audit.Query{Subject: gateway.QualitySnapshotJob, Count: 10})
-	if err != nil || len(evs) != 1 {
+	if err != nil || len(evs) != 2 {
 		t.Fatalf("the job's audit records: %d %v", len(evs), err)
 	}
-	if b, _ := json.Marshal(evs[0]); !strings.Contains(string(b), "Task/data-quality-syn01-20261202") {
-		t.Errorf("the job's audit record: %s", b)
+	if b, _ := json.Marshal(evs); !strings.Contains(string(b), "Task/data-quality-syn01-20261202") || !strings.Contains(string(b), "Task/data-quality-la001-20261202") {
+		t.Errorf("the job's audit records: %s", b)
 	}
 
-	// Another council sees only its own (none); others are refused.
+	// Another council sees only its own; others are refused.
 	e.token = mint(t, auth.DevClaims{Kind: auth.ShapeCouncil, Org: "LA001", Role: "R1330", Purpose: "TREAT"})
-	if got := readTrend(t, e.do(http.MethodGet, "/$data-quality-trend", "")); len(got) != 0 {
-		t.Errorf("another council sees %d snapshots", len(got))
+	theirs := readTrend(t, e.do(http.MethodGet, "/$data-quality-trend", ""))
+	if len(theirs) != 2 || theirs[1].task != "data-quality-la001-20261202" {
+		t.Errorf("another council sees %+v, want its own two snapshots", theirs)
 	}
 	for _, tok := range []string{councilToken(t, "R1460", "TREAT"), mint(t, auth.DevClaims{Kind: auth.ShapeCIS2, Org: "Y99001", Role: "R0260", Purpose: "TREAT"})} {
 		e.token = tok
