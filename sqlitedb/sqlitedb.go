@@ -1,7 +1,8 @@
 // Package sqlitedb opens the SQLite databases of the embedded engine
 // (modernc.org/sqlite, pure Go) the way every part of the gateway uses
-// them: WAL journal, full fsync on commit (an acknowledged write survives
-// a crash of the process or the machine), write transactions taken one at
+// them: WAL journal, a sync to disk on every commit (fdatasync where the
+// system has it: an acknowledged write survives a crash of the process or
+// the machine), write transactions taken one at
 // a time in the process (they take SQLite's write lock when they begin,
 // so they never fail with SQLITE_BUSY between themselves), and a pool of
 // readers that never wait for them.
@@ -20,7 +21,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -49,26 +52,46 @@ type DB struct {
 	closed  atomic.Bool
 	// ws and rs are the writer's and the readers' prepared statements.
 	ws, rs *statements
+	// ck copies the WAL into the database file in the background (see
+	// checkpointer), kicked after each commit.
+	ck *checkpointer
 }
+
+// busyTimeout is how long a statement waits for a lock another
+// connection holds (another process's write transaction, a checkpoint).
+const busyTimeout = 30 * time.Second
+
+// syncData makes commits use fdatasync(2) where the system has it, as
+// SQLite's own builds for Linux do: the data and the size needed to read
+// it back reach the disk, not the file's timestamps, whose journal commit
+// on ext4 was most of a commit's wait (the transpiled library's default
+// is fsync).
+var syncData sync.Once
 
 // Open opens (creating if needed) the database file path.
 func Open(path string) (*DB, error) {
+	syncData.Do(func() { _, _ = sqlite.Fdatasync(true) }) // unavailable (macOS, Windows): fsync stays
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: create directory: %w", err)
 	}
 	// Pages are read through a memory map of up to 2 GB of the file
 	// (mmap_size), without a system call and a copy for each; writes go
 	// through the WAL as ever.
-	dsn := func(txlock string) string {
+	//
+	// The writers never checkpoint (wal_autocheckpoint 0): a commit that
+	// crossed SQLite's threshold would otherwise copy the WAL into the
+	// file and fsync it before returning, a third of a bulk import's
+	// writer time. The checkpointer does it beside them.
+	dsn := func(txlock string, busy time.Duration, extra ...string) string {
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(30000)",
-			"foreign_keys(0)", "cache_size(-65536)", "temp_store(MEMORY)", "mmap_size(2147418112)"} {
+		for _, p := range append([]string{"journal_mode(WAL)", "synchronous(FULL)", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()),
+			"foreign_keys(0)", "cache_size(-65536)", "temp_store(MEMORY)", "mmap_size(2147418112)"}, extra...) {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", txlock)
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("immediate"))
+	w, err := sql.Open("sqlite", dsn("immediate", busyTimeout, "wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -79,7 +102,7 @@ func Open(path string) (*DB, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn("deferred"))
+	r, err := sql.Open("sqlite", dsn("deferred", busyTimeout))
 	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -94,18 +117,32 @@ func Open(path string) (*DB, error) {
 		_ = r.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &DB{W: w, wc: wc, R: r, Path: path, tx: make(chan struct{}, 1),
-		ws: newStatements(w), rs: newStatements(r)}, nil
+	d := &DB{W: w, wc: wc, R: r, Path: path, tx: make(chan struct{}, 1),
+		ws: newStatements(w), rs: newStatements(r)}
+	c, err := sql.Open("sqlite", dsn("deferred", restartWait))
+	if err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	c.SetMaxOpenConns(1)
+	c.SetMaxIdleConns(1)
+	c.SetConnMaxLifetime(0)
+	d.ck = newCheckpointer(d, c)
+	return d, nil
 }
 
 // Close closes both pools.
 func (d *DB) Close() error {
 	d.closed.Store(true)
+	var ckErr error
+	if d.ck != nil {
+		ckErr = d.ck.stop() // before taking the token: it may be waiting for it
+	}
 	d.tx <- struct{}{} // no transaction runs on wc while it closes
 	defer func() { <-d.tx }()
 	d.ws.close()
 	d.rs.close()
-	return errors.Join(d.R.Close(), d.wc.Close(), d.W.Close())
+	return errors.Join(ckErr, d.R.Close(), d.wc.Close(), d.W.Close())
 }
 
 // ErrClosed is the fhir.ErrUnavailable of a database that was closed
@@ -150,7 +187,13 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	return d.Check(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return d.Check(err)
+	}
+	if d.ck != nil {
+		d.ck.kick()
+	}
+	return nil
 }
 
 // Waiting is how many write transactions wait for the one in progress.

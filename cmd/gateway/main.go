@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 )
 
@@ -41,11 +42,25 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if path := os.Getenv("GATEWAY_TRACE"); path != "" {
+		// For performance work: an execution trace of the whole command
+		// (go tool trace), to see what waits for what.
+		f, err := os.Create(path)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gateway: GATEWAY_TRACE:", err)
+			os.Exit(2)
+		}
+		defer trace.Stop()
+	}
 	if err := run(ctx, os.Args[1:]); err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "gateway:", err)
 		}
 		pprof.StopCPUProfile()
+		trace.Stop()
 		os.Exit(2)
 	}
 }
