@@ -22,12 +22,25 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
 	"syscall"
 )
 
+// gcPercent is the garbage collector's target when GOGC is not set: the
+// heap may grow to five times what is live before a collection (Go's
+// default is twice). Collections were a tenth of the CPU of a GP's read
+// and of a bulk import; at 400 a read costs about 12% less CPU and an
+// import of 100,000 resources takes a tenth less time, for about half as
+// much memory again (an import's peak 350 MB -> 520 MB). GOGC and
+// GOMEMLIMIT in the environment are obeyed as ever.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if path := os.Getenv("GATEWAY_CPUPROFILE"); path != "" {
