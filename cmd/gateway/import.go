@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -67,7 +66,6 @@ func importCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("recover interrupted records: %w", err)
 	}
 
-	batchGC()
 	bar := newProgressBar(stderr, time.Now())
 	rep, err := ing.Bulk(ctx, *format, f, bar.update)
 	bar.finish(rep)
@@ -81,17 +79,6 @@ func importCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("%d of %d records rejected", rep.Rejected, rep.Records)
 	}
 	return nil
-}
-
-// batchGC trades memory for speed in a batch command: the garbage
-// collector runs when the heap has grown by 300% rather than 100% (about a
-// tenth less CPU for an import, and up to twice the memory: about 700 MB
-// at the peak of a 30,000-resource import instead of 390 MB), unless the
-// operator set GOGC or GOMEMLIMIT, which then decide.
-func batchGC() {
-	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetGCPercent(300)
-	}
 }
 
 func envOr(key, def string) string {
