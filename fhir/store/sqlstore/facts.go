@@ -121,12 +121,20 @@ func (s *Store) deriveFacts(ctx context.Context, tx *sql.Tx, t string) error {
 
 // writeFacts replaces the facts of one source resource (none: deleted).
 func (s *Store) writeFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []facts.Fact) error {
+	return s.replaceFacts(ctx, tx, t, id, fs, true)
+}
+
+// replaceFacts is writeFacts; held false says the resource has no facts
+// rows to delete (it was never stored, or its deletion removed them).
+func (s *Store) replaceFacts(ctx context.Context, tx *sql.Tx, t, id string, fs []facts.Fact, held bool) error {
 	if !facts.Establishes(t) {
 		return nil
 	}
 	src := t + "/" + id
-	if _, err := s.exec(ctx, tx, `DELETE FROM facts WHERE src = ?`, src); err != nil {
-		return s.db.Check(err)
+	if held {
+		if _, err := s.exec(ctx, tx, `DELETE FROM facts WHERE src = ?`, src); err != nil {
+			return s.db.Check(err)
+		}
 	}
 	if len(fs) == 0 {
 		return nil

@@ -132,3 +132,62 @@ func TestCurrentJSONKeptOnce(t *testing.T) {
 	want[6] = "Five"
 	check("after an update of such a database")
 }
+
+// A batch that writes the same resource twice (PrepareAll reads the
+// current versions of the whole batch at once) makes two versions, the
+// second from the first, and keeps only the second's index rows.
+func TestPrepareAllWritesOneResourceTwice(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if _, err := s.Update(ctx, contract.Resource(t, `{"resourceType":"Patient","id":"p","name":[{"family":"Zero"}]}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	batch := []*fhir.Resource{
+		contract.Resource(t, `{"resourceType":"Patient","id":"p","name":[{"family":"One"}]}`),
+		contract.Resource(t, `{"resourceType":"Patient","id":"q","name":[{"family":"New"}]}`),
+		contract.Resource(t, `{"resourceType":"Patient","id":"p","name":[{"family":"Two"}]}`),
+	}
+	write, _, err := s.PrepareAll(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrs, err := write(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct {
+		vid     int64
+		created bool
+	}{{2, false}, {1, true}, {3, false}} {
+		if wrs[i].Version.VersionID != want.vid || wrs[i].Created != want.created {
+			t.Errorf("write %d: version %d created %v, want %d %v", i, wrs[i].Version.VersionID, wrs[i].Created, want.vid, want.created)
+		}
+	}
+	v, err := s.Read(ctx, "Patient", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.VersionID != 3 || !strings.Contains(string(v.JSON), `"Two"`) {
+		t.Errorf("Patient/p is version %d %s, want version 3 named Two", v.VersionID, v.JSON)
+	}
+	rows := func(name string) int {
+		var n int
+		if err := s.DB().R.QueryRowContext(ctx, `SELECT count(*) FROM "Patient_ix" WHERE f LIKE 'sp.%' AND lower(v) = ?`, name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	fresh := rows("new") // a resource written once
+	if fresh == 0 {
+		t.Fatal("no index rows of the family name New")
+	}
+	for name, want := range map[string]int{"zero": 0, "one": 0, "two": fresh} {
+		if n := rows(name); n != want {
+			t.Errorf("%d index rows of family %q, want %d", n, name, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -101,8 +102,23 @@ func (s *Store) PrepareAll(resources []*fhir.Resource) (func(context.Context) ([
 	return func(ctx context.Context) ([]store.WriteResult, error) {
 		out := make([]store.WriteResult, len(resources))
 		err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+			known, err := s.headsOf(ctx, tx, resources)
+			if err != nil {
+				return err
+			}
 			for i, r := range resources {
-				wr, err := s.updatePrepared(ctx, tx, r, 0, preps[i])
+				// The first write of a resource starts from what was
+				// read above; a second write of it in the same batch
+				// reads the version the first made.
+				k := r.Type + "/" + r.ID
+				cur, ok := known[k]
+				if !ok {
+					if cur, err = s.head(ctx, tx, r.Type, r.ID); err != nil {
+						return err
+					}
+				}
+				delete(known, k)
+				wr, err := s.updateFrom(ctx, tx, r, 0, preps[i], cur)
 				if err != nil {
 					return err
 				}
@@ -151,6 +167,12 @@ func (s *Store) updatePrepared(ctx context.Context, tx *sql.Tx, res *fhir.Resour
 	if err != nil {
 		return store.WriteResult{}, err
 	}
+	return s.updateFrom(ctx, tx, res, ifMatch, p, cur)
+}
+
+// updateFrom is updatePrepared once the current version, cur (nil: none),
+// has been read in tx.
+func (s *Store) updateFrom(ctx context.Context, tx *sql.Tx, res *fhir.Resource, ifMatch int64, p *prepared, cur *current) (store.WriteResult, error) {
 	switch {
 	case ifMatch == store.Absent:
 		if cur != nil && !cur.deleted {
@@ -234,7 +256,7 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 	if err := s.insertEntries(ctx, tx, res.Type, rid, ix.entries); err != nil {
 		return nil, err
 	}
-	if err := s.writeFacts(ctx, tx, res.Type, id, ix.facts); err != nil {
+	if err := s.replaceFacts(ctx, tx, res.Type, id, ix.facts, cur != nil && !cur.deleted); err != nil {
 		return nil, err
 	}
 	return &store.Version{Type: res.Type, ID: id, VersionID: vid, LastUpdated: lu, JSON: js}, nil
@@ -353,6 +375,50 @@ func (s *Store) head(ctx context.Context, tx *sql.Tx, t, id string) (*current, e
 		return nil, s.db.Check(err)
 	}
 	return &c, nil
+}
+
+// headsOf reads the current versions of resources in tx with one query
+// per resource type, keyed by type/id: nil for one not stored. (A bulk
+// record's 700 resources cost 700 lookups otherwise.)
+func (s *Store) headsOf(ctx context.Context, tx *sql.Tx, resources []*fhir.Resource) (map[string]*current, error) {
+	ids := map[string][]string{}
+	for _, r := range resources {
+		ids[r.Type] = append(ids[r.Type], r.ID)
+	}
+	known := make(map[string]*current, len(resources))
+	for t, list := range ids {
+		for _, id := range list {
+			known[t+"/"+id] = nil
+		}
+		js, err := json.Marshal(list)
+		if err != nil {
+			return nil, err
+		}
+		st, err := s.db.TxStmt(ctx, tx, `SELECT id, rid, vid, del, h FROM `+heads(t)+` WHERE id IN (SELECT value FROM json_each(?))`)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := st.QueryContext(ctx, string(js))
+		if err != nil {
+			return nil, s.db.Check(err)
+		}
+		for rows.Next() {
+			var id string
+			var c current
+			if err := rows.Scan(&id, &c.rid, &c.vid, &c.deleted, &c.hash); err != nil {
+				_ = rows.Close()
+				return nil, s.db.Check(err)
+			}
+			known[t+"/"+id] = &c
+		}
+		if err := rows.Close(); err != nil {
+			return nil, s.db.Check(err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, s.db.Check(err)
+		}
+	}
+	return known, nil
 }
 
 // rowFunc runs a one-row query: Store.row on the readers, or txRow bound
