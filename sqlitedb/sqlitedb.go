@@ -2,10 +2,12 @@
 // (modernc.org/sqlite, pure Go) the way every part of the gateway uses
 // them: WAL journal, a sync to disk on every commit (fdatasync where the
 // system has it: an acknowledged write survives a crash of the process or
-// the machine), write transactions taken one at
-// a time in the process (they take SQLite's write lock when they begin,
-// so they never fail with SQLITE_BUSY between themselves), and a pool of
-// readers that never wait for them.
+// the machine), write transactions taken one at a time in the process
+// (they take SQLite's write lock when they begin, so they never fail with
+// SQLITE_BUSY between themselves), a pool of readers that never wait for
+// them, and a checkpointer that copies the WAL into the file beside the
+// writer rather than in the commit that crossed a threshold
+// (checkpoint.go).
 //
 // A data directory holds one file per concern (resources, audit trail,
 // ingest journals), so that the audit trail's group commits and a bulk
