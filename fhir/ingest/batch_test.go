@@ -39,8 +39,8 @@ func (c *countingStore) UpdateAll(ctx context.Context, res []*fhir.Resource) ([]
 }
 
 // PrepareAll's write counts as an UpdateAll when it runs.
-func (c *countingStore) PrepareAll(res []*fhir.Resource) (func(context.Context) ([]store.WriteResult, error), int, error) {
-	write, size, err := c.Store.PrepareAll(res)
+func (c *countingStore) PrepareAll(res []*fhir.Resource, workers int) (func(context.Context) ([]store.WriteResult, error), int, error) {
+	write, size, err := c.Store.PrepareAll(res, workers)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -52,10 +52,11 @@ type BatchStore interface {
 // PrepareAll returns the write, which does what UpdateAll would, and the
 // length of the JSON it will store (held to the journal's size limit, so
 // that both engines refuse the same records). A bulk import prepares the
-// next records while one is being written.
+// next records while one is being written. workers is how many
+// goroutines may prepare the record's resources at once (0: one a core).
 type PreparingStore interface {
 	BatchStore
-	PrepareAll(res []*fhir.Resource) (write func(context.Context) ([]store.WriteResult, error), size int, err error)
+	PrepareAll(res []*fhir.Resource, workers int) (write func(context.Context) ([]store.WriteResult, error), size int, err error)
 }
 
 // finishTimeout bounds the attempt to finish a record whose request was
@@ -227,7 +228,7 @@ type staged struct {
 
 // store translates a decoded record, journals it and applies it.
 func (i *Ingester) store(ctx context.Context, rec *socialcare.Record) (*Result, error) {
-	st, err := i.stage(rec)
+	st, err := i.stage(rec, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -260,8 +261,8 @@ func checkTranslated(resources []fhir.Resource) error {
 }
 
 // stage translates a decoded record, builds its journal and prepares its
-// writes.
-func (i *Ingester) stage(rec *socialcare.Record) (*staged, error) {
+// writes, on up to workers goroutines (0: one a core).
+func (i *Ingester) stage(rec *socialcare.Record, workers int) (*staged, error) {
 	resources, err := socialcare.Translate(rec)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: translate: %w", err)
@@ -284,7 +285,7 @@ func (i *Ingester) stage(rec *socialcare.Record) (*staged, error) {
 			all[n] = &resources[n]
 		}
 		var size int
-		if st.write, size, err = ps.PrepareAll(all); err != nil {
+		if st.write, size, err = ps.PrepareAll(all, workers); err != nil {
 			return nil, fmt.Errorf("ingest: prepare record: %w", err)
 		}
 		if err := checkSize(len(resources), size); err != nil {

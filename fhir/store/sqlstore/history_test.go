@@ -151,7 +151,7 @@ func TestPrepareAllWritesOneResourceTwice(t *testing.T) {
 		contract.Resource(t, `{"resourceType":"Patient","id":"q","name":[{"family":"New"}]}`),
 		contract.Resource(t, `{"resourceType":"Patient","id":"p","name":[{"family":"Two"}]}`),
 	}
-	write, _, err := s.PrepareAll(batch)
+	write, _, err := s.PrepareAll(batch, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,25 +66,28 @@ func (s *Store) Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (
 // UpdateAll stores resources in order, as Update without If-Match does,
 // in one transaction: all of them or, on any error, none.
 func (s *Store) UpdateAll(ctx context.Context, resources []*fhir.Resource) ([]store.WriteResult, error) {
-	write, _, err := s.PrepareAll(resources)
+	write, _, err := s.PrepareAll(resources, 0)
 	if err != nil {
 		return nil, err
 	}
 	return write(ctx)
 }
 
-// PrepareAll works out, on every core and without the write lock, what
-// storing resources needs from their content alone (content hash, stored
-// JSON, search index, access facts), and returns the write (UpdateAll's
-// transaction) and the length of the JSON it will store. A bulk import
-// prepares the next record while the write of the one before is running.
-// The resources must not change in between.
-func (s *Store) PrepareAll(resources []*fhir.Resource) (func(context.Context) ([]store.WriteResult, error), int, error) {
+// PrepareAll works out, on up to workers goroutines (0: one a core) and
+// without the write lock, what storing resources needs from their content
+// alone (content hash, stored JSON, search index, access facts), and
+// returns the write (UpdateAll's transaction) and the length of the JSON
+// it will store. A bulk import prepares the next record while the write
+// of the one before is running. The resources must not change in between.
+func (s *Store) PrepareAll(resources []*fhir.Resource, workers int) (func(context.Context) ([]store.WriteResult, error), int, error) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	preps := make([]*prepared, len(resources))
 	errs := make([]error, len(resources))
 	var wg sync.WaitGroup
 	next := atomic.Int64{}
-	for range min(runtime.GOMAXPROCS(0), len(resources)) {
+	for range min(workers, len(resources)) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(resources); i = int(next.Add(1) - 1) {
 				preps[i], errs[i] = s.prepare(resources[i], resources[i].ID)
