@@ -329,30 +329,14 @@ func (s *Server) RunQualitySnapshots(ctx context.Context) (QualitySnapshotRun, e
 	return run, nil
 }
 
-// snapshotEvery runs RunQualitySnapshots every period until the server
-// closes, the first time a while after start-up (as appraiseEvery).
-func (s *Server) snapshotEvery(period time.Duration) {
-	defer s.wg.Done()
-	select {
-	case <-s.bg.Done():
+// snapshotJob is the daily data-quality snapshots, for every.
+func (s *Server) snapshotJob(ctx context.Context) {
+	run, err := s.RunQualitySnapshots(ctx)
+	if err != nil {
+		s.logger.Error("data-quality snapshots failed", "error", err.Error())
 		return
-	case <-time.After(min(period, time.Hour)):
 	}
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		run, err := s.RunQualitySnapshots(s.bg)
-		if err != nil {
-			s.logger.Error("data-quality snapshots failed", "error", err.Error())
-		} else {
-			s.logger.Info("data-quality snapshots", "taken", run.Taken, "already_taken", run.Already)
-		}
-		select {
-		case <-s.bg.Done():
-			return
-		case <-t.C:
-		}
-	}
+	s.logger.Info("data-quality snapshots", "taken", run.Taken, "already_taken", run.Already)
 }
 
 // trendPoint is one snapshot in the trend.

@@ -64,12 +64,12 @@ func (s *Server) RunAppraisal(ctx context.Context) (AppraisalRun, error) {
 	return run, err
 }
 
-// appraiseEvery runs RunAppraisal every period until the server closes,
-// the first time a while after start-up (an hour, or the period when
-// shorter): the appraisal reads every stored version, seconds of work at
-// a hundred thousand resources, which a starting gateway should not add
-// to its first requests.
-func (s *Server) appraiseEvery(period time.Duration) {
+// every runs job every period until the server closes, the first time a
+// while after start-up (an hour, or the period when shorter): the jobs
+// read every stored version or record, seconds of work at a hundred
+// thousand resources, which a starting gateway should not add to its
+// first requests.
+func (s *Server) every(period time.Duration, job func(context.Context)) {
 	defer s.wg.Done()
 	select {
 	case <-s.bg.Done():
@@ -79,17 +79,22 @@ func (s *Server) appraiseEvery(period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		start := time.Now()
-		run, err := s.RunAppraisal(s.bg)
-		if err != nil {
-			s.logger.Error("retention appraisal failed", "error", err.Error())
-		} else {
-			s.logger.Info("retention appraisal", "items_due", run.Due, "items_held", run.Held, "people", run.People, "took", time.Since(start).Round(time.Millisecond).String())
-		}
+		job(s.bg)
 		select {
 		case <-s.bg.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// appraisalJob is the retention appraisal, for every.
+func (s *Server) appraisalJob(ctx context.Context) {
+	start := time.Now()
+	run, err := s.RunAppraisal(ctx)
+	if err != nil {
+		s.logger.Error("retention appraisal failed", "error", err.Error())
+		return
+	}
+	s.logger.Info("retention appraisal", "items_due", run.Due, "items_held", run.Held, "people", run.People, "took", time.Since(start).Round(time.Millisecond).String())
 }

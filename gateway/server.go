@@ -209,11 +209,11 @@ func New(cfg Config, st Store, logger *slog.Logger) *Server {
 	s.routes()
 	if cfg.RetentionEvery > 0 && cfg.Retention != nil && cfg.Records != nil {
 		s.wg.Add(1)
-		go s.appraiseEvery(cfg.RetentionEvery)
+		go s.every(cfg.RetentionEvery, s.appraisalJob)
 	}
 	if cfg.QualitySnapshotEvery > 0 {
 		s.wg.Add(1)
-		go s.snapshotEvery(cfg.QualitySnapshotEvery)
+		go s.every(cfg.QualitySnapshotEvery, s.snapshotJob)
 	}
 	return s
 }
