@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"html"
 	"net/http"
 	"strings"
@@ -248,5 +249,36 @@ func TestDataQualityTrend(t *testing.T) {
 				t.Errorf("%s %s refused without naming the rule: %s", req[0], req[1], r.Body)
 			}
 		}
+	}
+
+	// A snapshot whose taker the policy does not let take one (a GP
+	// practice, planted as if an earlier policy had allowed it): the next
+	// day's job counts it as refused and takes none for it.
+	la, err := e.store.Read(t.Context(), "Task", "data-quality-la001-20261202")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(la.JSON)
+	for _, r := range [][2]string{{"data-quality-la001-20261202", "data-quality-y99001-20261201"}, {`"LA001"`, `"Y99001"`},
+		{`"valueCode":"R1330"`, `"valueCode":"R0260"`}} {
+		if !strings.Contains(js, r[0]) {
+			t.Fatalf("LA001's snapshot has no %s: %s", r[0], js)
+		}
+		js = strings.ReplaceAll(js, r[0], r[1])
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(js), &obj); err != nil {
+		t.Fatal(err)
+	}
+	delete(obj, "meta")
+	if _, err := e.store.Update(t.Context(), &fhir.Resource{Type: "Task", ID: "data-quality-y99001-20261201", Object: obj}, 0); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(24 * time.Hour)
+	if run, err := e.gw.RunQualitySnapshots(t.Context()); err != nil || run.Taken != 2 || run.Refused != 1 {
+		t.Fatalf("the next day's job with a refused taker: %+v %v", run, err)
+	}
+	if _, err := e.store.Read(t.Context(), "Task", "data-quality-y99001-20261203"); !errors.Is(err, fhir.ErrNotFound) {
+		t.Errorf("a snapshot was taken for the refused taker: %v", err)
 	}
 }
