@@ -172,6 +172,16 @@ func (d *DB) Check(err error) error {
 // Tx runs fn in one write transaction: committed when fn returns nil,
 // rolled back otherwise (nothing of it stays).
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if g, ok := ctx.Value(groupKey{d}).(*group); ok {
+		if g.err != nil {
+			return g.err
+		}
+		if err := fn(g.tx); err != nil {
+			g.err = err
+			return err
+		}
+		return nil
+	}
 	d.waiting.Add(1)
 	select {
 	case d.tx <- struct{}{}:
@@ -196,6 +206,35 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		d.ck.kick()
 	}
 	return nil
+}
+
+// groupKey marks a context that carries a write transaction of d (Group).
+type groupKey struct{ d *DB }
+
+// group is a Group's transaction and the first error of a write in it.
+type group struct {
+	tx  *sql.Tx
+	err error
+}
+
+// Group runs fn in one write transaction which every Tx on d given fn's
+// context (or one derived from it) joins, committed when fn returns nil.
+// A write that fails fails the whole group: nothing of it is kept and
+// Group returns that write's error, so the caller can write the group's
+// parts again one transaction each. (SQLite's savepoints could undo one
+// part alone, but copy every page a part first changes, which made a
+// bulk import twice as slow.) A bulk import stores several records a
+// transaction this way: a commit writes the pages they share once.
+func (d *DB) Group(ctx context.Context, fn func(ctx context.Context) error) error {
+	g := &group{}
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		g.tx = tx
+		err := fn(context.WithValue(ctx, groupKey{d}, g))
+		if g.err != nil {
+			return g.err
+		}
+		return err
+	})
 }
 
 // Waiting is how many write transactions wait for the one in progress.

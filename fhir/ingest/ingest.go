@@ -347,13 +347,33 @@ func (i *Ingester) storeWhole(ctx context.Context, st *staged) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	i.writeReceipt(ctx, j)
+	return res, nil
+}
+
+// writeReceipt writes the receipt of j, a record that is stored.
+func (i *Ingester) writeReceipt(ctx context.Context, j *journal) {
 	j.State, j.Applied = stateApplied, i.now().UTC().Truncate(time.Millisecond)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
 	if err := i.state.insertJournal(rctx, j); err != nil {
 		i.logger.Warn("ingest: a record was stored but its receipt was not written", "journal", j.ID.Hex(), "error", err)
 	}
-	return res, nil
+}
+
+// A groupingStore stores several records in one transaction, each whole
+// or not at all (the SQLite engine: sqlstore.Store.Group).
+type groupingStore interface {
+	Group(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// storeGrouped stores a staged record that has a receipt inside a
+// groupingStore's Group; its receipt is written once the group commits.
+func (i *Ingester) storeGrouped(ctx context.Context, st *staged) (*Result, error) {
+	if err := i.finishPending(ctx, st.journal.Key); err != nil {
+		return nil, err
+	}
+	return i.apply(ctx, st.journal.Key, st.resources, st.write)
 }
 
 // applyAndClose stores the resources of journal j and marks it applied.

@@ -63,6 +63,12 @@ func (s *Store) Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (
 	return wr, nil
 }
 
+// Group runs fn in one transaction that the writes made with its context
+// join, each undone alone when it fails (sqlitedb.DB.Group).
+func (s *Store) Group(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.Group(ctx, fn)
+}
+
 // UpdateAll stores resources in order, as Update without If-Match does,
 // in one transaction: all of them or, on any error, none.
 func (s *Store) UpdateAll(ctx context.Context, resources []*fhir.Resource) ([]store.WriteResult, error) {
