@@ -106,7 +106,7 @@ func TestBulkStopsWhenContextEnds(t *testing.T) {
 		i := newIngester(t, backend)
 		ctx, cancel := context.WithCancel(context.Background())
 		data, _ := ndjsonWithBadLine(t)
-		data = bytes.Repeat(data, 4) // more records than one transaction holds
+		data = bytes.Repeat(data, groupRecords) // more records than one transaction holds
 		total := bytes.Count(data, []byte("\n"))
 		rep, err := i.Bulk(ctx, FormatNDJSON, bytes.NewReader(data), func(done, _ int) {
 			if done == 1 {
@@ -115,8 +115,8 @@ func TestBulkStopsWhenContextEnds(t *testing.T) {
 		})
 		// It stops after the record, or (SQLite) after the group of
 		// records stored with it in one transaction.
-		if err == nil || rep.Records < 1 || rep.Records > 4 || rep.Records >= total {
-			t.Fatalf("err %v after %d of %d records; want an error after 1 to 4", err, rep.Records, total)
+		if err == nil || rep.Records < 1 || rep.Records > groupRecords || rep.Records >= total {
+			t.Fatalf("err %v after %d of %d records; want an error after 1 to %d", err, rep.Records, total, groupRecords)
 		}
 	})
 }
