@@ -113,8 +113,8 @@ func (r *BulkReport) at(pos int, it BulkItem) BulkItem {
 // Bulk stops early, returning the report so far and an error, only when r
 // cannot be read, the database fails, or ctx ends. Records stored before
 // that stay stored; sending the same file again stores nothing twice. On
-// SQLite up to four records share a transaction (each still whole or not
-// at all): the import stops between such groups.
+// SQLite up to groupRecords records share a transaction (each still whole
+// or not at all): the import stops between such groups.
 func (i *Ingester) Bulk(ctx context.Context, format string, r io.Reader, progress func(done, failed int)) (*BulkReport, error) {
 	return i.bulk(ctx, format, r, "", progress)
 }
@@ -193,6 +193,28 @@ func (i *Ingester) bulk(ctx context.Context, format string, r io.Reader, org str
 		})
 	}
 	var stop error
+	// one stores a record in a transaction of its own.
+	one := func(it *item) {
+		var res *Result
+		err := it.err
+		if err == nil {
+			res, err = i.commit(ctx, it.st)
+		}
+		var fe *fhir.Error
+		switch {
+		case err == nil:
+			rep.stored(it.pos, res)
+		case errors.As(err, &fe) && fe.Status < 500:
+			rep.rejected(it.pos, fe.Issues)
+		default:
+			stop = fmt.Errorf("ingest: %s %d: %w", unit, it.pos, err)
+			cancel()
+			return
+		}
+		if progress != nil {
+			progress(rep.Records, rep.Rejected)
+		}
+	}
 	gs, grouping := i.st.(groupingStore)
 	for it := range order {
 		<-it.ready
@@ -203,28 +225,6 @@ func (i *Ingester) bulk(ctx context.Context, format string, r io.Reader, org str
 			stop = cerr
 			cancel()
 			continue
-		}
-		// one stores a record in a transaction of its own.
-		one := func(it *item) {
-			var res *Result
-			err := it.err
-			if err == nil {
-				res, err = i.commit(ctx, it.st)
-			}
-			var fe *fhir.Error
-			switch {
-			case err == nil:
-				rep.stored(it.pos, res)
-			case errors.As(err, &fe) && fe.Status < 500:
-				rep.rejected(it.pos, fe.Issues)
-			default:
-				stop = fmt.Errorf("ingest: %s %d: %w", unit, it.pos, err)
-				cancel()
-				return
-			}
-			if progress != nil {
-				progress(rep.Records, rep.Rejected)
-			}
 		}
 		if !grouping {
 			one(it)

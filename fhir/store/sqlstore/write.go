@@ -64,7 +64,7 @@ func (s *Store) Update(ctx context.Context, res *fhir.Resource, ifMatch int64) (
 }
 
 // Group runs fn in one transaction that the writes made with its context
-// join, each undone alone when it fails (sqlitedb.DB.Group).
+// join; a write that fails fails the whole group (sqlitedb.DB.Group).
 func (s *Store) Group(ctx context.Context, fn func(ctx context.Context) error) error {
 	return s.db.Group(ctx, fn)
 }
