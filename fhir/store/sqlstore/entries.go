@@ -91,7 +91,7 @@ func (s *Store) indexOf(t string, obj map[string]any) indexed {
 		if k == "_sort" {
 			continue
 		}
-		flatten("sp."+k, codelessSystems(v), add)
+		flatten("sp."+k, compactToken(v), add)
 	}
 	if so, ok := sp["_sort"].(bson.M); ok {
 		out.sorts = map[string]int64{}
@@ -106,6 +106,7 @@ func (s *Store) indexOf(t string, obj map[string]any) indexed {
 			}
 		}
 	}
+	out.entries = s.shared[t].share(out.entries)
 	sort.Slice(out.entries, func(i, j int) bool { return out.entries[i].f < out.entries[j].f })
 	return out
 }

@@ -171,7 +171,7 @@ var live = cond.Is(deleted, int64(0))
 // themselves. It returns the FROM clause, the WHERE clause and its
 // arguments, FROM's first.
 func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (string, string, []any, error) {
-	n = systemsByCode(n)
+	n = impliedByCode(n)
 	conj := []*cond.Node{n}
 	if n.Op == cond.And {
 		conj = n.Kids
@@ -204,14 +204,15 @@ func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (st
 	if best >= 0 && (bestN < driveCap || limit == 0) && conj[best].Field != cond.ID {
 		d := conj[best]
 		dw := &sqlWriter{s: s, t: t}
+		dw.fieldIn("x.f", indexField(d.Field))
+		dw.b.WriteString(" AND ")
 		if d.Op == cond.Eq {
 			dw.b.WriteString("x.v = ?")
 			dw.args = append(dw.args, sqlValue(d.Value))
 		} else {
 			dw.in("x.v", d.Values)
 		}
-		from = fmt.Sprintf("(SELECT DISTINCT x.r FROM %s x WHERE x.f = ? AND %s) d CROSS JOIN %s h ON h.rid = d.r", index(t), dw.b.String(), heads(t))
-		w.args = append(w.args, indexField(d.Field))
+		from = fmt.Sprintf("(SELECT DISTINCT x.r FROM %s x WHERE %s) d CROSS JOIN %s h ON h.rid = d.r", index(t), dw.b.String(), heads(t))
 		w.args = append(w.args, dw.args...)
 		conj = slices.Delete(slices.Clone(conj), best, best+1)
 	}
@@ -224,6 +225,8 @@ func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (st
 // estimate counts c's index matches, up to driveCap.
 func (s *Store) estimate(ctx context.Context, t string, c *cond.Node) (int64, error) {
 	w := &sqlWriter{s: s, t: t}
+	w.fieldIn("f", indexField(c.Field))
+	w.b.WriteString(" AND ")
 	if c.Op == cond.Eq {
 		w.b.WriteString("v = ?")
 		w.args = append(w.args, sqlValue(c.Value))
@@ -231,8 +234,8 @@ func (s *Store) estimate(ctx context.Context, t string, c *cond.Node) (int64, er
 		w.in("v", c.Values)
 	}
 	var n int64
-	err := s.row(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s WHERE f = ? AND %s LIMIT %d)", index(t), w.b.String(), driveCap),
-		append([]any{indexField(c.Field)}, w.args...)...).Scan(&n)
+	err := s.row(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s LIMIT %d)", index(t), w.b.String(), driveCap),
+		w.args...).Scan(&n)
 	return n, s.db.Check(err)
 }
 
@@ -355,9 +358,10 @@ func (s *Store) includes(ctx context.Context, q *search.Query, found []match, re
 	}
 	for _, inc := range q.Include {
 		w := &sqlWriter{s: s, t: q.Type}
+		w.fieldIn("f", inc.Field)
+		w.b.WriteString(" AND ")
 		w.in("r", rids)
-		rows, err := s.query(ctx, `SELECT v FROM `+index(q.Type)+` WHERE f = ? AND `+w.b.String()+` ORDER BY r`,
-			append([]any{inc.Field}, w.args...)...)
+		rows, err := s.query(ctx, `SELECT v FROM `+index(q.Type)+` WHERE `+w.b.String()+` ORDER BY r`, w.args...)
 		if err != nil {
 			return s.db.Check(err)
 		}
@@ -440,7 +444,7 @@ func (s *Store) Patients(ctx context.Context, q *search.Query, among ...string) 
 	if err != nil {
 		return nil, err
 	}
-	query := `SELECT DISTINCT p.v FROM ` + from + ` JOIN ` + index(q.Type) + ` p ON p.r = h.rid AND p.f = 'pat' WHERE ` + where
+	query := `SELECT DISTINCT p.v FROM ` + from + ` JOIN ` + index(q.Type) + ` p ON p.r = h.rid AND p.f IN (` + s.shared[q.Type].literals(cond.Compartment) + `) WHERE ` + where
 	if len(among) > 0 {
 		w := &sqlWriter{s: s, t: q.Type}
 		vs := make([]any, len(among))

@@ -17,7 +17,10 @@
 //	             "sp.code.sc", ...) and value v of the resource with rowid r;
 //	             primary key (f, v, r), so every equality, membership, range
 //	             and prefix is an index range, and an index on (r, f) so a
-//	             candidate row is checked by one probe per condition
+//	             candidate row is checked by one probe per condition; a
+//	             patient reference several fields hold is one row under a
+//	             shared field name (shared.go), and a token's rows leave out
+//	             what its system|code rows say (systems.go)
 //	"T_history"  every version (id, vid, lu, del, JSON), keyed (id, vid) and
 //	             indexed by (lu, id, vid) for history pages; the current
 //	             version's JSON is kept once, in T, and its history row holds
@@ -69,6 +72,9 @@ type Store struct {
 	// sorts are each type's sort-key columns by stored field name
 	// ("sp._sort.date.a" -> "s_date_a").
 	sorts map[string]map[string]string
+	// shared are each type's fields whose common values share index rows
+	// (see sharedFields).
+	shared map[string]sharedFields
 	// facts remembers Facts answers while the facts are unchanged.
 	facts factCache
 }
@@ -103,7 +109,7 @@ func New(ctx context.Context, db *sqlitedb.DB, opt Options) (*Store, error) {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	s := &Store{db: db, logger: opt.Logger, now: opt.Clock, sorts: map[string]map[string]string{}}
+	s := &Store{db: db, logger: opt.Logger, now: opt.Clock, sorts: map[string]map[string]string{}, shared: map[string]sharedFields{}}
 	for _, t := range fhir.ResourceTypes {
 		cols := map[string]string{}
 		for _, k := range search.IndexKeys(t) {
@@ -112,6 +118,7 @@ func New(ctx context.Context, db *sqlitedb.DB, opt Options) (*Store, error) {
 			}
 		}
 		s.sorts[t] = cols
+		s.shared[t] = sharedFieldsOf(t)
 		if err := s.ensureSchema(ctx, t); err != nil {
 			return nil, fmt.Errorf("sqlstore: schema of %s: %w", t, err)
 		}

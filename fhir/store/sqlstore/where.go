@@ -117,12 +117,19 @@ func (w *sqlWriter) leaf(n *cond.Node) error {
 			w.b.WriteString("1")
 			return nil
 		}
-		fmt.Fprintf(&w.b, "EXISTS (SELECT 1 FROM %s x WHERE x.r = h.rid AND (x.f = ? OR (x.f > ? AND x.f < ?)))", index(w.t))
+		fmt.Fprintf(&w.b, "EXISTS (SELECT 1 FROM %s x WHERE x.r = h.rid AND ", index(w.t))
+		if w.s.shared[w.t].names[n.Field] != nil {
+			w.fieldIn("x.f", n.Field) // a shared field has no subfields
+			w.b.WriteString(")")
+			return nil
+		}
+		w.b.WriteString("(x.f = ? OR (x.f > ? AND x.f < ?)))")
 		w.args = append(w.args, n.Field, n.Field+".", n.Field+"/")
 		return nil
 	}
-	fmt.Fprintf(&w.b, "EXISTS (SELECT 1 FROM %s x WHERE x.r = h.rid AND x.f = ? AND ", index(w.t))
-	w.args = append(w.args, indexField(n.Field))
+	fmt.Fprintf(&w.b, "EXISTS (SELECT 1 FROM %s x WHERE x.r = h.rid AND ", index(w.t))
+	w.fieldIn("x.f", indexField(n.Field))
+	w.b.WriteString(" AND ")
 	if err := w.value("x.v", n); err != nil {
 		return err
 	}
