@@ -114,28 +114,32 @@ func (sf sharedFields) share(es []entry) []entry {
 	return out
 }
 
-// fieldIn writes the test that index field column col holds stored field
-// f of type t: col = f, or for a shared field col IN (its names).
-func (w *sqlWriter) fieldIn(col, f string) {
-	names := w.s.shared[w.t].names[f]
-	if len(names) < 2 {
-		w.b.WriteString(col + " = ?")
-		w.args = append(w.args, f)
-		return
+// namesOf are the index field names stored field f may be under: its own,
+// and for a shared field every shared name including it.
+func (sf sharedFields) namesOf(f string) []string {
+	if names := sf.names[f]; names != nil {
+		return names
 	}
-	w.b.WriteString(col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ") + ")")
+	return []string{f}
+}
+
+// fieldIn writes the test that index field column col holds the writer's
+// type's stored field f: col = f, or for a shared field col IN (its names).
+func (w *sqlWriter) fieldIn(col, f string) {
+	names := w.s.shared[w.t].namesOf(f)
+	if len(names) == 1 {
+		w.b.WriteString(col + " = ?")
+	} else {
+		w.b.WriteString(col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ") + ")")
+	}
 	for _, n := range names {
 		w.args = append(w.args, n)
 	}
 }
 
-// literals are the names f may be stored under as SQL string literals,
-// for a query whose placeholders are already numbered (the names are this
-// package's own: letters, digits and . - + ~, no quote).
+// literals are namesOf(f) as SQL string literals, for a query whose
+// placeholders are already numbered (the names are this package's own:
+// letters, digits and . - + ~, no quote).
 func (sf sharedFields) literals(f string) string {
-	names := sf.names[f]
-	if names == nil {
-		names = []string{f}
-	}
-	return "'" + strings.Join(names, "', '") + "'"
+	return "'" + strings.Join(sf.namesOf(f), "', '") + "'"
 }
