@@ -14,22 +14,20 @@ var leading = []string{"resourceType", "id", "meta"}
 // first (as FHIR's own examples are written) and the other elements in
 // sorted order, so the same content always gives the same bytes.
 func MarshalResource(obj map[string]any) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
+	buf := make([]byte, 0, 1024)
+	buf = append(buf, '{')
 	first := true
 	write := func(k string, v any) error {
 		if !first {
-			buf.WriteByte(',')
+			buf = append(buf, ',')
 		}
 		first = false
-		kb, _ := json.Marshal(k)
-		buf.Write(kb)
-		buf.WriteByte(':')
-		vb, err := json.Marshal(v)
-		if err != nil {
+		buf = appendString(buf, k)
+		buf = append(buf, ':')
+		var err error
+		if buf, err = AppendJSON(buf, v); err != nil {
 			return fmt.Errorf("encode %s: %w", k, err)
 		}
-		buf.Write(vb)
 		return nil
 	}
 	for _, k := range leading {
@@ -47,8 +45,7 @@ func MarshalResource(obj map[string]any) ([]byte, error) {
 			return nil, err
 		}
 	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return append(buf, '}'), nil
 }
 
 // DecodeObject decodes JSON into an object keeping numbers as json.Number.

@@ -107,7 +107,7 @@ func contentHash(obj map[string]any) (string, error) {
 			c["meta"] = m
 		}
 	}
-	b, err := json.Marshal(c) // map keys are sorted: a canonical form
+	b, err := fhir.AppendJSON(make([]byte, 0, 1024), c) // json.Marshal's bytes, keys sorted: a canonical form
 	if err != nil {
 		return "", fmt.Errorf("hash resource: %w", err)
 	}
