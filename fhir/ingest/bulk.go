@@ -232,8 +232,11 @@ func (i *Ingester) bulk(ctx context.Context, format string, r io.Reader, org str
 		}
 		group := gather([]*item{it}, order, func(next *item) { <-next.ready })
 		results := make([]*Result, len(group))
-		err := gs.Group(ctx, func(ctx context.Context) error {
+		err := gs.Group(ctx, func(gctx context.Context) error {
 			for k, g := range group {
+				if err := ctx.Err(); err != nil {
+					return err // the group's context does not end with ctx
+				}
 				if g.err != nil {
 					if !rejection(g.err) {
 						break // the import stops at g: store none after it
@@ -242,9 +245,9 @@ func (i *Ingester) bulk(ctx context.Context, format string, r io.Reader, org str
 				}
 				var err error
 				if g.st.receipt {
-					results[k], err = i.storeGrouped(ctx, g.st)
+					results[k], err = i.storeGrouped(gctx, g.st)
 				} else {
-					results[k], err = i.commit(ctx, g.st)
+					results[k], err = i.commit(gctx, g.st)
 				}
 				if err != nil {
 					return err
