@@ -100,3 +100,44 @@ func TestGroupIsOneTransaction(t *testing.T) {
 		t.Error("a failed group's write was kept")
 	}
 }
+
+// A write transaction whose context ends while it runs is rolled back,
+// not committed, though its statements ran on a context that does not end.
+func TestTxEndedByItsContextIsNotCommitted(t *testing.T) {
+	d, err := Open(filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	bg := context.Background()
+	if err := d.Exec(bg, `CREATE TABLE t (v TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, grouped := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(bg)
+		write := func(ctx context.Context) error {
+			return d.Tx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO t (v) VALUES ('x')`); err != nil {
+					return err
+				}
+				cancel()
+				return nil
+			})
+		}
+		if grouped {
+			err = d.Group(ctx, write)
+		} else {
+			err = write(ctx)
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("grouped %v: error %v, want context.Canceled", grouped, err)
+		}
+		var n int
+		if err := d.R.QueryRowContext(bg, `SELECT count(*) FROM t`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("grouped %v: %d rows committed after the context ended", grouped, n)
+		}
+	}
+}

@@ -11,8 +11,8 @@ import (
 // context's values but not its cancellation (brief): the driver starts a
 // goroutine to watch every cancellable statement, which costs more than
 // such a statement. A transaction still ends when its context does
-// (database/sql rolls it back), and searches, which may run long, keep
-// their cancellation (query).
+// (sqlitedb.DB.Tx rolls it back instead of committing), and searches,
+// which may run long, keep their cancellation (query).
 func brief(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // exec runs q in tx as a cached statement of the writer.
