@@ -30,7 +30,14 @@ type Log struct {
 	logger   *slog.Logger
 	now      func() time.Time
 
-	queue    chan *pending
+	queue chan *pending
+	// coming counts records expected (Expect) and not yet queued: the
+	// writer holds a batch open for them, up to MaxDelay.
+	coming atomic.Int64
+	wake   chan struct{} // buffered 1: the last expected record has come
+	// mongo: the writer also holds a batch open while the log is busy
+	// (see Options.MaxDelay).
+	mongo    bool
 	imports  chan *importBatch // unbuffered: ImportRecords hands batches to the writer
 	stopping chan struct{}     // closed by Close
 	finished chan struct{}     // closed when the writer has exited
@@ -76,12 +83,13 @@ type Options struct {
 	// MaxBatch is the most records one write carries: one InsertMany, or
 	// one SQLite transaction (default 256).
 	MaxBatch int
-	// MaxDelay is how long the writer waits for a batch to fill while
-	// records keep arriving: by default 2ms on MongoDB (where a write is a
-	// round trip to a majority of the replica set) and none on SQLite
-	// (where the records that queued during one transaction make the next
-	// batch, and waiting would only add latency); negative is none. An
-	// idle writer never waits.
+	// MaxDelay is the longest the writer holds a batch open for records
+	// still to come (default 2ms on MongoDB, where a write is a round trip
+	// to a majority of the replica set, and 1ms on SQLite; negative is
+	// none). It waits only while records are expected (Expect) and, on
+	// MongoDB, while more than one record was queued: an idle writer never
+	// waits, and a batch is written as soon as every expected record has
+	// come.
 	MaxDelay time.Duration
 	// WriteTimeout bounds one batch write (default 5s).
 	WriteTimeout time.Duration
@@ -122,7 +130,7 @@ func Open(ctx context.Context, db *mongo.Database, opt Options) (*Log, error) {
 	if err := recs.ensureIndexes(ctx); err != nil {
 		return nil, err
 	}
-	return start(ctx, recs, mongoReviews{db.Collection(opt.Collection+"_reviews", majority)}, opt)
+	return start(ctx, recs, mongoReviews{db.Collection(opt.Collection+"_reviews", majority)}, opt, true)
 }
 
 // OpenSQLite prepares the audit log in the SQLite file db (the gateway
@@ -132,6 +140,9 @@ func Open(ctx context.Context, db *mongo.Database, opt Options) (*Log, error) {
 // group-commit writer, which writes each batch in one transaction. Close
 // stops the writer; the caller keeps ownership of db.
 func OpenSQLite(ctx context.Context, db *sqlitedb.DB, opt Options) (*Log, error) {
+	if opt.MaxDelay == 0 {
+		opt.MaxDelay = time.Millisecond
+	}
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
@@ -144,7 +155,7 @@ func OpenSQLite(ctx context.Context, db *sqlitedb.DB, opt Options) (*Log, error)
 	if err := recs.ensureSchema(ctx); err != nil {
 		return nil, err
 	}
-	return start(ctx, recs, &sqliteReviews{db: db, n: names}, opt)
+	return start(ctx, recs, &sqliteReviews{db: db, n: names}, opt, false)
 }
 
 // withDefaults fills opt's defaults and checks its retention.
@@ -174,14 +185,16 @@ func (opt Options) withDefaults() (Options, error) {
 }
 
 // start loads the chain head and starts the writer.
-func start(ctx context.Context, recs records, reviews reviewStore, opt Options) (*Log, error) {
+func start(ctx context.Context, recs records, reviews reviewStore, opt Options, mongo bool) (*Log, error) {
 	l := &Log{
+		mongo:      mongo,
 		recs:       recs,
 		oldReviews: reviews,
 		opt:        opt,
 		logger:     opt.Logger.With("component", "audit"),
 		now:        time.Now,
 		queue:      make(chan *pending, opt.MaxBatch*4),
+		wake:       make(chan struct{}, 1),
 		imports:    make(chan *importBatch),
 		stopping:   make(chan struct{}),
 		finished:   make(chan struct{}),
@@ -232,19 +245,66 @@ func (l *Log) record(ctx context.Context, e Entry, edit func(*record)) (string, 
 	return r.ID, nil
 }
 
+// Expect tells the log that a record is coming: a request has started
+// whose Record will be given the returned context (or one derived from
+// it). The writer holds a batch open for expected records (up to
+// MaxDelay), so that requests in flight share one write instead of
+// following each other's. done says the record will not come after all;
+// calling it after Record is harmless, and the gateway defers it.
+func (l *Log) Expect(ctx context.Context) (_ context.Context, done func()) {
+	e := &expected{log: l}
+	l.coming.Add(1)
+	return context.WithValue(ctx, expectKey{l}, e), e.arrived
+}
+
+// expectKey marks a context whose record l expects (Expect).
+type expectKey struct{ l *Log }
+
+// expected is one record Expect announced.
+type expected struct {
+	log  *Log
+	once sync.Once
+}
+
+// arrived takes the record off the count, once, and wakes the writer
+// when it was the last expected.
+func (e *expected) arrived() {
+	e.once.Do(func() {
+		if e.log.coming.Add(-1) == 0 {
+			select {
+			case e.log.wake <- struct{}{}:
+			default:
+			}
+		}
+	})
+}
+
 // append queues r for the writer and waits until it is durable or failed.
 func (l *Log) append(ctx context.Context, r *record) error {
 	p := &pending{rec: r, done: make(chan error, 1)}
+	// Once it is queued (or will not be) an expected record has come: a
+	// writer that then finds nothing more expected has every expected
+	// record in its batch or its queue.
+	e, _ := ctx.Value(expectKey{l}).(*expected)
+	arrived := func() {
+		if e != nil {
+			e.arrived()
+		}
+	}
 	select {
 	case <-l.stopping:
+		arrived()
 		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, ErrClosed)
 	default:
 	}
 	select {
 	case l.queue <- p:
+		arrived()
 	case <-l.stopping:
+		arrived()
 		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, ErrClosed)
 	case <-ctx.Done():
+		arrived()
 		return fmt.Errorf("audit record not written: %w", ctx.Err())
 	}
 	select {

@@ -90,6 +90,10 @@ type record struct {
 	PurgedSeq   int64  `bson:"cps,omitempty" json:"cps,omitempty"`
 	PurgedHash  string `bson:"cph,omitempty" json:"cph,omitempty"`
 	PurgedCount int64  `bson:"cpn,omitempty" json:"cpn,omitempty"`
+
+	// doc is the canonical form computeHash last hashed, which the SQLite
+	// trail stores as it is rather than encode the record again.
+	doc []byte
 }
 
 // newRecord turns a normalised entry into a record without its place in the
@@ -159,12 +163,13 @@ func (r *record) canonical() ([]byte, error) {
 }
 
 // computeHash returns sha256 over the canonical form of r, which includes
-// r.Prev and excludes r.Hash.
+// r.Prev and excludes r.Hash, and keeps that form in r.doc.
 func (r *record) computeHash() (string, error) {
 	b, err := r.canonical()
 	if err != nil {
 		return "", err
 	}
+	r.doc = b
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
 }

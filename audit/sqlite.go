@@ -138,9 +138,12 @@ func (s *sqliteRecords) head(ctx context.Context) (head, error) {
 func (s *sqliteRecords) insert(ctx context.Context, recs []*record) error {
 	var recArgs, patArgs []any
 	for _, r := range recs {
-		doc, err := r.canonical()
-		if err != nil {
-			return err
+		doc := r.doc // what the writer hashed
+		if doc == nil {
+			var err error
+			if doc, err = r.canonical(); err != nil {
+				return err
+			}
 		}
 		recArgs = append(recArgs, r.Seq, r.Hash, string(doc))
 		for _, p := range patientRows(r) {

@@ -112,6 +112,53 @@ func TestSQLiteGroupCommitIsOneTransaction(t *testing.T) {
 	}
 }
 
+// Records announced with Expect are written together: the writer holds
+// the batch open while any is still to come (MaxDelay is an hour here, so
+// nothing is decided by timing), and writes it as soon as the last has
+// come or been called off.
+func TestExpectedRecordsShareOneBatch(t *testing.T) {
+	ctx := context.Background()
+	b := newBackend(t, "sqlite")
+	l := b.open(t, Options{MaxDelay: time.Hour, WriteTimeout: time.Minute})
+	recs := l.recs.(*sqliteRecords)
+	const callers = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	ctxs := make([]context.Context, callers)
+	dones := make([]func(), callers)
+	for i := range callers {
+		ctxs[i], dones[i] = l.Expect(ctx)
+	}
+	// One request ends without a record: only its done says so.
+	dones[callers-1]()
+	// One at a time, each once the writer has taken the one before.
+	for i := range callers - 1 {
+		wg.Go(func() {
+			defer dones[i]()
+			if _, err := l.Record(ctxs[i], readEntry(i, "Patient/p1")); err != nil {
+				errs <- err
+			}
+		})
+		waitFor(func() bool { return l.coming.Load() == int64(callers-2-i) && len(l.queue) == 0 })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Record: %v", err)
+	}
+	if got := recs.batches.Load(); got != 1 {
+		t.Fatalf("%d transactions for %d expected records; want 1", got, callers-1)
+	}
+	// Nothing is expected now: a record is written at once, alone.
+	mustRecord(t, l, readEntry(100, "Patient/p1"))
+	if got := recs.batches.Load(); got != 2 {
+		t.Fatalf("%d transactions after an unexpected record; want 2", got)
+	}
+	if n := b.mustVerify(t, "audit"); n != callers {
+		t.Fatalf("chain holds %d records, want %d", n, callers)
+	}
+}
+
 // A batch is stored whole or not at all.
 func TestSQLiteBatchIsAllOrNothing(t *testing.T) {
 	ctx := context.Background()

@@ -70,27 +70,31 @@ func (w *writer) drain(batch []*pending) []*pending {
 	return batch
 }
 
-// collect builds a batch starting with first. When more than one record was
-// already queued the log is busy, and it waits up to MaxDelay for the batch
-// to fill; when only first was there it writes at once.
+// collect builds a batch starting with first and whatever is queued. It
+// then waits, up to MaxDelay, while records are expected (Log.Expect) and
+// the batch is not full; on MongoDB also while more were queued (the log
+// is busy). A batch is written at once when nothing more is expected.
 func (w *writer) collect(first *pending) []*pending {
 	batch := w.drain([]*pending{first})
-	if len(batch) == 1 || len(batch) >= w.log.opt.MaxBatch || w.log.opt.MaxDelay <= 0 {
+	opt := w.log.opt
+	busy := w.log.mongo && len(batch) > 1
+	if len(batch) >= opt.MaxBatch || opt.MaxDelay <= 0 || (!busy && w.log.coming.Load() == 0) {
 		return batch
 	}
-	timer := time.NewTimer(w.log.opt.MaxDelay)
+	timer := time.NewTimer(opt.MaxDelay)
 	defer timer.Stop()
-	for len(batch) < w.log.opt.MaxBatch {
+	for len(batch) < opt.MaxBatch && (busy || w.log.coming.Load() > 0) {
 		select {
 		case p := <-w.log.queue:
 			batch = append(batch, p)
+		case <-w.log.wake: // the loop's condition looks again
 		case <-timer.C:
-			return batch
+			return w.drain(batch)
 		case <-w.log.stopping:
 			return batch
 		}
 	}
-	return batch
+	return w.drain(batch)
 }
 
 // commit writes batch as the next links of the chain and reports to each

@@ -25,6 +25,12 @@ type Auditor interface {
 	Record(ctx context.Context, e audit.Entry) (string, error)
 }
 
+// expecter is an Auditor that writes requests' records together better
+// when told at the start of each that its record is coming (audit.Log).
+type expecter interface {
+	Expect(ctx context.Context) (context.Context, func())
+}
+
 const trailKey = "gateway.trail"
 
 // trail is what a request did, gathered by the handlers for its audit
@@ -113,6 +119,11 @@ func (s *Server) auditResponses(c *gin.Context) {
 	// The route is parsed once, here: a request refused before it is
 	// dispatched (401, 413...) is audited by it too.
 	routeOf(c)
+	if ex, ok := s.cfg.Audit.(expecter); ok {
+		ctx, done := ex.Expect(c.Request.Context())
+		defer done()
+		c.Request = c.Request.WithContext(ctx)
+	}
 	buf := &bufferedWriter{ResponseWriter: c.Writer, status: http.StatusOK}
 	c.Writer = buf
 	s.nextRecovering(c, buf)
