@@ -24,9 +24,11 @@
 //   - The gateway builds an [Entry] (who, why, what, the policy decision) and
 //     calls [Log.Record]. Record turns it into a stored record and hands it to
 //     a single writer goroutine, then waits.
+//   - A request announces its record when it starts ([Log.Expect]).
 //   - The writer owns the chain head. It takes whatever is queued (up to
-//     MaxBatch; on MongoDB, when more keep arriving, it waits at most
-//     MaxDelay; when idle it never waits), gives each record the next seq, the previous record's
+//     MaxBatch), then, for at most MaxDelay, waits while announced records
+//     are still to come (on MongoDB also while more keep arriving; when
+//     idle it never waits), gives each record the next seq, the previous record's
 //     hash as prev and its own hash = sha256(canonical JSON of the record),
 //     and writes the batch in one write: an ordered InsertMany at majority
 //     write concern, or one SQLite transaction. Only then is each waiting
