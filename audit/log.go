@@ -250,7 +250,9 @@ func (l *Log) record(ctx context.Context, e Entry, edit func(*record)) (string, 
 // it). The writer holds a batch open for expected records (up to
 // MaxDelay), so that requests in flight share one write instead of
 // following each other's. done says the record will not come after all;
-// calling it after Record is harmless, and the gateway defers it.
+// calling it after Record is harmless, and the gateway defers it. While a
+// long request is in flight (a large download), other requests' records
+// each wait up to MaxDelay for it.
 func (l *Log) Expect(ctx context.Context) (_ context.Context, done func()) {
 	e := &expected{log: l}
 	l.coming.Add(1)
