@@ -18,16 +18,11 @@ func MarshalResource(obj map[string]any) ([]byte, error) {
 	buf = append(buf, '{')
 	first := true
 	write := func(k string, v any) error {
-		if !first {
-			buf = append(buf, ',')
-		}
-		first = false
-		buf = appendString(buf, k)
-		buf = append(buf, ':')
 		var err error
-		if buf, err = AppendJSON(buf, v); err != nil {
+		if buf, err = appendMember(buf, !first, k, v); err != nil {
 			return fmt.Errorf("encode %s: %w", k, err)
 		}
+		first = false
 		return nil
 	}
 	for _, k := range leading {

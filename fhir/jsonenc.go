@@ -47,7 +47,7 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 		if n == "" {
 			n = "0" // as encoding/json has done since Go 1.5
 		}
-		if !validNumber(n) {
+		if !ValidNumber(n) {
 			break // json.Marshal reports it
 		}
 		return append(dst, n...), nil
@@ -78,23 +78,30 @@ func appendObject(dst []byte, obj map[string]any, skip func(string) bool) ([]byt
 		if skip != nil && skip(k) {
 			continue
 		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = appendString(dst, k)
-		dst = append(dst, ':')
 		var err error
-		if dst, err = AppendJSON(dst, obj[k]); err != nil {
+		if dst, err = appendMember(dst, !first, k, obj[k]); err != nil {
 			return dst, err
 		}
+		first = false
 	}
 	return append(dst, '}'), nil
 }
 
-// validNumber reports whether n is a JSON number:
+// appendMember appends "k":v to an object, after a comma unless it is the
+// object's first member.
+func appendMember(dst []byte, comma bool, k string, v any) ([]byte, error) {
+	if comma {
+		dst = append(dst, ',')
+	}
+	dst = appendString(dst, k)
+	dst = append(dst, ':')
+	return AppendJSON(dst, v)
+}
+
+// ValidNumber reports whether n is a JSON number literal, exactly as
+// json.Marshal accepts a json.Number:
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func validNumber(n string) bool {
+func ValidNumber(n string) bool {
 	i := 0
 	digits := func() int {
 		start := i

@@ -85,15 +85,15 @@ func TestCheckTakesGoValuesThroughObject(t *testing.T) {
 }
 
 func TestValidNumberIsWhatMarshalAccepts(t *testing.T) {
-	// (json.Marshal writes an empty json.Number as 0; validNumber refuses
+	// (json.Marshal writes an empty json.Number as 0; ValidNumber refuses
 	// it, so Check sends it through Object, which does the same.)
-	if validNumber("") {
-		t.Error(`validNumber("") = true`)
+	if fhir.ValidNumber("") {
+		t.Error(`ValidNumber("") = true`)
 	}
 	for _, s := range []string{"0", "-0", "1", "10", "-12.5", "1e5", "1E+5", "2.5e-3", "-", "01", "1.", ".5", "1e", "1e+", "+1", " 1", "1 ", "0x1", "NaN", "1.2.3", "--1"} {
 		_, err := json.Marshal(json.Number(s))
-		if got, want := validNumber(s), err == nil; got != want {
-			t.Errorf("validNumber(%q) = %v, json.Marshal accepts it: %v", s, got, want)
+		if got, want := fhir.ValidNumber(s), err == nil; got != want {
+			t.Errorf("ValidNumber(%q) = %v, json.Marshal accepts it: %v", s, got, want)
 		}
 	}
 }

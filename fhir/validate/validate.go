@@ -89,7 +89,7 @@ func decodedValue(v any) bool {
 	case string:
 		return utf8.ValidString(x)
 	case json.Number:
-		return validNumber(string(x))
+		return fhir.ValidNumber(string(x))
 	case map[string]any:
 		if x == nil {
 			return false
@@ -112,44 +112,6 @@ func decodedValue(v any) bool {
 		return true
 	}
 	return false
-}
-
-// validNumber reports whether s is a JSON number literal, exactly as
-// json.Marshal accepts a json.Number.
-func validNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i, n = i+1, n+1
-		}
-		return n
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case digits() == 0:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 // check validates a decoded resource object.
