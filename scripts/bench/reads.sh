@@ -11,15 +11,19 @@
 #   wrk -t${THREADS:-2} -c${CONNECTIONS:-16} -d${DURATION:-15s} --latency
 # against the gateway (with the Authorization header) and then against the
 # bare server (GET /Patient/<last segment of RESOURCE_PATH>, no token), and
-# prints requests/s, latency and the ratio.
+# prints requests/s, latency and the ratio. Each server first serves the
+# same load for WARMUP, not counted: sustained reads are a running
+# server's, and a gateway just started spends its first seconds of load
+# growing its audit trail's WAL to its working size (about 160 MB), each
+# commit's sync then writing the file's new size too.
 #
-# Environment: DURATION (15s), THREADS (2), CONNECTIONS (16),
+# Environment: DURATION (15s), WARMUP (10s; 0 for none), THREADS (2), CONNECTIONS (16),
 # BARE_ADDR (127.0.0.1:18081), KEEP_OUTPUT=1 keeps the temporary directory.
 # Needs wrk (Debian: apt-get install -y wrk), curl and go.
 set -euo pipefail
 
 if [ $# -ne 3 ]; then
-	sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 fi
 gateway=${1%/}
@@ -28,6 +32,7 @@ path=$3
 case $path in /*) ;; *) path=/$path ;; esac
 
 duration=${DURATION:-15s}
+warmup=${WARMUP:-10s}
 threads=${THREADS:-2}
 connections=${CONNECTIONS:-16}
 bare_addr=${BARE_ADDR:-127.0.0.1:18081}
@@ -91,6 +96,10 @@ run() { # name, output file, wrk arguments...
 	local name=$1 out=$2
 	shift 2
 	echo
+	if [ "$warmup" != 0 ] && [ "$warmup" != 0s ]; then
+		echo "== $name: warming up for $warmup"
+		wrk -t"$threads" -c"$connections" -d"$warmup" "$@" >/dev/null
+	fi
 	echo "== $name: wrk -t$threads -c$connections -d$duration --latency $*" | sed "s/Bearer [^ ]*/Bearer .../"
 	wrk -t"$threads" -c"$connections" -d"$duration" --latency "$@" | tee "$out"
 }
