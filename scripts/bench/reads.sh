@@ -23,7 +23,7 @@
 set -euo pipefail
 
 if [ $# -ne 3 ]; then
-	sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 fi
 gateway=${1%/}
