@@ -24,7 +24,9 @@
 //   - The gateway builds an [Entry] (who, why, what, the policy decision) and
 //     calls [Log.Record]. Record turns it into a stored record and hands it to
 //     a single writer goroutine, then waits.
-//   - A request announces its record when it starts ([Log.Expect]).
+//   - A request announces its record when it starts ([Log.Expect]); an
+//     announced record is waited for during at most ten MaxDelays, so a
+//     long request does not hold up the others' batches while it runs.
 //   - The writer owns the chain head. It takes whatever is queued (up to
 //     MaxBatch), then, for at most MaxDelay, waits while announced records
 //     are still to come (on MongoDB also while more keep arriving; when

@@ -250,14 +250,27 @@ func (l *Log) record(ctx context.Context, e Entry, edit func(*record)) (string, 
 // it). The writer holds a batch open for expected records (up to
 // MaxDelay), so that requests in flight share one write instead of
 // following each other's. done says the record will not come after all;
-// calling it after Record is harmless, and the gateway defers it. While a
-// long request is in flight (a large download), other requests' records
-// each wait up to MaxDelay for it.
+// calling it after Record is harmless, and the gateway defers it. A record
+// that has not come expectFor MaxDelays after its announcement is no
+// longer waited for: a long request (a large search, an export) holds up
+// other requests' batches only in its first moments, not while it runs.
 func (l *Log) Expect(ctx context.Context) (_ context.Context, done func()) {
 	e := &expected{log: l}
 	l.coming.Add(1)
-	return context.WithValue(ctx, expectKey{l}, e), e.arrived
+	if l.opt.MaxDelay <= 0 {
+		return context.WithValue(ctx, expectKey{l}, e), e.arrived
+	}
+	late := time.AfterFunc(expectFor*l.opt.MaxDelay, e.arrived)
+	return context.WithValue(ctx, expectKey{l}, e), func() {
+		late.Stop()
+		e.arrived()
+	}
 }
+
+// expectFor is how many MaxDelays an announced record is waited for: far
+// longer than a read takes under load (a few milliseconds at 16
+// connections), so that only long requests stop being waited for.
+const expectFor = 10
 
 // expectKey marks a context whose record l expects (Expect).
 type expectKey struct{ l *Log }

@@ -404,3 +404,40 @@ func holdWriters(t *testing.T, db *sqlitedb.DB) func() {
 		}
 	}
 }
+
+// A record announced and not recorded for expectFor MaxDelays (a long
+// request still running) is no longer waited for, so later records are
+// written at once; one that comes later still is written as any other.
+func TestLongRequestIsNotWaitedFor(t *testing.T) {
+	ctx := context.Background()
+	b := newBackend(t, "sqlite")
+	l := b.open(t, Options{MaxDelay: 5 * time.Millisecond})
+	recs := l.recs.(*sqliteRecords)
+	long, done := l.Expect(ctx)
+	defer done()
+	if got := l.coming.Load(); got != 1 {
+		t.Fatalf("%d records expected, want 1", got)
+	}
+	// Not timing: the count must come down at some point, well before
+	// the deadline on any machine, and never does when nothing expires.
+	deadline := time.Now().Add(30 * time.Second)
+	for l.coming.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a record announced 30 s ago is still waited for")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	before := recs.batches.Load()
+	mustRecord(t, l, readEntry(1, "Patient/p1"))
+	if _, err := l.Record(long, readEntry(2, "Patient/p1")); err != nil {
+		t.Fatalf("the long request's record: %v", err)
+	}
+	done()
+	if got := l.coming.Load(); got != 0 {
+		t.Fatalf("%d records expected after the long request ended, want 0", got)
+	}
+	if got := recs.batches.Load() - before; got != 2 {
+		t.Fatalf("%d transactions for two records one after the other, want 2", got)
+	}
+	b.mustVerify(t, "audit")
+}
