@@ -311,7 +311,7 @@ func (s *Server) exportJob(c *gin.Context, level string, params url.Values) (*ex
 		switch {
 		case level == export.LevelSystem:
 			bad("patient", "is a parameter of Patient/$export and Group/[id]/$export, not of a system-level export")
-		case !strings.HasPrefix(p, "Patient/") || !validID.MatchString(strings.TrimPrefix(p, "Patient/")):
+		case !strings.HasPrefix(p, "Patient/") || !fhir.ValidID(strings.TrimPrefix(p, "Patient/")):
 			bad("patient", "must be a reference Patient/<id>")
 		default:
 			job.Patients = appendNew(job.Patients, p)
@@ -356,7 +356,7 @@ func typeFilter(v string, types []string) (typ, query string, err error) {
 func (s *Server) ownJob(c *gin.Context) (*export.Job, error) {
 	id := routeOf(c).ID
 	notFound := fhir.Errorf(http.StatusNotFound, "not-found", "there is no export %q of yours (it may have been cancelled)", id)
-	if !validID.MatchString(id) {
+	if !fhir.ValidID(id) {
 		return nil, notFound
 	}
 	job, err := s.cfg.Exports.Get(c.Request.Context(), id)

@@ -100,7 +100,7 @@ func groupMembers(group map[string]any, base string, now, since time.Time) (memb
 		ref, _ := entity["reference"].(string)
 		ref = strings.TrimPrefix(ref, base+"/")
 		pid, ok := strings.CutPrefix(ref, "Patient/")
-		if !ok || !validID.MatchString(pid) {
+		if !ok || !fhir.ValidID(pid) {
 			continue
 		}
 		period, _ := member["period"].(map[string]any)

@@ -130,7 +130,7 @@ func decodeHistoryKey(s string) (*store.HistoryKey, bool) {
 		return nil, false
 	}
 	var hc historyCursor
-	if err := json.Unmarshal(b, &hc); err != nil || !validID.MatchString(hc.I) || hc.V < 1 {
+	if err := json.Unmarshal(b, &hc); err != nil || !fhir.ValidID(hc.I) || hc.V < 1 {
 		return nil, false
 	}
 	return &store.HistoryKey{LastUpdated: time.UnixMilli(hc.T).UTC(), ID: hc.I, VersionID: hc.V}, true

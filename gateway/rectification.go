@@ -255,7 +255,7 @@ func (s *Server) mayRaise(ctx context.Context, a *access, r *request) error {
 // to nothing held is 422 (the request names something that is not there).
 func (s *Server) readRef(ctx context.Context, ref string) (*store.Version, error) {
 	typ, id, _ := strings.Cut(ref, "/")
-	if !fhir.Supported(typ) || !validID.MatchString(id) {
+	if !fhir.Supported(typ) || !fhir.ValidID(id) {
 		return nil, fhir.Errorf(http.StatusUnprocessableEntity, "invalid", "%q is not a reference to a resource this server holds", ref)
 	}
 	v, err := s.store.Read(ctx, typ, id)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,11 +18,9 @@ import (
 	"github.com/socialcare-fhir/gateway/policy"
 )
 
-var validID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-
 func pathID(c *gin.Context) (string, error) {
 	id := routeOf(c).ID
-	if !validID.MatchString(id) {
+	if !fhir.ValidID(id) {
 		return "", fhir.Errorf(http.StatusBadRequest, "invalid", "%q is not a valid FHIR id (1-64 letters, digits, '-' or '.')", id)
 	}
 	return id, nil

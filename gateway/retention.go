@@ -169,7 +169,7 @@ func decodeStrict(body []byte, v any) error {
 
 func validPatientRef(ref string) error {
 	id, ok := strings.CutPrefix(ref, "Patient/")
-	if !ok || !validID.MatchString(id) {
+	if !ok || !fhir.ValidID(id) {
 		return fhir.Errorf(http.StatusBadRequest, "invalid", "patient must be a reference Patient/<id>")
 	}
 	return nil
@@ -343,7 +343,7 @@ func dateOrNever(t time.Time) string {
 
 func (s *Server) disposalOf(c *gin.Context, rs retention.Store) (*retention.Decision, error) {
 	id := routeOf(c).ID
-	if !validID.MatchString(id) {
+	if !fhir.ValidID(id) {
 		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "%q is not a valid disposal id", id)
 	}
 	d, err := rs.Get(c.Request.Context(), id)

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/socialcare-fhir/gateway/fhir"
 )
 
 // compartmentParams are the reference parameters whose Patient references
@@ -98,7 +100,7 @@ func Index(resourceType string, resource map[string]any) (sp bson.M, patients []
 // compartment lists the patients whose compartment holds the resource.
 func compartment(resourceType string, resource map[string]any, sp bson.M) []string {
 	if resourceType == "Patient" {
-		if id, _ := resource["id"].(string); idPattern.MatchString(id) {
+		if id, _ := resource["id"].(string); fhir.ValidID(id) {
 			return []string{"Patient/" + id}
 		}
 		return nil

@@ -148,7 +148,7 @@ func checkModifier(d def, modifier string) *problem {
 			return nil
 		}
 	case TypeReference:
-		if typePattern.MatchString(modifier) {
+		if typeName(modifier) {
 			if slices.Contains(d.Targets, modifier) {
 				return nil
 			}

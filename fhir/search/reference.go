@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
@@ -23,7 +24,7 @@ func refKey(s string) (string, bool) {
 		return "", false
 	}
 	typ, id := parts[len(parts)-2], parts[len(parts)-1]
-	if !typePattern.MatchString(typ) || !idPattern.MatchString(id) {
+	if !typeName(typ) || !fhir.ValidID(id) {
 		return "", false
 	}
 	return typ + "/" + id, true
@@ -54,7 +55,7 @@ func referenceCondition(d def, modifier, raw string) (*cond.Node, *problem) {
 	field := d.field()
 	v := unescape(raw)
 	if modifier != "" {
-		if !idPattern.MatchString(v) {
+		if !fhir.ValidID(v) {
 			if key, ok := refKey(v); ok && strings.HasPrefix(key, modifier+"/") {
 				return cond.Is(field, key), nil
 			}
@@ -73,7 +74,7 @@ func referenceCondition(d def, modifier, raw string) (*cond.Node, *problem) {
 		}
 		return cond.Is(field, key), nil
 	}
-	if !idPattern.MatchString(v) {
+	if !fhir.ValidID(v) {
 		return nil, invalid("%q is not a valid resource id (1 to 64 of A-Z, a-z, 0-9, '-' and '.')", truncate(v))
 	}
 	keys := make([]string, len(d.Targets))

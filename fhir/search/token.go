@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/socialcare-fhir/gateway/fhir"
 	"github.com/socialcare-fhir/gateway/fhir/store/cond"
 )
 
@@ -137,7 +138,7 @@ func tokenCondition(field, modifier, raw string) (*cond.Node, *problem) {
 // idCondition matches _id values.
 func idCondition(raw string) (*cond.Node, *problem) {
 	id := unescape(raw)
-	if !idPattern.MatchString(id) {
+	if !fhir.ValidID(id) {
 		return nil, invalid("%q is not a valid resource id (1 to 64 of A-Z, a-z, 0-9, '-' and '.')", truncate(id))
 	}
 	return cond.Is(cond.ID, id), nil

@@ -38,11 +38,19 @@ func unescape(s string) string {
 	return b.String()
 }
 
-// idPattern is the R4 id datatype: [A-Za-z0-9\-\.]{1,64}.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-
-// typePattern is the shape of a resource type name.
-var typePattern = regexp.MustCompile(`^[A-Z][A-Za-z]{1,63}$`)
+// typeName reports whether s has the shape of a resource type name:
+// [A-Z][A-Za-z]{1,63}.
+func typeName(s string) bool {
+	if len(s) < 2 || len(s) > 64 || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
 
 // elementPattern is a simple top-level element name for _elements.
 var elementPattern = regexp.MustCompile(`^[a-z][A-Za-z0-9]{0,63}$`)

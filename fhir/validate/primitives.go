@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/socialcare-fhir/gateway/fhir"
 )
 
 // primitive is a FHIR R4 primitive data type.
@@ -80,8 +82,6 @@ func primitiveFor(ti *typeInfo, f *field, t reflect.Type) primitive {
 
 // Formats from the R4 data types page (datatypes.html), anchored.
 var (
-	reID       = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-	reCode     = regexp.MustCompile(`^[^\s]+(\s[^\s]+)*$`)
 	reOID      = regexp.MustCompile(`^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$`)
 	reUUID     = regexp.MustCompile(`^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	reDate     = regexp.MustCompile(`^` + dateRE + `(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$`)
@@ -101,11 +101,11 @@ const (
 func checkString(p primitive, s string) string {
 	switch p {
 	case pID:
-		if !reID.MatchString(s) {
+		if !fhir.ValidID(s) {
 			return "is not a valid id (1 to 64 letters, digits, '-' or '.')"
 		}
 	case pCode:
-		if !reCode.MatchString(s) {
+		if !fhir.ValidCode(s) {
 			return "is not a valid code (no leading, trailing or repeated whitespace)"
 		}
 	case pURI, pURL, pCanonical:

@@ -3,6 +3,8 @@ package validate
 import (
 	"net/url"
 	"strings"
+
+	"github.com/socialcare-fhir/gateway/fhir"
 )
 
 // checkReference checks a Reference.reference string and returns the
@@ -13,7 +15,7 @@ import (
 func checkReference(s string) string {
 	switch {
 	case strings.HasPrefix(s, "#"):
-		if s != "#" && !reID.MatchString(s[1:]) {
+		if s != "#" && !fhir.ValidID(s[1:]) {
 			return "is not a valid local reference (#id)"
 		}
 		return ""
@@ -39,7 +41,7 @@ func checkReference(s string) string {
 		return "must be Type/id with an R4 resource type, an absolute http(s) URL, urn:uuid:, urn:oid: or #id"
 	}
 	id, vid, versioned := strings.Cut(rest, "/_history/")
-	if !reID.MatchString(id) || (versioned && !reID.MatchString(vid)) {
+	if !fhir.ValidID(id) || (versioned && !fhir.ValidID(vid)) {
 		return "must be Type/id or Type/id/_history/vid with valid ids"
 	}
 	return ""
