@@ -245,9 +245,8 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 	var rid int64
 	if cur == nil {
 		// Not RETURNING rid: SQLite runs a statement with RETURNING
-		// under a statement journal, a copy of every page it changes
-		// (a fortieth of an import's CPU), where the rowid of a plain
-		// INSERT is the connection's last one.
+		// under a statement journal, a copy of every page it first
+		// changes; the rowid of a plain INSERT is the connection's last.
 		q := `INSERT INTO ` + heads(res.Type) + ` (id, vid, lu, del, h, json` + prefixed(", ", cols) + `) VALUES (?, ?, ?, 0, ?, ?` +
 			strings.Repeat(", ?", len(cols)) + `)`
 		r, err := s.exec(ctx, tx, q, args...)
