@@ -86,10 +86,18 @@ type Options struct {
 	Clock func() time.Time
 }
 
+// pageSize is the page size of a resource database Open creates: the
+// search index's B-trees take rows at random keys, and with pages of 8 KB
+// instead of 4 KB a commit writes fewer WAL frames and splits fewer pages
+// (a 100,000-resource import took 17.9-21.6 s instead of 22.2-24.1 s in
+// three alternating runs, the file 7% smaller; 16 KB was no better). A
+// database created before keeps its 4 KB pages.
+const pageSize = 8192
+
 // Open opens (creating if needed) the resource database in dir and makes
 // sure every table and index exists.
 func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
-	db, err := sqlitedb.Open(filepath.Join(dir, FileName))
+	db, err := sqlitedb.Open(filepath.Join(dir, FileName), sqlitedb.PageSize(pageSize))
 	if err != nil {
 		return nil, err
 	}
