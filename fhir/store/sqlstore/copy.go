@@ -86,8 +86,12 @@ func (s *Store) restoreHead(ctx context.Context, tx *sql.Tx, v *store.Version) e
 	args = append(args, ix.values(sorts)...)
 	var rid int64
 	q := `INSERT INTO ` + heads(v.Type) + ` (id, vid, lu, del, h, json` + prefixed(", ", cols) + `) VALUES (?, ?, ?, ?, ?, ?` +
-		strings.Repeat(", ?", len(cols)) + `) RETURNING rid`
-	if err := s.txRow(ctx, tx, q, args...).Scan(&rid); err != nil {
+		strings.Repeat(", ?", len(cols)) + `)`
+	r, err := s.exec(ctx, tx, q, args...) // not RETURNING: see put
+	if err != nil {
+		return s.db.Check(err)
+	}
+	if rid, err = r.LastInsertId(); err != nil {
 		return s.db.Check(err)
 	}
 	if err := s.insertEntries(ctx, tx, v.Type, rid, ix.entries); err != nil {
