@@ -90,7 +90,7 @@ type Options struct {
 // search index's B-trees take rows at random keys, and with pages of 8 KB
 // instead of 4 KB a commit writes fewer WAL frames and splits fewer pages
 // (a 100,000-resource import took 17.9-21.6 s instead of 22.2-24.1 s in
-// three alternating runs, the file 7% smaller; 16 KB was no better). A
+// three alternating runs, the file 6% smaller; 16 KB was no better). A
 // database created before keeps its 4 KB pages.
 const pageSize = 8192
 
