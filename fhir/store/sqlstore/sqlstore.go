@@ -4,6 +4,7 @@
 // MongoDB engine (package store), and the store contract suite
 // (store/storetest) runs on both.
 //
+// The file's pages are 8 KB (pageSize; a file made before keeps 4 KB).
 // Layout, per resource type T:
 //
 //	"T"          one row per resource: its current version (rid, id, vid,
