@@ -172,6 +172,9 @@ func create(path string, pageSize int) error {
 	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
 		return nil
 	}
+	if _, err := os.Stat(path + "-wal"); err == nil {
+		return nil // a file's pages waiting in its WAL: SQLite recovers them as they are
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma="+url.QueryEscape(fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds())))
 	if err != nil {
 		return fmt.Errorf("sqlite: create %s: %w", path, err)
