@@ -84,15 +84,11 @@ func (s *Store) restoreHead(ctx context.Context, tx *sql.Tx, v *store.Version) e
 		args = append(args, hash, v.JSON)
 	}
 	args = append(args, ix.values(sorts)...)
-	var rid int64
 	q := `INSERT INTO ` + heads(v.Type) + ` (id, vid, lu, del, h, json` + prefixed(", ", cols) + `) VALUES (?, ?, ?, ?, ?, ?` +
 		strings.Repeat(", ?", len(cols)) + `)`
-	r, err := s.exec(ctx, tx, q, args...) // not RETURNING: see put
+	rid, err := s.insert(ctx, tx, q, args...)
 	if err != nil {
-		return s.db.Check(err)
-	}
-	if rid, err = r.LastInsertId(); err != nil {
-		return s.db.Check(err)
+		return err
 	}
 	if err := s.insertEntries(ctx, tx, v.Type, rid, ix.entries); err != nil {
 		return err

@@ -25,6 +25,19 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sq
 	return r, sqlitedb.Wrap(err)
 }
 
+// insert runs q, an INSERT of one row into a rowid table, in tx and
+// returns the row's rowid. Not RETURNING rowid: SQLite runs a statement
+// with RETURNING under a statement journal, a copy of every page it first
+// changes; a plain INSERT's rowid is the connection's last.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, q string, args ...any) (int64, error) {
+	r, err := s.exec(ctx, tx, q, args...)
+	if err != nil {
+		return 0, s.db.Check(err)
+	}
+	rid, err := r.LastInsertId()
+	return rid, s.db.Check(err)
+}
+
 // txRow runs a one-row query in tx as a cached statement of the writer.
 func (s *Store) txRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
 	st, err := s.db.TxStmt(ctx, tx, q)

@@ -244,17 +244,10 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 	args := append([]any{id, vid, lu.UnixMilli(), hash, js}, ix.values(sorts)...)
 	var rid int64
 	if cur == nil {
-		// Not RETURNING rid: SQLite runs a statement with RETURNING
-		// under a statement journal, a copy of every page it first
-		// changes; the rowid of a plain INSERT is the connection's last.
 		q := `INSERT INTO ` + heads(res.Type) + ` (id, vid, lu, del, h, json` + prefixed(", ", cols) + `) VALUES (?, ?, ?, 0, ?, ?` +
 			strings.Repeat(", ?", len(cols)) + `)`
-		r, err := s.exec(ctx, tx, q, args...)
-		if err != nil {
-			return nil, s.db.Check(err)
-		}
-		if rid, err = r.LastInsertId(); err != nil {
-			return nil, s.db.Check(err)
+		if rid, err = s.insert(ctx, tx, q, args...); err != nil {
+			return nil, err
 		}
 	} else {
 		rid = cur.rid
