@@ -87,6 +87,12 @@ func appendObject(dst []byte, obj map[string]any, skip func(string) bool) ([]byt
 	return append(dst, '}'), nil
 }
 
+// AppendMember appends "k":v as a member of an object, after a comma when
+// comma is set: the bytes AppendJSON and MarshalResource write for it.
+func AppendMember(dst []byte, comma bool, k string, v any) ([]byte, error) {
+	return appendMember(dst, comma, k, v)
+}
+
 // appendMember appends "k":v to an object, after a comma unless it is the
 // object's first member.
 func appendMember(dst []byte, comma bool, k string, v any) ([]byte, error) {

@@ -160,11 +160,7 @@ type prepared struct {
 func (s *Store) prepare(res *fhir.Resource, id string) (*prepared, error) {
 	res.Object["id"] = id
 	res.ID = id
-	hash, err := store.ContentHash(res.Object)
-	if err != nil {
-		return nil, err
-	}
-	tmpl, err := store.NewTemplate(res.Object, id)
+	hash, tmpl, err := store.HashAndTemplate(res.Object, id)
 	if err != nil {
 		return nil, err
 	}
