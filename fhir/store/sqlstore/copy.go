@@ -15,7 +15,7 @@ import (
 // Versions calls fn with every stored version of resourceType, deletions
 // included, by id and then version: what a move to another engine copies.
 func (s *Store) Versions(ctx context.Context, resourceType string, fn func(*store.Version) error) error {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT x.id, x.vid, x.lu, x.del, `+versionJSON+` FROM `+versionJoin(resourceType)+` ORDER BY x.id, x.vid`)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT x.id, x.vid, x.lu, x.del, x.json FROM `+versions(resourceType)+` x ORDER BY x.id, x.vid`)
 	if err != nil {
 		return s.db.Check(err)
 	}
@@ -39,25 +39,27 @@ func (s *Store) Versions(ctx context.Context, resourceType string, fn func(*stor
 
 // Restore writes versions as they are (ids, version numbers, times and
 // JSON kept) into a store that does not hold them yet, in one
-// transaction: every version into history, and the last version of each
-// resource as its head, indexed. versions come grouped by resource,
+// transaction: the last version of each resource as its head, indexed,
+// and the versions before it (and a deletion) into history. versions come grouped by resource,
 // oldest version first, as Versions gives them.
 func (s *Store) Restore(ctx context.Context, versions []*store.Version) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		for i, v := range versions {
-			js := v.JSON
-			if v.Deleted {
-				js = []byte{}
+			isHead := i+1 == len(versions) || versions[i+1].ID != v.ID || versions[i+1].Type != v.Type
+			if !isHead || v.Deleted {
+				js := v.JSON
+				if v.Deleted {
+					js = []byte{}
+				}
+				if _, err := s.exec(ctx, tx, `INSERT INTO `+history(v.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, ?, ?)`,
+					v.ID, v.VersionID, v.LastUpdated.UnixMilli(), v.Deleted, js); err != nil {
+					return s.db.Check(err)
+				}
 			}
-			if _, err := s.exec(ctx, tx, `INSERT INTO `+history(v.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, ?, ?)`,
-				v.ID, v.VersionID, v.LastUpdated.UnixMilli(), v.Deleted, js); err != nil {
-				return s.db.Check(err)
-			}
-			if i+1 < len(versions) && versions[i+1].ID == v.ID && versions[i+1].Type == v.Type {
-				continue // not the head
-			}
-			if err := s.restoreHead(ctx, tx, v); err != nil {
-				return err
+			if isHead {
+				if err := s.restoreHead(ctx, tx, v); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -25,14 +25,20 @@ var factsSchema = []string{
 // earlier version gains it in setupFacts).
 const factsCodeIndex = `CREATE INDEX IF NOT EXISTS facts_code ON facts(code, kind, org) WHERE code IS NOT NULL`
 
-// factsVersion is the facts' schema version (PRAGMA user_version of the
-// resource database): 2 since Organizations have ods facts, 3 since
-// Consents to share with a named third party have share facts.
-const factsVersion = 3
+// schemaVersion is the resource database's version (PRAGMA user_version):
+// 2 since Organizations have ods facts, 3 since Consents to share with a
+// named third party have share facts, 4 since history holds only the
+// versions a newer one replaced (and deletions), the current version being
+// kept in its head row alone.
+const schemaVersion = 4
+
+// historyOnlyReplaced is the version from which history holds no row for
+// a current version.
+const historyOnlyReplaced = 4
 
 // upgradedTypes are the types whose facts an upgrade from each earlier
 // version derives again.
-var upgradedTypes = map[int][]string{0: {"Organization", "Consent"}, 1: {"Organization", "Consent"}, 2: {"Consent"}}
+var upgradedTypes = map[int][]string{0: {"Organization", "Consent"}, 1: {"Organization", "Consent"}, 2: {"Consent"}, 3: nil}
 
 // setupFacts creates the facts table, or brings one written by an earlier
 // version up to date: it adds the code and since columns, then derives the
@@ -69,8 +75,11 @@ func (s *Store) setupFacts(ctx context.Context) error {
 	if err := s.db.R.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
 		return s.db.Check(err)
 	}
-	if version >= factsVersion {
+	if version >= schemaVersion {
 		return nil
+	}
+	if version > 0 {
+		s.logger.Info("sqlstore: upgrading the resource database", "from", version, "to", schemaVersion)
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		for _, t := range upgradedTypes[version] {
@@ -78,10 +87,26 @@ func (s *Store) setupFacts(ctx context.Context) error {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, factsVersion))
+		if version < historyOnlyReplaced {
+			for _, t := range fhir.ResourceTypes {
+				if err := s.dropCurrentFromHistory(ctx, tx, t); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion))
 		return err
 	})
 	return s.db.Check(err)
+}
+
+// dropCurrentFromHistory removes from a database written before version 4
+// the history rows of type t's current versions (holding no JSON or, earlier
+// still, a copy of the head's JSON): the head row alone keeps them now.
+func (s *Store) dropCurrentFromHistory(ctx context.Context, tx *sql.Tx, t string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM `+history(t)+` WHERE del = 0 AND EXISTS (SELECT 1 FROM `+heads(t)+
+		` h WHERE h.id = `+history(t)+`.id AND h.vid = `+history(t)+`.vid AND h.del = 0)`)
+	return err
 }
 
 // deriveFacts writes again the facts of every stored resource of type t.

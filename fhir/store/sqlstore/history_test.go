@@ -12,17 +12,19 @@ import (
 	"github.com/socialcare-fhir/gateway/fhir/store/sqlstore"
 )
 
-// The current version's JSON is stored once, in its head row; it moves to
-// its history row when a newer version or a deletion takes the head, and
-// every way of reading versions sees each version's own JSON, in a
-// database written before this (JSON in every history row) too.
-func TestCurrentJSONKeptOnce(t *testing.T) {
+// The current version is stored once, in its head row; it goes into
+// history when a newer version or a deletion takes the head, and every
+// way of reading versions sees each version once with its own JSON, in a
+// database written before this (a history row for the current version
+// too, empty or a copy) once it is opened again.
+func TestCurrentVersionKeptOnce(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, t.TempDir(), sqlstore.Options{})
+	dir := t.TempDir()
+	s, err := sqlstore.Open(ctx, dir, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close(ctx)
+	defer func() { s.Close(ctx) }()
 	historyJSON := func(id string) map[int64]string {
 		t.Helper()
 		rows, err := s.DB().R.QueryContext(ctx, `SELECT vid, json FROM "Patient_history" WHERE id = ? ORDER BY vid`, id)
@@ -57,13 +59,13 @@ func TestCurrentJSONKeptOnce(t *testing.T) {
 	}
 
 	put("One")
-	if h := historyJSON("p"); h[1] != "" {
-		t.Errorf("version 1's history row holds its JSON while it is the head: %q", h[1])
+	if h := historyJSON("p"); len(h) != 0 {
+		t.Errorf("history rows while version 1 is the head: %v", h)
 	}
 	put("Two")
 	put("Three")
 	h := historyJSON("p")
-	if family([]byte(h[1])) != "One" || family([]byte(h[2])) != "Two" || h[3] != "" {
+	if _, ok := h[3]; len(h) != 2 || family([]byte(h[1])) != "One" || family([]byte(h[2])) != "Two" || ok {
 		t.Errorf("history rows after two updates: %v", h)
 	}
 	want := map[int64]string{1: "One", 2: "Two", 3: "Three"}
@@ -112,7 +114,7 @@ func TestCurrentJSONKeptOnce(t *testing.T) {
 	if _, err := s.Delete(ctx, "Patient", "p", 0); err != nil {
 		t.Fatal(err)
 	}
-	if h := historyJSON("p"); family([]byte(h[3])) != "Three" || h[4] != "" {
+	if h := historyJSON("p"); len(h) != 4 || family([]byte(h[3])) != "Three" || h[4] != "" {
 		t.Errorf("history rows after the deletion: %v", h)
 	}
 	if _, err := s.VRead(ctx, "Patient", "p", 4); !errors.Is(err, fhir.ErrGone) {
@@ -123,11 +125,43 @@ func TestCurrentJSONKeptOnce(t *testing.T) {
 	want[5] = "Four"
 	check("after it came back")
 
-	// A database written before: the head's JSON in its history row too.
-	if _, err := s.DB().W.ExecContext(ctx, `UPDATE "Patient_history" SET json = (SELECT json FROM "Patient" WHERE id = 'p') WHERE id = 'p' AND vid = 5`); err != nil {
+	if h := historyJSON("p"); len(h) != 4 {
+		t.Errorf("history rows after it came back: %v", h)
+	}
+
+	// A database written before: the head's JSON in its history row too
+	// (as the earliest versions wrote it), and another resource's current
+	// version there with no JSON (as the versions since wrote it).
+	put2 := func(id, name string) {
+		t.Helper()
+		if _, err := s.Update(ctx, contract.Resource(t, `{"resourceType":"Patient","id":"`+id+`","name":[{"family":"`+name+`"}]}`), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put2("q", "Q1")
+	put2("q", "Q2")
+	if err := s.DB().Exec(ctx,
+		`INSERT INTO "Patient_history" (id, vid, lu, del, json) SELECT id, vid, lu, 0, json FROM "Patient" WHERE id = 'p'`,
+		`INSERT INTO "Patient_history" (id, vid, lu, del, json) SELECT id, vid, lu, 0, '' FROM "Patient" WHERE id = 'q'`,
+		`PRAGMA user_version = 3`); err != nil {
 		t.Fatal(err)
 	}
-	check("with the JSON in both rows")
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = sqlstore.Open(ctx, dir, sqlstore.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	check("in a database written before, opened again")
+	if h := historyJSON("p"); len(h) != 4 {
+		t.Errorf("history rows of p after the upgrade: %v", h)
+	}
+	if h := historyJSON("q"); len(h) != 1 || family([]byte(h[1])) != "Q1" {
+		t.Errorf("history rows of q after the upgrade: %v", h)
+	}
+	if v, err := s.VRead(ctx, "Patient", "q", 2); err != nil || family(v.JSON) != "Q2" {
+		t.Errorf("vread q/2 after the upgrade: %q, %v", v.JSON, err)
+	}
 	put("Five")
 	want[6] = "Five"
 	check("after an update of such a database")

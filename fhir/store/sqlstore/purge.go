@@ -46,6 +46,9 @@ func (s *Store) Purge(ctx context.Context, resourceType, id string) (int, error)
 		}
 		removed, _ := res.RowsAffected()
 		n = int(removed)
+		if cur != nil && !cur.deleted {
+			n++ // the current version, kept only in its head row
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM facts WHERE src = ?`, resourceType+"/"+id); err != nil {
 			return s.db.Check(err)
 		}

@@ -36,7 +36,7 @@ func (s *Store) VRead(ctx context.Context, resourceType, id string, vid int64) (
 	}
 	v := &store.Version{Type: resourceType, ID: id, VersionID: vid}
 	var lu int64
-	err := s.row(ctx, `SELECT x.lu, x.del, `+versionJSON+` FROM `+versionJoin(resourceType)+` WHERE x.id = ? AND x.vid = ?`, id, vid).
+	err := s.row(ctx, `SELECT x.lu, x.del, x.json FROM `+versions(resourceType)+` x WHERE x.id = ? AND x.vid = ?`, id, vid).
 		Scan(&lu, &v.Deleted, &v.JSON)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s/%s has no version %d", fhir.ErrNotFound, resourceType, id, vid)
@@ -76,7 +76,7 @@ func (s *Store) History(ctx context.Context, resourceType, id string, opt store.
 		where = append(where, "x.lu <= ? AND (x.lu < ? OR (x.lu = ? AND (x.id < ? OR (x.id = ? AND x.vid < ?))))")
 		args = append(args, lu, lu, lu, b.ID, b.ID, b.VersionID)
 	}
-	q := `SELECT x.id, x.vid, x.lu, x.del, ` + versionJSON + ` FROM ` + versionJoin(resourceType)
+	q := `SELECT x.id, x.vid, x.lu, x.del, x.json FROM ` + versions(resourceType) + ` x`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

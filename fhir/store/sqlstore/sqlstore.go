@@ -22,12 +22,15 @@
 //	             patient reference several fields hold is one row under a
 //	             shared field name (shared.go), and a token's rows leave out
 //	             what its system|code rows say (systems.go)
-//	"T_history"  every version (id, vid, lu, del, JSON), keyed (id, vid) and
-//	             indexed by (lu, id, vid) for history pages; the current
-//	             version's JSON is kept once, in T, and its history row holds
-//	             '' until a newer version or a deletion takes the head, in
-//	             the same transaction (a database written before this has
-//	             it in both, which reads the same)
+//	"T_history"  the versions a newer one replaced, and the deletions (id,
+//	             vid, lu, del, JSON), keyed (id, vid) and indexed by (lu,
+//	             id, vid); the current version is kept once, in T, and goes
+//	             into history in the transaction that replaces it, so a
+//	             new resource writes no history row. Every version is T's
+//	             current ones and T_history together (versions(T)), each
+//	             read through its own indexes. A database written before
+//	             (a history row for the current version too) loses those
+//	             rows when it is opened (schema version 4).
 //
 // and one table for every type, "facts": the access facts (package facts)
 // of the current version of each resource that establishes them, keyed by
@@ -35,8 +38,8 @@
 // written in the transaction that writes the resource and deleted with it.
 //
 // A write is one transaction on the single writer connection: the current
-// version is read, If-Match is checked, the history row, the head and its
-// index rows are written, and the transaction commits with a full fsync
+// version is read, If-Match is checked, the version it replaces goes into
+// history, the head and its index rows are written, and the transaction commits with a full fsync
 // before the write is acknowledged. Version claims need no compare-and-set
 // dance: the transaction is the claim.
 //

@@ -223,17 +223,12 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 	if err != nil {
 		return nil, err
 	}
-	// The current version's JSON is kept once, in its head row: its
-	// history row holds '' until a newer version (or a deletion) takes
-	// the head, when the JSON moves there (see keepInHistory).
+	// The current version is kept once, in its head row; it goes into
+	// history when a newer version (or a deletion) takes the head.
 	if cur != nil && !cur.deleted {
-		if err := s.keepInHistory(ctx, tx, res.Type, id, cur); err != nil {
+		if err := s.keepInHistory(ctx, tx, res.Type, cur); err != nil {
 			return nil, err
 		}
-	}
-	if _, err := s.exec(ctx, tx, `INSERT INTO `+history(res.Type)+` (id, vid, lu, del, json) VALUES (?, ?, ?, 0, '')`,
-		id, vid, lu.UnixMilli()); err != nil {
-		return nil, s.db.Check(err)
 	}
 	sorts := sortedValues(s.sorts[res.Type])
 	cols := append(slices.Clone(aclColumns), sorts...)
@@ -321,7 +316,7 @@ func (s *Store) Delete(ctx context.Context, resourceType, id string, ifMatch int
 		}
 		lu := s.stampTime()
 		vid := cur.vid + 1
-		if err := s.keepInHistory(ctx, tx, resourceType, id, cur); err != nil {
+		if err := s.keepInHistory(ctx, tx, resourceType, cur); err != nil {
 			return err
 		}
 		if _, err := s.exec(ctx, tx, `INSERT INTO `+history(resourceType)+` (id, vid, lu, del, json) VALUES (?, ?, ?, 1, '')`,
@@ -347,25 +342,23 @@ func (s *Store) Delete(ctx context.Context, resourceType, id string, ifMatch int
 	return v, err
 }
 
-// keepInHistory copies the JSON of cur, the current version, from its
-// head row into its history row, before a new version takes the head. (A
-// history row written before the JSON was kept once already holds it;
-// the statement then changes nothing.)
-func (s *Store) keepInHistory(ctx context.Context, tx *sql.Tx, t, id string, cur *current) error {
-	_, err := s.exec(ctx, tx, `UPDATE `+history(t)+` SET json = (SELECT json FROM `+heads(t)+` WHERE rid = ?) WHERE id = ? AND vid = ? AND del = 0 AND json = ''`,
-		cur.rid, id, cur.vid)
+// keepInHistory writes cur, the current version, from its head row into
+// history, before a newer version or a deletion takes the head. (A row of
+// a database shared with a gateway of an earlier version, which kept a
+// row for the current version too, is overwritten.)
+func (s *Store) keepInHistory(ctx context.Context, tx *sql.Tx, t string, cur *current) error {
+	_, err := s.exec(ctx, tx, `INSERT INTO `+history(t)+` (id, vid, lu, del, json) SELECT id, vid, lu, 0, json FROM `+heads(t)+
+		` WHERE rid = ? ON CONFLICT (id, vid) DO UPDATE SET lu = excluded.lu, del = 0, json = excluded.json`, cur.rid)
 	return s.db.Check(err)
 }
 
-// versionJSON is the SQL of a history row's JSON, for a query of history
-// aliased x joined to heads aliased h with versionJoin: its own, or the
-// head's while it is the current version.
-const versionJSON = `CASE WHEN x.del = 0 AND x.json = '' THEN h.json ELSE x.json END`
-
-// versionJoin joins a history row, aliased x, to its resource's head row,
-// aliased h, when that row is the current version (t is the type).
-func versionJoin(t string) string {
-	return history(t) + ` x LEFT JOIN ` + heads(t) + ` h ON h.id = x.id AND h.vid = x.vid`
+// versions is the SQL of every version of type t as one table (to alias
+// x): history, which holds the versions a newer one replaced and the
+// deletions, and the heads that are current versions rather than
+// deletions. A condition on x is pushed into both, each read through its
+// own indexes.
+func versions(t string) string {
+	return `(SELECT id, vid, lu, del, json FROM ` + history(t) + ` UNION ALL SELECT id, vid, lu, del, json FROM ` + heads(t) + ` WHERE del = 0)`
 }
 
 // head reads the version facts of a resource in a transaction; nil when
