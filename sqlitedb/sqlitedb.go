@@ -60,6 +60,9 @@ type DB struct {
 	// cache is wc's page cache (KiB), which grows up to maxCache with the
 	// file (WriterCache); both only change with the write token held.
 	cache, maxCache int64
+	// txn numbers the write transactions; it only changes with the write
+	// token held (see TxNumber).
+	txn uint64
 }
 
 // busyTimeout is how long a statement waits for a lock another
@@ -282,6 +285,7 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return d.Check(err)
 	}
+	d.txn++
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -352,6 +356,11 @@ func (d *DB) Group(ctx context.Context, fn func(ctx context.Context) error) erro
 		return err
 	})
 }
+
+// TxNumber identifies the write transaction in progress, for a writer
+// that remembers what it wrote in it until it commits: a later transaction
+// has a larger number. Call it only inside Tx's (or Group's) fn.
+func (d *DB) TxNumber() uint64 { return d.txn }
 
 // Waiting is how many write transactions wait for the one in progress.
 func (d *DB) Waiting() int { return int(d.waiting.Load()) }

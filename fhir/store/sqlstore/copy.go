@@ -95,5 +95,8 @@ func (s *Store) restoreHead(ctx context.Context, tx *sql.Tx, v *store.Version) e
 	if err := s.insertEntries(ctx, tx, v.Type, rid, ix.entries); err != nil {
 		return err
 	}
+	if err := s.noteSystems(ctx, tx, v.Type, ix.systems); err != nil {
+		return err
+	}
 	return s.writeFacts(ctx, tx, v.Type, v.ID, ix.facts)
 }

@@ -24,6 +24,9 @@ type indexed struct {
 	entries []entry
 	sorts   map[string]int64 // column -> value
 	facts   []facts.Fact
+	// systems are the (field, system) pairs whose sc rows stand for codes
+	// with no c row (see compactToken).
+	systems [][2]string
 	// acl are the access attributes' columns: a_pat, a_cat, a_sec, a_org.
 	acl [4]string
 }
@@ -91,7 +94,11 @@ func (s *Store) indexOf(t string, obj map[string]any) indexed {
 		if k == "_sort" {
 			continue
 		}
-		flatten("sp."+k, compactToken(v), add)
+		compact, relied := compactToken(v)
+		for _, sys := range relied {
+			out.systems = append(out.systems, [2]string{"sp." + k, sys})
+		}
+		flatten("sp."+k, compact, add)
 	}
 	if so, ok := sp["_sort"].(bson.M); ok {
 		out.sorts = map[string]int64{}

@@ -171,46 +171,58 @@ var live = cond.Is(deleted, int64(0))
 // themselves. It returns the FROM clause, the WHERE clause and its
 // arguments, FROM's first.
 func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (string, string, []any, error) {
-	n = impliedByCode(n)
+	n, err := s.impliedByCode(ctx, t, n)
+	if err != nil {
+		return "", "", nil, err
+	}
 	conj := []*cond.Node{n}
 	if n.Op == cond.And {
 		conj = n.Kids
 	}
 	best, bestN := -1, int64(-1)
+	var bestLeaves []*cond.Node
 	for i, c := range conj {
-		if c.Op != cond.Eq && c.Op != cond.In {
-			continue
-		}
-		if c.Field == cond.ID {
-			best, bestN = i, 0
+		if (c.Op == cond.Eq || c.Op == cond.In) && c.Field == cond.ID {
+			best, bestN, bestLeaves = i, 0, nil // read by id
 			break
 		}
-		if !inIndex(c.Field) || s.sorts[t][c.Field] != "" {
-			continue // not in the index (the patient is also a column)
+		leaves := s.drivable(t, c)
+		if leaves == nil {
+			continue
 		}
-		if err := checkValues(c); err != nil {
-			return "", "", nil, err
-		}
-		k, err := s.estimate(ctx, t, c)
-		if err != nil {
-			return "", "", nil, err
+		var k int64
+		for _, l := range leaves {
+			if err := checkValues(l); err != nil {
+				return "", "", nil, err
+			}
+			n, err := s.estimate(ctx, t, l)
+			if err != nil {
+				return "", "", nil, err
+			}
+			k += n
 		}
 		if bestN < 0 || k < bestN {
-			best, bestN = i, k
+			best, bestN, bestLeaves = i, k, leaves
 		}
 	}
 	w := &sqlWriter{s: s, t: t}
 	from := heads(t) + " h"
-	if best >= 0 && (bestN < driveCap || limit == 0) && conj[best].Field != cond.ID {
-		d := conj[best]
+	if best >= 0 && (bestN < driveCap || limit == 0) && bestLeaves != nil {
 		dw := &sqlWriter{s: s, t: t}
-		dw.fieldIn("x.f", indexField(d.Field))
-		dw.b.WriteString(" AND ")
-		if d.Op == cond.Eq {
-			dw.b.WriteString("x.v = ?")
-			dw.args = append(dw.args, sqlValue(d.Value))
-		} else {
-			dw.in("x.v", d.Values)
+		for i, d := range bestLeaves {
+			if i > 0 {
+				dw.b.WriteString(" OR ")
+			}
+			dw.b.WriteString("(")
+			dw.fieldIn("x.f", indexField(d.Field))
+			dw.b.WriteString(" AND ")
+			if d.Op == cond.Eq {
+				dw.b.WriteString("x.v = ?")
+				dw.args = append(dw.args, sqlValue(d.Value))
+			} else {
+				dw.in("x.v", d.Values)
+			}
+			dw.b.WriteString(")")
 		}
 		from = fmt.Sprintf("(SELECT DISTINCT x.r FROM %s x WHERE %s) d CROSS JOIN %s h ON h.rid = d.r", index(t), dw.b.String(), heads(t))
 		w.args = append(w.args, dw.args...)
@@ -220,6 +232,29 @@ func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (st
 		return "", "", nil, err
 	}
 	return from, w.b.String(), w.args, nil
+}
+
+// drivable lists the index ranges whose rows are c's candidates: c itself
+// when it is an equality or membership on a field of the index rows, the
+// disjuncts of an Or of such (a code with any system, see impliedByCode);
+// nil when c cannot start a query.
+func (s *Store) drivable(t string, c *cond.Node) []*cond.Node {
+	leaf := func(n *cond.Node) bool {
+		// Not the sort columns (the patient is also a column).
+		return (n.Op == cond.Eq || n.Op == cond.In) && inIndex(n.Field) && s.sorts[t][n.Field] == ""
+	}
+	if leaf(c) {
+		return []*cond.Node{c}
+	}
+	if c.Op != cond.Or || len(c.Kids) == 0 {
+		return nil
+	}
+	for _, k := range c.Kids {
+		if !leaf(k) {
+			return nil
+		}
+	}
+	return c.Kids
 }
 
 // estimate counts c's index matches, up to driveCap.

@@ -12,9 +12,10 @@ import (
 )
 
 // The patient an Encounter names as subject (and so as patient, compartment
-// and access attribute) is one index row, and a code given without a system
-// only its sc row; searches, includes and patient lookups find them, and
-// find them the same in rows written one per field, as before.
+// and access attribute) is one index row, and a code, given with a system
+// or without, only its sc row (the system listed for the field); searches,
+// includes and patient lookups find them, and find them the same in rows
+// written one per field and every code, as before.
 func TestSharedAndImpliedRowsAreFoundLikeRowsWrittenBefore(t *testing.T) {
 	ctx := context.Background()
 	s := sqlite(t)
@@ -57,8 +58,12 @@ func TestSharedAndImpliedRowsAreFoundLikeRowsWrittenBefore(t *testing.T) {
 			t.Errorf("Encounter rows %q hold %q, which a shared or sc row says", enc, gone)
 		}
 	}
-	if obs := rows("Observation_ix"); !slices.Contains(obs, "sp.code.c=1") || slices.Contains(obs, "sp.value-quantity.c=mg") {
-		t.Errorf("Observation rows %q: a code with a system keeps its c row, a unit without one does not", obs)
+	if obs := rows("Observation_ix"); slices.Contains(obs, "sp.code.c=1") || slices.Contains(obs, "sp.value-quantity.c=mg") {
+		t.Errorf("Observation rows %q: a code with a system or without one keeps its c row", obs)
+	}
+	var listed int
+	if err := s.DB().R.QueryRowContext(ctx, `SELECT count(*) FROM token_systems WHERE t = 'Observation' AND f = 'sp.code' AND s = 'http://snomed.info/sct'`).Scan(&listed); err != nil || listed != 1 {
+		t.Errorf("token_systems lists the system Observation.code's sc rows stand for %d times, %v", listed, err)
 	}
 
 	queries := []struct{ typ, q string }{
@@ -73,6 +78,13 @@ func TestSharedAndImpliedRowsAreFoundLikeRowsWrittenBefore(t *testing.T) {
 		{"Observation", "value-quantity=2||mg"},
 		{"Observation", "value-quantity=2"},
 		{"Observation", "code=1&patient=p1"},
+		{"Observation", "code=1"},
+		{"Observation", "code=2,1"},
+		{"Observation", "code=http://snomed.info/sct|"},
+		{"Observation", "code=http://snomed.info/sct|1"},
+		{"Observation", "code=|1"},
+		{"Observation", "code:not=1"},
+		{"Observation", "code:missing=false"},
 	}
 	answers := func() []string {
 		t.Helper()
@@ -116,6 +128,13 @@ func TestSharedAndImpliedRowsAreFoundLikeRowsWrittenBefore(t *testing.T) {
 		"Observation?value-quantity=2||mg: o1",
 		"Observation?value-quantity=2: o1",
 		"Observation?code=1&patient=p1: o1",
+		"Observation?code=1: o1",
+		"Observation?code=2,1: o1",
+		"Observation?code=http://snomed.info/sct|: o1",
+		"Observation?code=http://snomed.info/sct|1: o1",
+		"Observation?code=|1:",
+		"Observation?code:not=1:",
+		"Observation?code:missing=false: o1",
 		"patients of finished encounters: Patient/p1",
 	}
 	if got := answers(); !slices.Equal(got, want) {
@@ -127,6 +146,8 @@ func TestSharedAndImpliedRowsAreFoundLikeRowsWrittenBefore(t *testing.T) {
 		`INSERT INTO Encounter_ix (f, v, r) SELECT f.f, 'Patient/p1', e.rid FROM Encounter e, (SELECT 'pat' f UNION SELECT 'acl.pat' UNION SELECT 'sp.patient' UNION SELECT 'sp.subject') f WHERE e.id = 'e1'`,
 		`INSERT INTO Encounter_ix (f, v, r) SELECT 'sp.status.c', substr(v, 2), r FROM Encounter_ix WHERE f = 'sp.status.sc'`,
 		`INSERT INTO Observation_ix (f, v, r) SELECT 'sp.value-quantity.c', 'mg', rid FROM Observation WHERE id = 'o1'`,
+		`INSERT INTO Observation_ix (f, v, r) SELECT 'sp.code.c', '1', rid FROM Observation WHERE id = 'o1'`,
+		`DELETE FROM token_systems`,
 	); err != nil {
 		t.Fatal(err)
 	}

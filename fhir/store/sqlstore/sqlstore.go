@@ -81,6 +81,8 @@ type Store struct {
 	shared map[string]sharedFields
 	// facts remembers Facts answers while the facts are unchanged.
 	facts factCache
+	// tokenSystems remembers the committed rows of token_systems.
+	tokenSystems tokenSystems
 }
 
 // Options configure Open.
@@ -140,6 +142,9 @@ func New(ctx context.Context, db *sqlitedb.DB, opt Options) (*Store, error) {
 		if err := s.ensureSchema(ctx, t); err != nil {
 			return nil, fmt.Errorf("sqlstore: schema of %s: %w", t, err)
 		}
+	}
+	if err := s.db.Exec(ctx, systemsSchema); err != nil {
+		return nil, fmt.Errorf("sqlstore: schema of the token systems: %w", err)
 	}
 	if err := s.setupFacts(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: schema of the access facts: %w", err)

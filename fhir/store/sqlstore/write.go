@@ -256,6 +256,9 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, res *fhir.Resource, id stri
 	if err := s.insertEntries(ctx, tx, res.Type, rid, ix.entries); err != nil {
 		return nil, err
 	}
+	if err := s.noteSystems(ctx, tx, res.Type, ix.systems); err != nil {
+		return nil, err
+	}
 	if err := s.replaceFacts(ctx, tx, res.Type, id, ix.facts, cur != nil && !cur.deleted); err != nil {
 		return nil, err
 	}
