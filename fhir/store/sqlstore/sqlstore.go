@@ -32,7 +32,9 @@
 //	             (a history row for the current version too) loses those
 //	             rows when it is opened (schema version 4).
 //
-// and one table for every type, "facts": the access facts (package facts)
+// and two tables for every type: "token_systems", the (type, field,
+// system) triples whose system|code rows stand for codes no c row holds
+// (systems.go), and "facts": the access facts (package facts)
 // of the current version of each resource that establishes them, keyed by
 // source ("Type/id"), indexed by patient and by organisation. They are
 // written in the transaction that writes the resource and deleted with it.
