@@ -214,14 +214,7 @@ func (s *Store) plan(ctx context.Context, t string, n *cond.Node, limit int) (st
 				dw.b.WriteString(" OR ")
 			}
 			dw.b.WriteString("(")
-			dw.fieldIn("x.f", indexField(d.Field))
-			dw.b.WriteString(" AND ")
-			if d.Op == cond.Eq {
-				dw.b.WriteString("x.v = ?")
-				dw.args = append(dw.args, sqlValue(d.Value))
-			} else {
-				dw.in("x.v", d.Values)
-			}
+			dw.indexRange("x.", d)
 			dw.b.WriteString(")")
 		}
 		from = fmt.Sprintf("(SELECT DISTINCT x.r FROM %s x WHERE %s) d CROSS JOIN %s h ON h.rid = d.r", index(t), dw.b.String(), heads(t))
@@ -257,17 +250,23 @@ func (s *Store) drivable(t string, c *cond.Node) []*cond.Node {
 	return c.Kids
 }
 
+// indexRange writes the index rows (columns prefixed by alias) an equality
+// or membership c matches.
+func (w *sqlWriter) indexRange(alias string, c *cond.Node) {
+	w.fieldIn(alias+"f", indexField(c.Field))
+	w.b.WriteString(" AND ")
+	if c.Op == cond.Eq {
+		w.b.WriteString(alias + "v = ?")
+		w.args = append(w.args, sqlValue(c.Value))
+	} else {
+		w.in(alias+"v", c.Values)
+	}
+}
+
 // estimate counts c's index matches, up to driveCap.
 func (s *Store) estimate(ctx context.Context, t string, c *cond.Node) (int64, error) {
 	w := &sqlWriter{s: s, t: t}
-	w.fieldIn("f", indexField(c.Field))
-	w.b.WriteString(" AND ")
-	if c.Op == cond.Eq {
-		w.b.WriteString("v = ?")
-		w.args = append(w.args, sqlValue(c.Value))
-	} else {
-		w.in("v", c.Values)
-	}
+	w.indexRange("", c)
 	var n int64
 	err := s.row(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s LIMIT %d)", index(t), w.b.String(), driveCap),
 		w.args...).Scan(&n)
