@@ -441,3 +441,89 @@ func TestLongRequestIsNotWaitedFor(t *testing.T) {
 	}
 	b.mustVerify(t, "audit")
 }
+
+// A trail written in the layout whose searched columns were generated
+// from doc is rewritten at open into stored columns: the chain still
+// verifies (offline before the upgrade, and after it), every search finds
+// what it found before, and new records continue the chain.
+func TestSQLiteUpgradesComputedColumns(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	db := openSQLiteFile(t, path)
+	l, err := OpenSQLite(ctx, db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		mustRecord(t, l, readEntry(i, "Patient/p1"))
+	}
+	refused := readEntry(4, "Patient/p2")
+	refused.Agent.Org, refused.Decision = "RJ1", Decision{Allowed: false, Reasons: []string{"REL-3-relationship"}}
+	mustRecord(t, l, refused)
+	bg := mustRecord(t, l, breakGlassEntry(5, true))
+	if err := l.RecordReview(ctx, Review{AuditID: bg, Reviewer: "ig-lead", Justified: true, Note: "seen in A&E", Time: base.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same rows in the old layout.
+	b := &testBackend{name: "sqlite", sqlite: db}
+	n := b.names(t, "audit")
+	b.sql(t, "audit", `CREATE TABLE old (
+		seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, doc TEXT NOT NULL,
+		id TEXT AS (json_extract(doc, '$.r.id')), kind TEXT AS (json_extract(doc, '$.r.kind')),
+		t INTEGER AS (json_extract(doc, '$.t')), sub TEXT AS (json_extract(doc, '$.r.sub')),
+		org TEXT AS (json_extract(doc, '$.r.org')), pou TEXT AS (json_extract(doc, '$.r.pou')),
+		allowed INTEGER AS (json_extract(doc, '$.r.allowed')), bg INTEGER AS (json_extract(doc, '$.r.bg')),
+		cps INTEGER AS (json_extract(doc, '$.r.cps')))`)
+	b.sql(t, "audit", `INSERT INTO old (seq, hash, doc) SELECT seq, hash, doc FROM `+n.tbl)
+	b.sql(t, "audit", `DROP TABLE `+n.tbl)
+	b.sql(t, "audit", `ALTER TABLE old RENAME TO `+n.tbl)
+	b.sql(t, "audit", `CREATE INDEX "audit_review_of" ON `+n.tbl+` (json_extract(doc, '$.r.rof')) WHERE json_extract(doc, '$.r.rof') IS NOT NULL`)
+	b.sql(t, "audit", `CREATE INDEX "audit_org" ON `+n.tbl+` (org, kind)`)
+	recs := &sqliteRecords{db: db, n: n}
+	if computed, err := recs.computedColumns(ctx); err != nil || !computed {
+		t.Fatalf("the test's old layout is not detected: %v, %v", computed, err)
+	}
+	if got := b.mustVerify(t, "audit"); got != 7 {
+		t.Fatalf("offline verify of the old layout checked %d records, want 7", got)
+	}
+
+	l = b.open(t, Options{})
+	if computed, err := recs.computedColumns(ctx); err != nil || computed {
+		t.Fatalf("after open, the columns are still computed: %v, %v", computed, err)
+	}
+	if got := b.mustVerify(t, "audit"); got != 7 {
+		t.Fatalf("verify after the upgrade checked %d records, want 7", got)
+	}
+	no := false
+	for _, c := range []struct {
+		name string
+		q    Query
+		want int
+	}{
+		{"organisation", Query{Org: "G81001"}, 4},
+		{"refused", Query{Allowed: &no}, 1},
+		{"break glass", Query{BreakGlass: new(true)}, 1},
+		{"reviews of the break-glass record", Query{Entity: "AuditEvent/" + bg}, 1},
+		{"time", Query{From: base, To: base.Add(3 * time.Minute)}, 3},
+	} {
+		if got, _, err := l.Search(ctx, c.q); err != nil || len(got) != c.want {
+			t.Errorf("Search by %s after the upgrade = %d records, %v; want %d", c.name, len(got), err, c.want)
+		}
+	}
+	if _, ok, err := l.Reviewed(ctx, bg); err != nil || !ok {
+		t.Errorf("Reviewed after the upgrade = %v, %v", ok, err)
+	}
+	mustRecord(t, l, readEntry(9, "Patient/p1"))
+	if got := b.mustVerify(t, "audit"); got != 8 {
+		t.Fatalf("verify after a new record checked %d records, want 8", got)
+	}
+	// The indexes are those of a new trail.
+	var indexes int
+	if err := db.R.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit' AND sql LIKE '%json_extract%'`).Scan(&indexes); err != nil || indexes != 0 {
+		t.Fatalf("%d indexes over json_extract after the upgrade (%v), want 0", indexes, err)
+	}
+}
