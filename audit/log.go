@@ -239,6 +239,10 @@ func (l *Log) record(ctx context.Context, e Entry, edit func(*record)) (string, 
 	if edit != nil {
 		edit(r)
 	}
+	// Here, in the caller, not in the writer every record waits for.
+	if err := r.prepare(); err != nil {
+		return "", err
+	}
 	if err := l.append(ctx, r); err != nil {
 		return "", err
 	}

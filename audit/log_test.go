@@ -1,9 +1,11 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -253,4 +255,64 @@ func TestOpenRefusesRetentionBelowFloor(t *testing.T) {
 			})
 		}
 	})
+}
+
+// The canonical form the writer joins from a record's split form is byte
+// for byte the one encoded whole, for records of every kind and content,
+// so the hash does not depend on which was used.
+func TestChainedFormIsTheCanonicalForm(t *testing.T) {
+	odd := readEntry(3, "Patient/p\u00e9")
+	odd.Query = `name="O'Brien" <&> ` + "\u2028,\"seq\":0,\"prev\":\"\","
+	odd.Agent.BreakGlassReason = "unconscious\n\"A&E\""
+	entries := []Entry{readEntry(1, "Patient/p1"), breakGlassEntry(2, true), breakGlassEntry(4, false), odd}
+	var recs []*record
+	for _, e := range entries {
+		if err := e.normalise(base); err != nil {
+			t.Fatal(err)
+		}
+		r, err := newRecord(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	review, err := newRecord(&entries[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	review.setReview(Review{AuditID: recs[1].ID, Justified: true, Note: "seen"})
+	recs = append(recs, review, &record{ID: "cp", Kind: kindCheckpoint, T: base, PurgedSeq: 9, PurgedHash: genesis, PurgedCount: 9})
+	for i, r := range recs {
+		if err := r.prepare(); err != nil {
+			t.Fatalf("record %d: prepare: %v", i, err)
+		}
+		for _, chain := range []struct {
+			seq  int64
+			prev string
+		}{{1, genesis}, {1234567890123, strings.Repeat("0f", 32)}} {
+			r.Seq, r.Prev = chain.seq, chain.prev
+			joined, err := r.chainedForm()
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole, err := r.canonical()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(joined, whole) {
+				t.Fatalf("record %d, seq %d: joined form\n%s\nwant\n%s", i, chain.seq, joined, whole)
+			}
+		}
+		r.Seq, r.Prev = 0, ""
+	}
+	// A prev that is not a hash is encoded, never spliced in raw.
+	r := recs[0]
+	r.Seq, r.Prev = 2, `a"b`
+	joined, _ := r.chainedForm()
+	if whole, _ := r.canonical(); !bytes.Equal(joined, whole) {
+		t.Fatalf("with an odd prev: %s, want %s", joined, whole)
+	}
+	if err := r.prepare(); err == nil {
+		t.Fatal("prepare of a chained record succeeded")
+	}
 }

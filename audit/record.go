@@ -1,11 +1,14 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -94,6 +97,55 @@ type record struct {
 	// doc is the canonical form computeHash last hashed, which the SQLite
 	// trail stores as it is rather than encode the record again.
 	doc []byte
+	// form is the canonical form split around seq and prev (prepare),
+	// made by the caller so that the writer, which alone knows them,
+	// only joins the parts.
+	form *splitForm
+}
+
+// splitForm is a record's canonical form without seq and prev: before is
+// everything up to them, after everything that follows.
+type splitForm struct{ before, after []byte }
+
+// chainFields is how the canonical form of a record not yet chained (seq
+// 0, prev "") holds seq and prev: the only place they appear, after the
+// id, since the fields are encoded in the order of the struct.
+const chainFields = `,"seq":0,"prev":"",`
+
+// prepare encodes r, not yet chained, into its split canonical form. A
+// record changed afterwards must be prepared again.
+func (r *record) prepare() error {
+	if r.Seq != 0 || r.Prev != "" {
+		return fmt.Errorf("audit record %s is already chained", r.ID)
+	}
+	b, err := r.canonical()
+	if err != nil {
+		return err
+	}
+	i := bytes.Index(b, []byte(chainFields))
+	if i < 0 {
+		return fmt.Errorf("audit record %s: canonical form without seq and prev", r.ID)
+	}
+	r.form = &splitForm{before: b[:i], after: b[i+len(chainFields)-1:]}
+	return nil
+}
+
+// chainedForm is the canonical form of r with its seq and prev, joined
+// from its split form when it has one and prev needs no escaping (a hash
+// is hex), or encoded whole.
+func (r *record) chainedForm() ([]byte, error) {
+	f := r.form
+	if f == nil || strings.IndexFunc(r.Prev, func(c rune) bool { return !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') }) >= 0 {
+		return r.canonical()
+	}
+	b := make([]byte, 0, len(f.before)+len(f.after)+len(r.Prev)+40)
+	b = append(b, f.before...)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendInt(b, r.Seq, 10)
+	b = append(b, `,"prev":"`...)
+	b = append(b, r.Prev...)
+	b = append(b, '"')
+	return append(b, f.after...), nil
 }
 
 // newRecord turns a normalised entry into a record without its place in the
@@ -165,7 +217,7 @@ func (r *record) canonical() ([]byte, error) {
 // computeHash returns sha256 over the canonical form of r, which includes
 // r.Prev and excludes r.Hash, and keeps that form in r.doc.
 func (r *record) computeHash() (string, error) {
-	b, err := r.canonical()
+	b, err := r.chainedForm()
 	if err != nil {
 		return "", err
 	}
