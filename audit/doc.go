@@ -63,15 +63,12 @@
 //   - Table N, one row per record: seq INTEGER PRIMARY KEY; doc, the
 //     record's canonical JSON ({"v":1,"t":<Unix ms>,"r":{...}}), byte for
 //     byte what its hash covers; hash. The fields searched by (id, kind, t,
-//     sub, org, pou, allowed, bg, cps, rof) are columns written beside doc
-//     from the same record, in the same INSERT; Verify checks each row's
-//     columns against its doc, so a changed column (a record hidden from
-//     its organisation's search, say) is reported like a changed record.
-//     Indexes: unique on id; (t, kind), (sub, kind), (org, kind), (pou,
-//     kind); partial indexes on break-glass records, on refused ones, on
-//     checkpoints (by cps) and on review records (by rof, the record
-//     reviewed). Every index ends in the rowid, seq, so each also gives
-//     the newest-first order of the searches.
+//     sub, org, pou, allowed, bg, cps) are virtual columns computed from
+//     doc, so they cannot disagree with it. Indexes: unique on id; (t,
+//     kind), (sub, kind), (org, kind), (pou, kind); partial indexes on
+//     break-glass records, on refused ones and on checkpoints (by cps).
+//     Every index ends in the rowid, seq, so each also gives the
+//     newest-first order of the searches.
 //   - Table N_patients (pat, seq, own) WITHOUT ROWID, primary key (pat,
 //     seq): one row per patient a record concerns, own = 1 when it is that
 //     patient's own access. It is the index of the patient searches
@@ -80,16 +77,9 @@
 //   - Table N_reviews, one row per break-glass review made before reviews
 //     were audit records, keyed by audit_id: moved into the chain at open,
 //     then no longer read. Review records are found by the record they
-//     review (rof).
+//     review through an index on the expression json_extract(doc,
+//     '$.r.rof').
 //   - Triggers refuse UPDATE on all three tables; only Purge deletes.
-//
-// Trails written before the searched columns were stored computed them
-// from doc (generated columns), which cost the writer of every batch about
-// 30% of its CPU, each index evaluating them again. Such a trail is
-// rewritten into this layout when it is first opened, in one transaction
-// that copies seq, hash and doc as they are (about 50 s a million records
-// here; the file needs room for a second copy of the table while it runs,
-// and keeps the freed pages for later records).
 //
 // The chain head is the last row of the primary key, read at start-up.
 // Every query on the request path is answered from one of these indexes

@@ -152,7 +152,7 @@ func OpenSQLite(ctx context.Context, db *sqlitedb.DB, opt Options) (*Log, error)
 		return nil, err
 	}
 	recs := &sqliteRecords{db: db, n: names}
-	if err := recs.ensureSchema(ctx, opt.Logger); err != nil {
+	if err := recs.ensureSchema(ctx); err != nil {
 		return nil, err
 	}
 	return start(ctx, recs, &sqliteReviews{db: db, n: names}, opt, false)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -46,7 +45,20 @@ func (n sqliteNames) schema() []string {
 			` BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END`
 	}
 	return []string{
-		n.createTable(n.tbl),
+		`CREATE TABLE IF NOT EXISTS ` + n.tbl + ` (
+			seq     INTEGER PRIMARY KEY,
+			hash    TEXT NOT NULL,
+			doc     TEXT NOT NULL,
+			id      TEXT    AS (json_extract(doc, '$.r.id')),
+			kind    TEXT    AS (json_extract(doc, '$.r.kind')),
+			t       INTEGER AS (json_extract(doc, '$.t')),
+			sub     TEXT    AS (json_extract(doc, '$.r.sub')),
+			org     TEXT    AS (json_extract(doc, '$.r.org')),
+			pou     TEXT    AS (json_extract(doc, '$.r.pou')),
+			allowed INTEGER AS (json_extract(doc, '$.r.allowed')),
+			bg      INTEGER AS (json_extract(doc, '$.r.bg')),
+			cps     INTEGER AS (json_extract(doc, '$.r.cps'))
+		)`,
 		// Every index ends, implicitly, in seq (the rowid), so each one
 		// also serves the newest-first order of the searches.
 		`CREATE UNIQUE INDEX IF NOT EXISTS ` + q("_id") + ` ON ` + n.tbl + ` (id)`,
@@ -58,8 +70,9 @@ func (n sqliteNames) schema() []string {
 		`CREATE INDEX IF NOT EXISTS ` + q("_bg") + ` ON ` + n.tbl + ` (kind) WHERE bg = 1`,
 		`CREATE INDEX IF NOT EXISTS ` + q("_refused") + ` ON ` + n.tbl + ` (kind) WHERE allowed = 0`,
 		`CREATE INDEX IF NOT EXISTS ` + q("_checkpoints") + ` ON ` + n.tbl + ` (cps) WHERE kind = 'checkpoint'`,
-		// Reviews by the record they review.
-		`CREATE INDEX IF NOT EXISTS ` + q("_review_of") + ` ON ` + n.tbl + ` (rof) WHERE rof IS NOT NULL`,
+		// Reviews by the record they review: an index on an expression,
+		// which an existing table gets too (unlike a new column).
+		`CREATE INDEX IF NOT EXISTS ` + q("_review_of") + ` ON ` + n.tbl + ` (` + reviewOfExpr("doc") + `) WHERE ` + reviewOfExpr("doc") + ` IS NOT NULL`,
 		`CREATE TABLE IF NOT EXISTS ` + n.pats + ` (
 			pat TEXT NOT NULL,
 			seq INTEGER NOT NULL,
@@ -80,101 +93,10 @@ func (n sqliteNames) schema() []string {
 	}
 }
 
-// createTable is the CREATE TABLE of the records table named tbl (quoted).
-// The columns after doc are the record's searched fields, written beside
-// doc from the record itself (recordColumns) and checked against doc by
-// Verify (walk).
-func (n sqliteNames) createTable(tbl string) string {
-	return `CREATE TABLE IF NOT EXISTS ` + tbl + ` (
-			seq     INTEGER PRIMARY KEY,
-			hash    TEXT NOT NULL,
-			doc     TEXT NOT NULL,
-			id      TEXT,
-			kind    TEXT,
-			t       INTEGER,
-			sub     TEXT,
-			org     TEXT,
-			pou     TEXT,
-			allowed INTEGER,
-			bg      INTEGER,
-			cps     INTEGER,
-			rof     TEXT
-		)`
-}
-
-// columnsFromDoc are the searched columns as SQL expressions over doc, in
-// the order of recordColumns: what the trail's columns were computed from
-// before they were written beside doc, and what the upgrade fills them
-// with (upgradeColumns).
-const columnsFromDoc = `json_extract(doc, '$.r.id'), json_extract(doc, '$.r.kind'), json_extract(doc, '$.t'),
-	json_extract(doc, '$.r.sub'), json_extract(doc, '$.r.org'), json_extract(doc, '$.r.pou'),
-	json_extract(doc, '$.r.allowed'), json_extract(doc, '$.r.bg'), json_extract(doc, '$.r.cps'), json_extract(doc, '$.r.rof')`
-
-// recordColumnNames are the columns of a row, in the order of
-// recordColumns after (seq, hash, doc).
-const recordColumnNames = `id, kind, t, sub, org, pou, allowed, bg, cps, rof`
-
-// recordColumns are r's searched fields as the row stores them, what
-// json_extract gives for its canonical form: an empty string or zero
-// left out of the form is NULL, a boolean 0 or 1.
-func recordColumns(r *record) []any {
-	str := func(s string) any {
-		if s == "" {
-			return nil
-		}
-		return s
-	}
-	bit := func(b bool) int {
-		if b {
-			return 1
-		}
-		return 0
-	}
-	var cps any
-	if r.PurgedSeq != 0 {
-		cps = r.PurgedSeq
-	}
-	return []any{r.ID, r.Kind, r.T.UnixMilli(), str(r.Subject), str(r.Org), str(r.Purpose),
-		bit(r.Allowed), bit(r.BreakGlass), cps, str(r.ReviewOf)}
-}
-
-// upgradeColumns rewrites a trail whose searched columns are computed
-// from doc on every use (the layout before the columns were stored) into
-// the current layout, in one transaction: the rows are copied with seq,
-// hash and doc as they are, so the chain is unchanged, and the indexes
-// are built again. Computing them cost the writer of every batch about a
-// fifth of its time, since each index evaluates its columns again.
-func (s *sqliteRecords) upgradeColumns(ctx context.Context, logger *slog.Logger) error {
-	computed, err := s.computedColumns(ctx)
-	if err != nil || !computed {
-		return err
-	}
-	var rows int64
-	_ = s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM `+s.n.tbl).Scan(&rows)
-	logger.Info("audit: upgrading the trail's table: its searched columns are stored beside each record", "records", rows)
-	start := time.Now()
-	next := `"` + s.n.name + `_upgrade"`
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		for _, q := range append([]string{
-			`DROP TABLE IF EXISTS ` + next,
-			s.n.createTable(next),
-			`INSERT INTO ` + next + ` (seq, hash, doc, ` + recordColumnNames + `) SELECT seq, hash, doc, ` + columnsFromDoc + ` FROM ` + s.n.tbl + ` ORDER BY seq`,
-			// Its indexes and the append-only trigger go with it.
-			`DROP TABLE ` + s.n.tbl,
-			`ALTER TABLE ` + next + ` RENAME TO ` + s.n.tbl,
-		}, s.n.schema()...) {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("upgrade the audit trail's table: %w", sqlitedb.Wrap(err))
-	}
-	logger.Info("audit: trail upgraded", "records", rows, "took", time.Since(start).Round(time.Millisecond))
-	return nil
-}
+// reviewOfExpr is the id a review record reviews, from the doc column
+// named (with or without a table alias): its index and its queries must
+// use the same expression for SQLite to use the index.
+func reviewOfExpr(doc string) string { return `json_extract(` + doc + `, '$.r.rof')` }
 
 // sqliteRecords keeps the chain in SQLite tables (see sqliteNames).
 type sqliteRecords struct {
@@ -184,18 +106,7 @@ type sqliteRecords struct {
 	batches atomic.Int64
 }
 
-// computedColumns reports whether the trail's table is in the layout
-// whose searched columns are computed from doc (generated columns).
-func (s *sqliteRecords) computedColumns(ctx context.Context) (bool, error) {
-	var n int
-	err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_xinfo(?) WHERE name = 'id' AND hidden IN (2, 3)`, s.n.name).Scan(&n)
-	return n > 0, sqlitedb.Wrap(err)
-}
-
-func (s *sqliteRecords) ensureSchema(ctx context.Context, logger *slog.Logger) error {
-	if err := s.upgradeColumns(ctx, logger); err != nil {
-		return err
-	}
+func (s *sqliteRecords) ensureSchema(ctx context.Context) error {
 	if err := s.db.Exec(ctx, s.n.schema()...); err != nil {
 		return fmt.Errorf("create audit tables: %w", sqlitedb.Wrap(err))
 	}
@@ -234,19 +145,19 @@ func (s *sqliteRecords) insert(ctx context.Context, recs []*record) error {
 				return err
 			}
 		}
-		recArgs = append(append(recArgs, r.Seq, r.Hash, string(doc)), recordColumns(r)...)
+		recArgs = append(recArgs, r.Seq, r.Hash, string(doc))
 		for _, p := range patientRows(r) {
 			patArgs = append(patArgs, p.pat, r.Seq, p.own)
 		}
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertRows(ctx, tx, `INSERT INTO `+s.n.tbl+` (seq, hash, doc, `+recordColumnNames+`) VALUES `, recordRow, recArgs); err != nil {
+		if err := s.insertRows(ctx, tx, `INSERT INTO `+s.n.tbl+` (seq, hash, doc) VALUES `, recArgs); err != nil {
 			return err
 		}
 		// OR REPLACE: a row left behind by records deleted by hand must
 		// not block the seq they had (a clash on seq itself is caught
 		// on the records table first).
-		return s.insertRows(ctx, tx, `INSERT OR REPLACE INTO `+s.n.pats+` (pat, seq, own) VALUES `, patientRowSQL, patArgs)
+		return s.insertRows(ctx, tx, `INSERT OR REPLACE INTO `+s.n.pats+` (pat, seq, own) VALUES `, patArgs)
 	})
 	if err == nil {
 		s.batches.Add(1)
@@ -257,27 +168,19 @@ func (s *sqliteRecords) insert(ctx context.Context, recs []*record) error {
 // rowsPerInsert is the most rows one INSERT statement carries.
 const rowsPerInsert = 16
 
-// The placeholders of one row of the records table (seq, hash, doc and
-// recordColumns) and of N_patients.
-const (
-	recordRow     = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	patientRowSQL = "(?, ?, ?)"
-)
-
-// insertRows runs prefix (an INSERT ... VALUES) over args, rows of the
-// placeholders row.
-func (s *sqliteRecords) insertRows(ctx context.Context, tx *sql.Tx, prefix, row string, args []any) error {
-	cols := strings.Count(row, "?")
+// insertRows runs prefix (an INSERT ... VALUES of three columns) over
+// args, three per row.
+func (s *sqliteRecords) insertRows(ctx context.Context, tx *sql.Tx, prefix string, args []any) error {
 	for len(args) > 0 {
-		n := min(len(args)/cols, rowsPerInsert)
-		st, err := s.db.TxStmt(ctx, tx, prefix+strings.TrimSuffix(strings.Repeat(row+", ", n), ", "))
+		n := min(len(args)/3, rowsPerInsert)
+		st, err := s.db.TxStmt(ctx, tx, prefix+strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", "))
 		if err != nil {
 			return err
 		}
-		if _, err := st.ExecContext(ctx, args[:cols*n]...); err != nil {
+		if _, err := st.ExecContext(ctx, args[:3*n]...); err != nil {
 			return err
 		}
-		args = args[cols*n:]
+		args = args[3*n:]
 	}
 	return nil
 }
@@ -345,7 +248,8 @@ func (s *sqliteRecords) findQuery(f filter, desc bool, limit int) (string, []any
 		indexed = true
 	}
 	if len(f.reviewOf) > 0 {
-		cond("a.rof IS NOT NULL AND a.rof IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.reviewOf)), ", ")+")", anys(f.reviewOf)...)
+		rof := reviewOfExpr("a.doc")
+		cond(rof+" IS NOT NULL AND "+rof+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.reviewOf)), ", ")+")", anys(f.reviewOf)...)
 		indexed = true
 	}
 	for _, c := range []struct{ col, v string }{{"a.sub", f.subject}, {"a.org", f.org}, {"a.pou", f.purpose}} {
@@ -504,33 +408,18 @@ func (s *sqliteRecords) deleteThrough(ctx context.Context, through int64) (int64
 // walk reads every record with its N_patients rows, in seq order, in one
 // read transaction (a consistent snapshot).
 func (s *sqliteRecords) walk(ctx context.Context, fn func(*storedRecord) error) error {
-	// A trail not yet upgraded (verified offline) computes its columns
-	// from doc: they cannot differ from it.
-	computed, err := s.computedColumns(ctx)
-	if err != nil {
-		return err
-	}
-	cols := "a." + strings.ReplaceAll(recordColumnNames, ", ", ", a.")
-	if computed {
-		cols = columnsFromDoc
-	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT a.seq, a.hash, a.doc,
-		(SELECT json_group_array(json_array(p.pat, p.own)) FROM `+s.n.pats+` p WHERE p.seq = a.seq), `+cols+`
+		(SELECT json_group_array(json_array(p.pat, p.own)) FROM `+s.n.pats+` p WHERE p.seq = a.seq)
 		FROM `+s.n.tbl+` a ORDER BY a.seq`)
 	if err != nil {
 		return sqlitedb.Wrap(err)
 	}
 	defer rows.Close()
-	stored := make([]any, strings.Count(recordRow, "?")-3)
 	for rows.Next() {
 		var hash string
 		var doc, pats []byte
 		st := &storedRecord{seqOK: true}
-		dest := []any{&st.seq, &hash, &doc, &pats}
-		for i := range stored {
-			dest = append(dest, &stored[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
+		if err := rows.Scan(&st.seq, &hash, &doc, &pats); err != nil {
 			return sqlitedb.Wrap(err)
 		}
 		st.rec, st.flaw = decodeCanonical(doc)
@@ -541,31 +430,12 @@ func (s *sqliteRecords) walk(ctx context.Context, fn func(*storedRecord) error) 
 			st.flaw = "the row's seq differs from the record's"
 		case !samePatientRows(pats, patientRows(&st.rec)):
 			st.flaw = "the patient index differs from the record"
-		case !sameColumns(stored, recordColumns(&st.rec)):
-			st.flaw = "the searched columns differ from the record"
 		}
 		if err := fn(st); err != nil {
 			return err
 		}
 	}
 	return sqlitedb.Wrap(rows.Err())
-}
-
-// sameColumns compares a row's searched columns read back with those its
-// record should have (recordColumns).
-func sameColumns(stored, want []any) bool {
-	if len(stored) != len(want) {
-		return false
-	}
-	for i, w := range want {
-		if v, ok := w.(int); ok {
-			w = int64(v)
-		}
-		if stored[i] != w {
-			return false
-		}
-	}
-	return true
 }
 
 // samePatientRows compares the N_patients rows read back (a JSON array of
