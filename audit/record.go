@@ -109,7 +109,8 @@ type splitForm struct{ before, after []byte }
 
 // chainFields is how the canonical form of a record not yet chained (seq
 // 0, prev "") holds seq and prev: the only place they appear, after the
-// id, since the fields are encoded in the order of the struct.
+// id, since the fields are encoded in the order of the struct. No string
+// value can hold it, since JSON escapes the quotes inside a string.
 const chainFields = `,"seq":0,"prev":"",`
 
 // prepare encodes r, not yet chained, into its split canonical form. A
